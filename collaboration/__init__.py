@@ -1,0 +1,1 @@
+"""Collaboration: presence, shared state and live edits in the designer, over Channels."""

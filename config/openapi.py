@@ -1,0 +1,41 @@
+"""OpenAPI pieces shared by every app: the error body and the error responses."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error the API returns: a machine-readable code, a message and details."""
+
+    code = serializers.CharField(help_text="Machine-readable error code, e.g. `invalid_input`.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    details = serializers.DictField(
+        help_text="Per-field (`fields`) or per-node (`errors`) details, depending on the code."
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Bad input: `details.fields` names each field, `details.errors` each node or edge.",
+    401: "No or invalid credentials.",
+    403: "Authenticated, but without the required permission.",
+    404: "No such object.",
+    409: "Conflicts with the current state, e.g. a name already taken.",
+    413: "The request body is larger than the accepted maximum.",
+    415: "The body's content type is not accepted.",
+    429: "Too many requests; `details.retry_after` says when to retry.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The documented error responses of an operation."""
+    return {
+        status: OpenApiResponse(response=ErrorSerializer, description=_DESCRIPTIONS[status])
+        for status in statuses
+    }
+
+
+ERROR_RESPONSES = error_responses(400, 401, 403, 429)
+READ_ERRORS = error_responses(401, 403, 404, 429)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 429)

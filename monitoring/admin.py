@@ -1,0 +1,27 @@
+"""The audit log in the admin: read-only, searchable, filterable."""
+
+from django.contrib import admin
+
+from monitoring.models import AuditLog
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor_repr", "action", "object_type", "object_repr",
+                    "client_address", "correlation_id"]
+    list_filter = ["action", "object_type", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["object_repr", "object_id", "actor_repr", "correlation_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("workflow.admin")

@@ -1,0 +1,116 @@
+"""Reads of the monitoring app: readiness of each backing service, and the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+
+from monitoring.models import AuditLog
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of probing one backing service."""
+
+    name: str
+    ok: bool
+    latency_ms: float
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        result: dict = {"ok": self.ok, "latency_ms": round(self.latency_ms, 1)}
+        if self.error:
+            result["error"] = self.error
+        return result
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _broker() -> None:
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.READINESS_TIMEOUT)
+
+
+def _result_backend() -> None:
+    from config.celery import app
+
+    backend = app.backend
+    client = getattr(backend, "client", None)
+    if client is not None and hasattr(client, "ping"):
+        client.ping()
+    else:
+        backend.get_task_meta(f"readiness-{uuid.uuid4().hex}")
+
+
+def _channel_layer() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+
+    async def round_trip() -> None:
+        channel = await layer.new_channel("readiness.")
+        await layer.send(channel, {"type": "readiness.probe"})
+        message = await asyncio.wait_for(layer.receive(channel), settings.READINESS_TIMEOUT)
+        if message.get("type") != "readiness.probe":
+            raise RuntimeError("channel layer returned an unexpected message")
+
+    async_to_sync(round_trip)()
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": _database,
+    "broker": _broker,
+    "result_backend": _result_backend,
+    "channel_layer": _channel_layer,
+}
+
+
+def _probe(name: str, check: Callable[[], None]) -> Check:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported by name
+        elapsed = (time.perf_counter() - started) * 1000
+        return Check(name, False, elapsed, f"{type(exc).__name__}: {exc}")
+    return Check(name, True, (time.perf_counter() - started) * 1000)
+
+
+def readiness() -> list[Check]:
+    """Probe every backing service in parallel, each bounded by READINESS_TIMEOUT."""
+    timeout = settings.READINESS_TIMEOUT + 1
+    results: list[Check] = []
+    database = _probe("database", _database)  # the connection belongs to this thread
+    results.append(database)
+    others = {name: check for name, check in CHECKS.items() if name != "database"}
+    pool = ThreadPoolExecutor(max_workers=len(others))
+    try:
+        futures = {name: pool.submit(_probe, name, check) for name, check in others.items()}
+        for name, future in futures.items():
+            try:
+                results.append(future.result(timeout=timeout))
+            except FutureTimeout:
+                results.append(Check(name, False, timeout * 1000, "timed out"))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a hung probe must not hold the answer
+    return results
+
+
+def audit_log_list() -> QuerySet[AuditLog]:
+    return AuditLog.objects.select_related("actor").all()

@@ -1,0 +1,16 @@
+"""Beat-driven maintenance tasks of the monitoring app."""
+
+import logging
+
+from celery import shared_task
+
+from monitoring import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="monitoring.tasks.audit_log_cleanup")
+def audit_log_cleanup() -> int:
+    deleted = services.audit_log_cleanup()
+    logger.info("audit log retention applied", extra={"deleted": deleted})
+    return deleted

@@ -1,0 +1,112 @@
+"""Shared fixtures: users holding each workflow permission, API clients, definitions."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import factory
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+PASSWORD = "correct-horse-battery-staple"
+
+SIMPLE_DEFINITION: dict[str, Any] = {
+    "name": "hello",
+    "namespace": "tests",
+    "description": "Says hello",
+    "nodes": [
+        {"id": "greet", "type": "Transform",
+         "data": {"template": {"text": "Hello {{ input.name }}"}}},
+        {"id": "log", "type": "Logger",
+         "data": {"level": "info", "message": "{{ nodes.greet.text }}"}},
+    ],
+    "edges": [{"source": "greet", "target": "log"}],
+}
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def groups(self, create: bool, names: list[str] | None, **kwargs) -> None:
+        if create and names:
+            self.groups.set(Group.objects.filter(name__in=names))
+        self.save()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the shared cache; each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def definition() -> Callable[..., dict[str, Any]]:
+    """A valid definition; keyword arguments replace top-level keys."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        document = copy.deepcopy(SIMPLE_DEFINITION)
+        document.update(overrides)
+        return document
+
+    return make
+
+
+@pytest.fixture
+def user_factory():
+    return UserFactory
+
+
+@pytest.fixture
+def viewer(db):
+    return UserFactory(username="viewer", groups=["workflow-viewers"])
+
+
+@pytest.fixture
+def editor(db):
+    return UserFactory(username="editor", groups=["workflow-editors"])
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(username="operator", groups=["workflow-operators"])
+
+
+@pytest.fixture
+def wf_admin(db):
+    return UserFactory(username="wfadmin", groups=["workflow-admins"])
+
+
+@pytest.fixture
+def nobody(db):
+    """Authenticated, in no group: every workflow permission is missing."""
+    return UserFactory(username="nobody")
+
+
+@pytest.fixture
+def client_for() -> Callable[[Any], APIClient]:
+    def make(user: Any | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()

@@ -1,0 +1,79 @@
+"""Liveness, readiness, metrics and correlation ids."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_liveness_is_public(client):
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readiness_reports_each_backing_service(client):
+    # given the database, broker, result backend and channel layer this run uses
+    response = client.get("/health/ready")
+    # then each is reported, and all answer
+    body = response.json()
+    assert set(body["checks"]) == {"database", "broker", "result_backend", "channel_layer"}
+    assert response.status_code == 200, body
+    assert body["status"] == "ready"
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+def test_readiness_is_503_and_names_a_broker_that_is_down(client, settings):
+    from config.celery import app
+
+    # given a broker address where nothing listens
+    original = app.conf.broker_write_url
+    app.conf.broker_write_url = "amqp://guest:guest@127.0.0.1:1//"
+    settings.READINESS_TIMEOUT = 1
+    try:
+        response = client.get("/health/ready")
+    finally:
+        app.conf.broker_write_url = original
+    # then readiness fails and says which check failed
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["broker"]["ok"] is False and checks["broker"]["error"]
+    assert checks["database"]["ok"] is True
+
+
+def test_metrics_are_exposed_for_prometheus(client):
+    client.get("/health")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "django_http_requests_total_by_method_total" in text
+
+
+def test_correlation_id_is_echoed_or_made(client):
+    echoed = client.get("/health", HTTP_X_CORRELATION_ID="abc-123")
+    assert echoed["X-Correlation-ID"] == "abc-123"
+    made = client.get("/health")
+    assert len(made["X-Correlation-ID"]) == 32
+    hostile = client.get("/health", HTTP_X_CORRELATION_ID="bad id\n{}")
+    assert hostile["X-Correlation-ID"] != "bad id\n{}"
+
+
+def test_log_lines_are_json_with_the_correlation_id():
+    # given the platform's console handler
+    from monitoring.correlation import bound
+    from monitoring.logging import ContextFilter
+
+    handler = next(h for h in logging.getLogger().handlers
+                   if any(isinstance(f, ContextFilter) for f in h.filters))
+    record = logging.LogRecord("workflows", logging.INFO, __file__, 1, "hello %s", ("you",), None)
+    # when a record is handled inside a request's context
+    with bound("corr-7"):
+        assert handler.filter(record)
+        line = handler.format(record)
+    # then the line is one JSON object naming the correlation id
+    parsed = json.loads(line)
+    assert parsed["correlation_id"] == "corr-7"
+    assert parsed["message"] == "hello you" and parsed["level"] == "INFO"

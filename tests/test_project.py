@@ -1,0 +1,90 @@
+"""Project-wide checks: migrations, the OpenAPI schema, settings safety, documentation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
+
+
+def test_openapi_schema_builds_without_warnings(tmp_path):
+    # --fail-on-warn turns every warning of drf-spectacular into a failure
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    for path in ["/api/workflows:", "/api/workflows/{id}/diff:", "/api/nodes/types:",
+                 "/api/secrets:", "/api/audit:", "/api/auth/login:"]:
+        assert path in text
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_need_authentication(client, client_for, viewer):
+    assert client.get("/api/schema/").status_code == 401
+    assert client.get("/api/docs/").status_code in {401, 403}
+    assert client_for(viewer).get("/api/schema/").status_code == 200
+
+
+def _settings_import(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import config.settings"],
+        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True,
+    )
+
+
+def test_production_refuses_the_development_secret_key():
+    result = _settings_import(PLATFORM_PROFILE="production", SECRETS_KEYS="x" * 44)
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = _settings_import(
+        PLATFORM_PROFILE="production", SECRET_KEY="k" * 50, DEBUG="true", SECRETS_KEYS="x" * 44
+    )
+    assert result.returncode != 0 and "DEBUG" in result.stderr
+
+
+def test_production_needs_secrets_keys():
+    result = _settings_import(PLATFORM_PROFILE="production", SECRET_KEY="k" * 50)
+    assert result.returncode != 0 and "SECRETS_KEYS" in result.stderr
+
+
+def test_production_starts_with_safe_values():
+    result = _settings_import(
+        PLATFORM_PROFILE="production", SECRET_KEY="k" * 50, SECRETS_KEYS="x" * 44
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_environment_variable_is_documented():
+    from config.env import VARIABLES
+
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    missing = [name for name in VARIABLES if f"`{name}`" not in documented]
+    assert missing == []
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip(f"checks the embedded default's SQLite; this run uses {connection.vendor}")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        journal = cursor.fetchone()[0]
+        cursor.execute("PRAGMA busy_timeout")
+        busy_timeout = cursor.fetchone()[0]
+    assert journal == "wal" and busy_timeout >= 5000

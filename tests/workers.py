@@ -1,0 +1,73 @@
+"""Real Celery worker processes for tests, on the broker and database of the test run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for processes outside this one."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    credentials = settings["USER"] or ""
+    if settings["PASSWORD"]:
+        credentials += f":{settings['PASSWORD']}"
+    host = settings["HOST"] or "127.0.0.1"
+    port = settings["PORT"] or 5432
+    return f"postgres://{credentials}@{host}:{port}/{settings['NAME']}"
+
+
+@dataclass
+class Worker:
+    """A running `celery worker` process and the file its log lines go to."""
+
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+    def lines(self) -> list[str]:
+        return self.log.read_text(errors="replace").splitlines()
+
+
+@contextmanager
+def celery_worker(log_dir: Path, concurrency: int = 1) -> Iterator[Worker]:
+    """Start a worker against the test database and wait until it answers a ping."""
+    from config.celery import app
+
+    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log = log_dir / f"{name}.log"
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_FORMAT": "json"}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+             "--concurrency", str(concurrency), "--hostname", name, "--without-gossip",
+             "--without-mingle"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )
+    worker = Worker(name, process, log)
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[name], timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the test worker did not start:\n" + "\n".join(worker.lines()))
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,1 @@
+"""Workflow definitions: models, versions, validation, node types, secrets and their API."""

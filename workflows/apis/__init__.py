@@ -1,0 +1,1 @@
+"""The workflows app's API: workflows and versions, node types, secrets."""

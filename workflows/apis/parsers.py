@@ -1,0 +1,50 @@
+"""Parsers that hand a YAML or JSON document to the view unparsed, for the service to parse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework.parsers import BaseParser
+
+YAML_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """A request body kept as bytes, with the format its content type announced."""
+
+    content: bytes
+    fmt: str | None
+
+
+def _raw(stream, fmt: str | None) -> RawDocument:
+    return RawDocument(stream.read() if stream is not None else b"", fmt)
+
+
+class YamlDocumentParser(BaseParser):
+    """`application/yaml` (and its aliases): the document as text."""
+
+    media_type = "application/yaml"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> RawDocument:
+        return _raw(stream, "yaml")
+
+
+class YamlAliasParser(YamlDocumentParser):
+    media_type = "text/yaml"
+
+
+class XYamlParser(YamlDocumentParser):
+    media_type = "application/x-yaml"
+
+
+class JsonDocumentParser(BaseParser):
+    """`application/json`: the document as text (parsed and validated by the service)."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> RawDocument:
+        return _raw(stream, "json")
+
+
+YAML_PARSERS = [YamlDocumentParser, YamlAliasParser, XYamlParser]

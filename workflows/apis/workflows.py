@@ -1,0 +1,370 @@
+"""Workflows API: CRUD, versions, diff, validation, import and export."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from workflows import selectors, services
+from workflows.apis.parsers import YAML_PARSERS, JsonDocumentParser, RawDocument
+from workflows.definitions import (
+    DefinitionSyntaxError,
+    definition_dump,
+    definition_load,
+    definition_validate,
+)
+from workflows.models import Workflow, WorkflowVersion
+from workflows.permissions import WorkflowPermission, WorkflowReadPermission
+
+DEFINITION_HELP = "The workflow definition (contract section 1), as a JSON object."
+
+
+class WorkflowFilter(django_filters.FilterSet):
+    tag = django_filters.CharFilter(field_name="tags__name", distinct=True)
+    owner = django_filters.CharFilter(field_name="owner__username")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Workflow
+        fields = ["namespace", "name", "active"]
+
+
+class WorkflowOutputSerializer(serializers.ModelSerializer):
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    version = serializers.IntegerField(source="current_version.number", read_only=True)
+    checksum = serializers.CharField(source="current_version.checksum", read_only=True)
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "id", "namespace", "name", "description", "tags", "active", "owner", "version",
+            "checksum", "created_at", "updated_at",
+        ]
+
+
+class WorkflowDetailOutputSerializer(WorkflowOutputSerializer):
+    definition = serializers.JSONField(
+        source="current_version.definition", read_only=True, help_text=DEFINITION_HELP
+    )
+
+    class Meta(WorkflowOutputSerializer.Meta):
+        fields = [*WorkflowOutputSerializer.Meta.fields, "definition"]
+
+
+class WorkflowCreateInputSerializer(serializers.Serializer):
+    definition = serializers.DictField(help_text=DEFINITION_HELP)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list
+    )
+    active = serializers.BooleanField(required=False, default=True)
+    change_note = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+
+
+class WorkflowUpdateInputSerializer(serializers.Serializer):
+    definition = serializers.DictField(help_text=DEFINITION_HELP)
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    active = serializers.BooleanField(required=False)
+    change_note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    base_version = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="The version this edit started from; a newer version answers 409.",
+    )
+
+
+class VersionOutputSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.username", read_only=True, default=None)
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["number", "checksum", "author", "change_note", "created_at"]
+
+
+class VersionDetailOutputSerializer(VersionOutputSerializer):
+    definition = serializers.JSONField(help_text=DEFINITION_HELP)
+
+    class Meta(VersionOutputSerializer.Meta):
+        fields = [*VersionOutputSerializer.Meta.fields, "definition"]
+
+
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    node = serializers.CharField(required=False)
+    edge = serializers.CharField(required=False)
+    field = serializers.CharField(required=False)
+    details = serializers.DictField(required=False)
+
+
+class ValidationReportSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = ProblemSerializer(many=True)
+    warnings = ProblemSerializer(many=True)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    workflow = WorkflowDetailOutputSerializer()
+    created = serializers.BooleanField(help_text="A new workflow was created.")
+    version_created = serializers.BooleanField(
+        help_text="A new version was created (false when the document equals the current one)."
+    )
+
+
+class DiffChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class DiffItemSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    changes = DiffChangeSerializer(many=True)
+
+
+class DiffGroupSerializer(serializers.Serializer):
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = DiffItemSerializer(many=True)
+
+
+class DiffSerializer(serializers.Serializer):
+    # "from" is a Python keyword, so it is added in get_fields
+    to = serializers.IntegerField()
+    nodes = DiffGroupSerializer()
+    edges = DiffGroupSerializer()
+    fields = DiffChangeSerializer(many=True, help_text="Top-level fields: settings, inputs, ...")
+
+    def get_fields(self):
+        return {"from": serializers.IntegerField(), **super().get_fields()}
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    to = serializers.IntegerField(min_value=1)
+
+    def get_fields(self):
+        return {"from": serializers.IntegerField(min_value=1), **super().get_fields()}
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["yaml", "json"], default="yaml")
+    version = serializers.IntegerField(min_value=1, required=False)
+
+
+class ValidateInputSerializer(serializers.Serializer):
+    definition = serializers.DictField(help_text=DEFINITION_HELP)
+
+
+def _document(request) -> RawDocument:
+    """The uploaded document: a raw YAML/JSON body or a multipart `file`."""
+    data = request.data
+    if isinstance(data, RawDocument):
+        return data
+    upload = data.get("file") if hasattr(data, "get") else None
+    if upload is None:
+        raise serializers.ValidationError({"file": ["Send the document as the body or as `file`."]})
+    name = upload.name.lower()
+    fmt = "json" if name.endswith(".json") else "yaml" if name.endswith((".yml", ".yaml")) else None
+    return RawDocument(upload.read(), fmt)
+
+
+IMPORT_BODY = {
+    "application/yaml": {"type": "string", "description": "A YAML workflow definition."},
+    "application/json": {"type": "object", "description": DEFINITION_HELP},
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}},
+        "required": ["file"],
+    },
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: WorkflowOutputSerializer, **error_responses(400, 401, 403, 429)}
+    ),
+    retrieve=extend_schema(responses={200: WorkflowDetailOutputSerializer, **READ_ERRORS}),
+    create=extend_schema(
+        request=WorkflowCreateInputSerializer,
+        responses={201: WorkflowDetailOutputSerializer, **WRITE_ERRORS},
+    ),
+    update=extend_schema(
+        request=WorkflowUpdateInputSerializer,
+        responses={200: WorkflowDetailOutputSerializer, **WRITE_ERRORS},
+    ),
+    partial_update=extend_schema(
+        request=WorkflowUpdateInputSerializer,
+        responses={200: WorkflowDetailOutputSerializer, **WRITE_ERRORS},
+    ),
+    destroy=extend_schema(responses={204: None, **READ_ERRORS}),
+)
+@extend_schema(tags=["workflows"])
+class WorkflowViewSet(viewsets.ModelViewSet):
+    """Workflows and their immutable versions."""
+
+    permission_classes = [WorkflowPermission]
+    filterset_class = WorkflowFilter
+    search_fields = ["name", "namespace", "description"]
+    ordering_fields = ["name", "namespace", "created_at", "updated_at"]
+    ordering = ["namespace", "name"]
+
+    def get_queryset(self):
+        return selectors.workflow_list()
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return WorkflowOutputSerializer
+        return WorkflowDetailOutputSerializer
+
+    def create(self, request, *args, **kwargs):
+        data = WorkflowCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow = services.workflow_create(actor=request.user, **data.validated_data)
+        return Response(
+            WorkflowDetailOutputSerializer(workflow).data, status=status.HTTP_201_CREATED
+        )
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        data = WorkflowUpdateInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        workflow, _ = services.workflow_update(
+            workflow=self.get_object(), actor=request.user, **data.validated_data
+        )
+        return Response(WorkflowDetailOutputSerializer(workflow).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.workflow_delete(workflow=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: VersionOutputSerializer(many=True), **READ_ERRORS})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def versions(self, request, pk=None):
+        """Every version of the workflow, newest first."""
+        versions = selectors.version_list(workflow=self.get_object())
+        return Response(VersionOutputSerializer(versions, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: VersionDetailOutputSerializer, **READ_ERRORS},
+    )
+    @action(
+        detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]+)",
+        url_name="version-detail", filter_backends=[],
+    )
+    def version(self, request, pk=None, number=None):
+        """One version with its definition."""
+        version = selectors.version_get(workflow=self.get_object(), number=int(number))
+        return Response(VersionDetailOutputSerializer(version).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.INT, required=True),
+            OpenApiParameter("to", OpenApiTypes.INT, required=True),
+        ],
+        responses={200: DiffSerializer, **error_responses(400, 401, 403, 404, 429)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def diff(self, request, pk=None):
+        """Nodes and edges added, removed and changed between two versions, field by field."""
+        query = DiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = selectors.version_diff(
+            workflow=self.get_object(),
+            from_number=query.validated_data["from"],
+            to_number=query.validated_data["to"],
+        )
+        return Response(DiffSerializer(result).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["yaml", "json"]),
+            OpenApiParameter("version", OpenApiTypes.INT, description="Default: current."),
+        ],
+        responses={
+            (200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR, description="YAML."),
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="JSON."),
+            **error_responses(400, 401, 403, 404, 429),
+        },
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def export(self, request, pk=None):
+        """The definition as a YAML or JSON file, ready to import elsewhere."""
+        query = ExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        workflow = self.get_object()
+        number = query.validated_data.get("version", workflow.current_version.number)
+        version = selectors.version_get(workflow=workflow, number=number)
+        fmt = query.validated_data["format"]
+        response = HttpResponse(
+            definition_dump(version.definition, fmt=fmt),
+            content_type="application/yaml" if fmt == "yaml" else "application/json",
+        )
+        filename = f"{workflow.namespace}.{workflow.name}.v{version.number}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @extend_schema(
+        request=IMPORT_BODY,
+        parameters=[OpenApiParameter("change_note", OpenApiTypes.STR)],
+        responses={200: ImportResultSerializer, 201: ImportResultSerializer, **WRITE_ERRORS},
+    )
+    @action(
+        detail=False, methods=["post"], url_path="import", url_name="import",
+        parser_classes=[JsonDocumentParser, *YAML_PARSERS, MultiPartParser],
+    )
+    def import_(self, request):
+        """Create or update a workflow from a YAML or JSON document (a new version if changed)."""
+        document = _document(request)
+        workflow, created, version_created = services.workflow_import(
+            document=document.content, fmt=document.fmt, actor=request.user,
+            change_note=request.query_params.get("change_note", "")[:500],
+        )
+        body = {"workflow": workflow, "created": created, "version_created": version_created}
+        return Response(
+            ImportResultSerializer(body).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        request={
+            "application/json": ValidateInputSerializer,
+            "application/yaml": {"type": "string", "description": "A YAML workflow definition."},
+        },
+        responses={
+            200: ValidationReportSerializer, **error_responses(400, 401, 403, 413, 415, 429)
+        },
+    )
+    @action(
+        detail=False, methods=["post"], permission_classes=[WorkflowReadPermission],
+        parser_classes=[JSONParser, *YAML_PARSERS],
+    )
+    def validate(self, request):
+        """Validate a definition without saving it: every problem at once, with node and edge."""
+        if isinstance(request.data, RawDocument):
+            try:
+                definition = definition_load(request.data.content, fmt=request.data.fmt)
+            except DefinitionSyntaxError as exc:
+                problem = exc.problem.as_dict()
+                return Response({"valid": False, "errors": [problem], "warnings": []})
+        else:
+            data = ValidateInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            definition = data.validated_data["definition"]
+        return Response(definition_validate(definition).as_dict())

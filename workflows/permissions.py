@@ -1,0 +1,48 @@
+"""The four workflow permissions, granted through groups, checked per HTTP method."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+READ = "workflow.read"
+WRITE = "workflow.write"
+EXECUTE = "workflow.execute"
+ADMIN = "workflow.admin"
+
+
+class _MethodPermission(BasePermission):
+    """Authenticated, and holding the permission the request's method needs."""
+
+    safe: str = READ
+    unsafe: str = WRITE
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        needed = self.safe if request.method in SAFE_METHODS else self.unsafe
+        return user.has_perm(needed)
+
+
+class WorkflowPermission(_MethodPermission):
+    """Reading needs workflow.read; changing needs workflow.write."""
+
+
+class WorkflowReadPermission(_MethodPermission):
+    """workflow.read for every method (for side-effect-free POSTs such as validation)."""
+
+    unsafe = READ
+
+
+class WorkflowAdminPermission(_MethodPermission):
+    """workflow.admin for everything (audit log)."""
+
+    safe = ADMIN
+    unsafe = ADMIN
+
+
+class SecretPermission(_MethodPermission):
+    """Designers (workflow.write) see secret names; only workflow.admin changes them."""
+
+    safe = WRITE
+    unsafe = ADMIN

@@ -1,0 +1,50 @@
+"""Reads of the workflows app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from workflows import encryption
+from workflows.definitions import definition_diff
+from workflows.errors import VersionNotFoundError
+from workflows.models import Secret, Workflow, WorkflowVersion
+
+
+def workflow_list() -> QuerySet[Workflow]:
+    return Workflow.objects.select_related("current_version", "owner").prefetch_related("tags")
+
+
+def version_list(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:
+    return workflow.versions.select_related("author").order_by("-number")
+
+
+def version_get(*, workflow: Workflow, number: int) -> WorkflowVersion:
+    version = workflow.versions.select_related("author").filter(number=number).first()
+    if version is None:
+        raise VersionNotFoundError(
+            f"Workflow {workflow} has no version {number}.",
+            details={"version": number},
+        )
+    return version
+
+
+def version_diff(*, workflow: Workflow, from_number: int, to_number: int) -> dict[str, Any]:
+    """Nodes, edges and fields added, removed and changed between two versions."""
+    before = version_get(workflow=workflow, number=from_number)
+    after = version_get(workflow=workflow, number=to_number)
+    return {
+        "from": from_number,
+        "to": to_number,
+        **definition_diff(before.definition, after.definition),
+    }
+
+
+def secret_list() -> QuerySet[Secret]:
+    return Secret.objects.select_related("created_by").defer("ciphertext")
+
+
+def secret_value(*, name: str) -> str:
+    """The decrypted value, for a node about to run; never for an API response."""
+    return encryption.decrypt(Secret.objects.get(name=name).ciphertext)

@@ -1,0 +1,291 @@
+"""Writes of the workflows app: workflows, versions, imports and secrets.
+
+Every service validates, writes and records its audit entry in one transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from monitoring.models import AuditAction
+from monitoring.services import audit_record
+from workflows import encryption
+from workflows.definitions import (
+    DefinitionSyntaxError,
+    definition_checksum,
+    definition_load,
+    definition_normalize,
+    definition_validate,
+)
+from workflows.errors import (
+    DefinitionInvalidError,
+    DefinitionSyntaxInvalidError,
+    SecretConflictError,
+    VersionConflictError,
+    WorkflowConflictError,
+)
+from workflows.models import Secret, Tag, Workflow, WorkflowVersion
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _snapshot(workflow: Workflow) -> dict[str, Any]:
+    version = workflow.current_version
+    return {
+        "namespace": workflow.namespace,
+        "name": workflow.name,
+        "description": workflow.description,
+        "active": workflow.active,
+        "tags": sorted(tag.name for tag in workflow.tags.all()),
+        "version": version.number if version else None,
+        "checksum": version.checksum if version else None,
+    }
+
+
+def _validated(definition: dict[str, Any]) -> dict[str, Any]:
+    report = definition_validate(definition)
+    if not report.ok:
+        raise DefinitionInvalidError(report)
+    return definition_normalize(definition)
+
+
+def _set_tags(workflow: Workflow, tags: list[str]) -> None:
+    names = sorted({tag.strip() for tag in tags if tag.strip()})
+    objects = [Tag.objects.get_or_create(name=name)[0] for name in names]
+    workflow.tags.set(objects)
+
+
+def _name_taken(namespace: str, name: str, exclude: Workflow | None = None) -> bool:
+    query = Workflow.objects.filter(namespace=namespace, name=name)
+    if exclude is not None:
+        query = query.exclude(pk=exclude.pk)
+    return query.exists()
+
+
+def _conflict(namespace: str, name: str) -> WorkflowConflictError:
+    return WorkflowConflictError(
+        f"A workflow named '{name}' already exists in namespace '{namespace}'.",
+        details={"fields": {"name": [f"'{namespace}/{name}' is taken."]}},
+    )
+
+
+def _version_add(
+    *, workflow: Workflow, definition: dict[str, Any], number: int, actor: Any, change_note: str
+) -> WorkflowVersion:
+    return WorkflowVersion.objects.create(
+        workflow=workflow,
+        number=number,
+        definition=definition,
+        checksum=definition_checksum(definition),
+        author=_user(actor),
+        change_note=change_note,
+    )
+
+
+def workflow_create(
+    *,
+    definition: dict[str, Any],
+    actor: Any,
+    tags: list[str] | None = None,
+    active: bool = True,
+    change_note: str = "",
+) -> Workflow:
+    """Create a workflow and its version 1 from a valid definition."""
+    normalized = _validated(definition)
+    namespace, name = normalized["namespace"], normalized["name"]
+    try:
+        with transaction.atomic():
+            if _name_taken(namespace, name):
+                raise _conflict(namespace, name)
+            workflow = Workflow.objects.create(
+                namespace=namespace,
+                name=name,
+                description=normalized.get("description", ""),
+                owner=_user(actor),
+                active=active,
+            )
+            _set_tags(workflow, tags or [])
+            workflow.current_version = _version_add(
+                workflow=workflow, definition=normalized, number=1, actor=actor,
+                change_note=change_note or "Created",
+            )
+            workflow.save(update_fields=["current_version"])
+            audit_record(
+                actor=actor, action=AuditAction.CREATE, object_type="workflow",
+                object_id=workflow.pk, object_repr=str(workflow), after=_snapshot(workflow),
+            )
+    except IntegrityError:
+        raise _conflict(namespace, name) from None
+    return workflow
+
+
+def workflow_update(
+    *,
+    workflow: Workflow,
+    actor: Any,
+    definition: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    active: bool | None = None,
+    change_note: str = "",
+    base_version: int | None = None,
+) -> tuple[Workflow, bool]:
+    """Change a workflow; a definition that differs from the current one adds a version.
+
+    `base_version` is the version the caller edited: if another save came first, the
+    update is refused with a conflict instead of silently overwriting that save.
+    Returns the workflow and whether a version was created.
+    """
+    normalized = _validated(definition) if definition is not None else None
+    version_created = False
+    try:
+        with transaction.atomic():
+            locked = (
+                Workflow.objects.select_for_update(of=("self",))
+                .select_related("current_version")
+                .get(pk=workflow.pk)
+            )
+            before = _snapshot(locked)
+            current = locked.current_version
+            if base_version is not None and current and current.number != base_version:
+                raise VersionConflictError(
+                    f"The workflow is at version {current.number}, not {base_version}: "
+                    "reload it and apply your change again.",
+                    details={"current_version": current.number, "base_version": base_version},
+                )
+            if normalized is not None and (
+                current is None or definition_checksum(normalized) != current.checksum
+            ):
+                namespace, name = normalized["namespace"], normalized["name"]
+                if _name_taken(namespace, name, exclude=locked):
+                    raise _conflict(namespace, name)
+                latest = locked.versions.aggregate(latest=Max("number"))["latest"] or 0
+                locked.current_version = _version_add(
+                    workflow=locked, definition=normalized, number=latest + 1, actor=actor,
+                    change_note=change_note,
+                )
+                locked.namespace, locked.name = namespace, name
+                locked.description = normalized.get("description", "")
+                version_created = True
+            if active is not None:
+                locked.active = active
+            locked.save()
+            if tags is not None:
+                _set_tags(locked, tags)
+            after = _snapshot(locked)
+            if after != before:
+                audit_record(
+                    actor=actor, action=AuditAction.UPDATE, object_type="workflow",
+                    object_id=locked.pk, object_repr=str(locked), before=before, after=after,
+                )
+    except IntegrityError:
+        raise _conflict(normalized["namespace"], normalized["name"]) from None
+    return locked, version_created
+
+
+def workflow_delete(*, workflow: Workflow, actor: Any) -> None:
+    """Delete a workflow with its versions."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action=AuditAction.DELETE, object_type="workflow",
+            object_id=workflow.pk, object_repr=str(workflow), before=_snapshot(workflow),
+        )
+        workflow.delete()
+
+
+def workflow_import(
+    *, document: str | bytes, fmt: str | None, actor: Any, change_note: str = ""
+) -> tuple[Workflow, bool, bool]:
+    """Create or update the workflow a JSON or YAML document names.
+
+    Returns the workflow, whether it was created, and whether a version was created.
+    """
+    try:
+        definition = definition_load(document, fmt=fmt)
+    except DefinitionSyntaxError as exc:
+        raise DefinitionSyntaxInvalidError(exc.problem) from None
+    normalized = _validated(definition)
+    existing = Workflow.objects.filter(
+        namespace=normalized["namespace"], name=normalized["name"]
+    ).first()
+    if existing is None:
+        workflow = workflow_create(
+            definition=normalized, actor=actor, change_note=change_note or "Imported"
+        )
+        return workflow, True, True
+    workflow, version_created = workflow_update(
+        workflow=existing, actor=actor, definition=normalized,
+        change_note=change_note or "Imported",
+    )
+    return workflow, False, version_created
+
+
+def _secret_snapshot(secret: Secret) -> dict[str, Any]:
+    return {"name": secret.name, "description": secret.description}
+
+
+def secret_create(*, name: str, value: str, description: str = "", actor: Any) -> Secret:
+    """Store a new secret, encrypted with the newest key."""
+    try:
+        with transaction.atomic():
+            secret = Secret.objects.create(
+                name=name, description=description, ciphertext=encryption.encrypt(value),
+                created_by=_user(actor),
+            )
+            audit_record(
+                actor=actor, action=AuditAction.CREATE, object_type="secret",
+                object_id=secret.pk, object_repr=secret.name, after=_secret_snapshot(secret),
+            )
+    except IntegrityError:
+        raise SecretConflictError(
+            f"A secret named '{name}' already exists.",
+            details={"fields": {"name": [f"'{name}' is taken."]}},
+        ) from None
+    return secret
+
+
+def secret_update(
+    *, secret: Secret, actor: Any, value: str | None = None, description: str | None = None
+) -> Secret:
+    """Replace a secret's value or description; the old value is not kept."""
+    with transaction.atomic():
+        before = _secret_snapshot(secret)
+        if value is not None:
+            secret.ciphertext = encryption.encrypt(value)
+        if description is not None:
+            secret.description = description
+        secret.save()
+        after = {**_secret_snapshot(secret), "value_changed": value is not None}
+        audit_record(
+            actor=actor, action=AuditAction.UPDATE, object_type="secret",
+            object_id=secret.pk, object_repr=secret.name, before=before, after=after,
+        )
+    return secret
+
+
+def secret_delete(*, secret: Secret, actor: Any) -> None:
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action=AuditAction.DELETE, object_type="secret",
+            object_id=secret.pk, object_repr=secret.name, before=_secret_snapshot(secret),
+        )
+        secret.delete()
+
+
+def secrets_rotate(*, actor: Any = None) -> int:
+    """Re-encrypt every secret with the newest key of SECRETS_KEYS; returns how many."""
+    count = 0
+    with transaction.atomic():
+        for secret in Secret.objects.select_for_update().order_by("pk"):
+            secret.ciphertext = encryption.reencrypt(secret.ciphertext)
+            secret.save(update_fields=["ciphertext"])
+            count += 1
+        audit_record(
+            actor=actor, action=AuditAction.ROTATE, object_type="secret",
+            object_repr="all secrets", after={"reencrypted": count},
+        )
+    return count
