@@ -45,3 +45,12 @@ def test_ensure_admin_takes_the_password_from_the_environment(monkeypatch):
     call_command("ensure_admin", stdout=out)
     assert "from-the-env-123" not in out.getvalue()
     assert get_user_model().objects.get(username="ops").check_password("from-the-env-123")
+
+
+def test_ensure_admin_treats_an_empty_password_as_unset(monkeypatch):
+    monkeypatch.setenv("WEFT_ADMIN_USERNAME", "")
+    monkeypatch.setenv("WEFT_ADMIN_PASSWORD", "")
+    out = StringIO()
+    call_command("ensure_admin", stdout=out)
+    password = out.getvalue().split("password: ")[1].split()[0]
+    assert get_user_model().objects.get(username="admin").check_password(password)

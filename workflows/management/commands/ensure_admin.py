@@ -13,17 +13,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         users = get_user_model()
-        username = os.environ.get("WEFT_ADMIN_USERNAME", "admin")
+        # An empty variable counts as unset (compose passes empty values through).
+        username = os.environ.get("WEFT_ADMIN_USERNAME") or "admin"
         if users.objects.filter(username=username).exists():
             self.stdout.write(f"Admin user '{username}' exists; leaving it as it is.")
             return
-        password = os.environ.get("WEFT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        given = os.environ.get("WEFT_ADMIN_PASSWORD") or ""
+        password = given or secrets.token_urlsafe(12)
         users.objects.create_superuser(
             username=username,
-            email=os.environ.get("WEFT_ADMIN_EMAIL", f"{username}@localhost"),
+            email=os.environ.get("WEFT_ADMIN_EMAIL") or f"{username}@localhost",
             password=password,
         )
-        if "WEFT_ADMIN_PASSWORD" in os.environ:
+        if given:
             self.stdout.write(f"Created admin user '{username}' (password from the environment).")
         else:
             self.stdout.write(self.style.WARNING(
