@@ -57,7 +57,7 @@ def ensure_environment(extras: list[str]) -> None:
     constraints = ROOT / "constraints.txt"
     stamp_text = "\n".join([sys.version, *requirements, constraints.read_text()])
     stamp = hashlib.sha256(stamp_text.encode()).hexdigest()
-    stamp_file = VENV / ".weft-installed"
+    stamp_file = VENV / f".weft-installed-{'-'.join(['base', *extras])}"
     if PYTHON.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
         return
     if not PYTHON.exists():
@@ -218,25 +218,31 @@ def test(pytest_args: list[str]) -> int:
     ci = env.get("CI", "").lower() in {"1", "true", "yes"}
     processes = Processes()
     configured = [name for name in REAL_ENV if name in env]
+    embedded_asked = env.get("WEFT_TEST_EMBEDDED", "").lower() in {"1", "true", "yes"}
+    if ci and embedded_asked:
+        say("CI=true runs against the real services; WEFT_TEST_EMBEDDED is refused")
+        return 2
     if configured:
         mode = "configured"
         say(f"running the tests against the configured services ({', '.join(configured)})")
     else:
         down = [name for name, (host, port) in REAL_SERVICES.items() if not reachable(host, port)]
-        if not down:
+        if ci and down:
+            say(f"CI=true needs PostgreSQL, RabbitMQ and Redis; not reachable: {', '.join(down)}")
+            return 2
+        if down or embedded_asked:
+            mode = "embedded"
+            reason = "WEFT_TEST_EMBEDDED is set" if embedded_asked else (
+                f"{', '.join(down)} not reachable")
+            say(f"{reason}: running the tests on the embedded default "
+                "(SQLite and an embedded Redis)")
+            port = int(env.get("EMBEDDED_TEST_REDIS_PORT", "6398"))
+            env["EMBEDDED_REDIS_PORT"] = str(port)
+            start_embedded_redis(processes, port, DATA / "redis-test", persist=False)
+        else:
             mode = "real"
             env.update(REAL_ENV)
             say("running the tests against PostgreSQL, RabbitMQ and Redis on 127.0.0.1")
-        elif ci:
-            say(f"CI=true needs PostgreSQL, RabbitMQ and Redis; not reachable: {', '.join(down)}")
-            return 2
-        else:
-            mode = "embedded"
-            port = int(env.get("EMBEDDED_TEST_REDIS_PORT", "6398"))
-            env["EMBEDDED_REDIS_PORT"] = str(port)
-            say(f"{', '.join(down)} not reachable: running the tests on the embedded default "
-                "(SQLite and an embedded Redis)")
-            start_embedded_redis(processes, port, DATA / "redis-test", persist=False)
     env["WEFT_TEST_SERVICES"] = mode
     try:
         lint = subprocess.run([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT, env=env)

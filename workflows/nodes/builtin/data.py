@@ -1,0 +1,147 @@
+"""Node types that compute, check or record data: variables, transforms, checks, logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.nodes.base import NodeCategory, NodeType
+from workflows.nodes.fragments import json_schema_problems, templated
+
+
+class Variable(NodeType):
+    name = "Variable"
+    category = NodeCategory.DATA
+    description = "Set execution variables, read by later nodes as `vars.<name>`."
+    data_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["set"],
+        "properties": {
+            "set": {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 64},
+                "description": "Variable name -> value; strings may hold templates.",
+            },
+        },
+    }
+    output_schema = {"type": "object", "description": "The values set, by name."}
+
+
+class Transform(NodeType):
+    name = "Transform"
+    category = NodeCategory.DATA
+    description = (
+        "Reshape data: render `template` (any JSON value whose strings may hold templates), "
+        "or apply a JMESPath query to `source`."
+    )
+    data_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "template": {"description": "The result, with templates in its strings."},
+            "jmespath": {"type": "string", "minLength": 1, "description": "A JMESPath query."},
+            "source": {
+                "description": "The value the query applies to (default: the whole context); "
+                "usually one {{ expression }}.",
+            },
+        },
+        "oneOf": [{"required": ["template"]}, {"required": ["jmespath"]}],
+        "dependentRequired": {"source": ["jmespath"]},
+    }
+    output_schema = {"description": "The result."}
+
+
+class Logger(NodeType):
+    name = "Logger"
+    category = NodeCategory.UTILITY
+    description = "Write a message to the execution's log."
+    data_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["message"],
+        "properties": {
+            "level": {"enum": ["debug", "info", "warning", "error"], "default": "info"},
+            "message": {"type": "string", "minLength": 1},
+        },
+    }
+    output_schema = {
+        "type": "object",
+        "required": ["logged"],
+        "properties": {"logged": {"type": "string", "description": "The message as written."}},
+    }
+
+
+class Counter(NodeType):
+    name = "Counter"
+    category = NodeCategory.UTILITY
+    description = (
+        "Add to a named counter atomically and output its new value; the counter lives per "
+        "execution or across all executions."
+    )
+    data_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "scope": {
+                "enum": ["workflow", "global"],
+                "default": "workflow",
+                "description": "workflow: one counter per execution; global: shared by all.",
+            },
+            "increment": templated({
+                "type": "integer",
+                "default": 1,
+                "description": "Added to the counter; negative counts down.",
+            }),
+        },
+    }
+    output_schema = {
+        "type": "object",
+        "required": ["value"],
+        "properties": {"value": {"type": "integer"}},
+    }
+
+
+class Validator(NodeType):
+    name = "Validator"
+    category = NodeCategory.DATA
+    description = (
+        "Check a value against a JSON Schema. Mode fail fails the node on an invalid value; "
+        "mode branch takes the 'valid' or 'invalid' handle."
+    )
+    data_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value", "schema"],
+        "properties": {
+            "value": {"description": "The value to check; usually one {{ expression }}."},
+            "schema": {"type": "object", "description": "A JSON Schema (Draft 2020-12)."},
+            "mode": {"enum": ["fail", "branch"], "default": "fail"},
+        },
+    }
+    output_schema = {
+        "type": "object",
+        "required": ["valid", "errors"],
+        "properties": {
+            "valid": {"type": "boolean"},
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+        },
+    }
+    handles = ("valid", "invalid")
+    dynamic_handles = "Only in mode 'branch'; mode 'fail' does not branch."
+
+    @classmethod
+    def branch_handles(cls, data: dict[str, Any]) -> list[str]:
+        return list(cls.handles) if data.get("mode") == "branch" else []
+
+    @classmethod
+    def validate_data(cls, data: dict[str, Any]) -> list[tuple[str, str]]:
+        return json_schema_problems(data["schema"], "schema")

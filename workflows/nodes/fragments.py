@@ -1,0 +1,103 @@
+"""JSON Schema pieces shared by node types' `data` schemas, built-in and custom."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from email.utils import parseaddr
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from workflows.templating import is_template
+
+SINGLE_TEMPLATE: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^\s*\{\{[\s\S]*\}\}\s*$",
+    "description": "One {{ expression }}; its value is used as it is (number, list, object).",
+}
+
+SECRET_NAME: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+    "description": "The name of a secret (letters, digits, '_'); read when the node runs.",
+}
+
+WORKFLOW_REFERENCE: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^(?:[a-z0-9][a-z0-9_.-]*/)?[a-z0-9][a-z0-9_.-]*$",
+    "maxLength": 201,
+    "description": "A workflow's name, in the same namespace, or 'namespace/name'.",
+}
+
+HANDLE_NAME: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[A-Za-z0-9_.-]+$",
+    "maxLength": 64,
+}
+
+DATETIME_OR_TEMPLATE: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "description": "An ISO 8601 date-time with a UTC offset (2030-01-31T09:00:00Z), or a template.",
+}
+
+TIMEOUT_SECONDS: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0}
+
+
+def templated(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, or a single `{{ expression }}` computing the value when the node runs.
+
+    Its `description` and `default` move to the outer schema, where a designer reads them.
+    """
+    outer = {key: schema[key] for key in ("description", "default") if key in schema}
+    inner = {key: value for key, value in schema.items() if key not in outer}
+    return {**outer, "anyOf": [inner, SINGLE_TEMPLATE]}
+
+
+def aware_datetime_problem(value: str) -> str | None:
+    """Why a literal date-time is unusable (a template is checked when it renders), or None."""
+    if is_template(value):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return f"'{value}' is not an ISO 8601 date-time, e.g. 2030-01-31T09:00:00Z"
+    if moment.tzinfo is None:
+        return f"'{value}' has no UTC offset; add one, e.g. 2030-01-31T09:00:00Z"
+    return None
+
+
+def email_address_problem(value: str) -> str | None:
+    """Why a literal address ("a@example.com" or "Ann <a@example.com>") is unusable, or None."""
+    if is_template(value):
+        return None
+    _, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        return f"'{value}' is not an email address"
+    return None
+
+
+def field_path(parts: Iterable[str | int], prefix: str = "") -> str:
+    """A path into a document as `a.b[0].c`; `prefix` is the path it continues."""
+    path = prefix
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def json_schema_problems(schema: Any, field: str) -> list[tuple[str, str]]:
+    """Where a user-supplied JSON Schema breaks the Draft 2020-12 meta-schema."""
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    return [
+        (
+            field_path(error.absolute_path, field),
+            best_match(error.context).message if error.context else error.message,
+        )
+        for error in meta.iter_errors(schema)
+    ]
