@@ -25,6 +25,10 @@ class NodeTypeSerializer(serializers.Serializer):
     output_schema = serializers.JSONField(help_text="JSON Schema of the node's output.")
     handles = serializers.JSONField(help_text="Branch handles, and whether they depend on data.")
     waits = serializers.BooleanField(help_text="The node waits without holding a worker.")
+    expression_fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Paths into `data` whose strings are expressions, not templates.",
+    )
 
 
 class NodeTypeListApi(APIView):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.workflows.definitions.builders import codes, edge, logger, only, workflow
 from workflows.definitions import (
     DefinitionErrorCode,
     Problem,
-    ValidationReport,
     definition_load,
     definition_validate,
 )
@@ -56,30 +56,6 @@ edges:
   - {source: big, target: notify, sourceHandle: "false"}
   - {source: approve, target: notify}
 """
-
-
-def logger(node_id: str, message: str = "hello", **extra: Any) -> dict[str, Any]:
-    return {"id": node_id, "type": "Logger", "data": {"message": message}, **extra}
-
-
-def workflow(nodes: list[dict], edges: list[dict] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"name": "test", "nodes": nodes, "edges": edges or [], **extra}
-
-
-def edge(source: str, target: str, handle: str | None = None) -> dict[str, Any]:
-    result = {"source": source, "target": target}
-    if handle is not None:
-        result["sourceHandle"] = handle
-    return result
-
-
-def only(report: ValidationReport, code: str) -> Problem:
-    [problem] = [p for p in report.errors if p.code == code]
-    return problem
-
-
-def codes(report: ValidationReport) -> list[str]:
-    return [p.code for p in report.errors]
 
 
 def conditional(node_id: str, **data: Any) -> dict[str, Any]:
