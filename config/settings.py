@@ -294,7 +294,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "executions.models.ExecutionStatus",
+        "NodeStatusEnum": "executions.models.NodeStatus",
+    },
 }
 
 # --- Operability --------------------------------------------------------------------------------
@@ -339,6 +342,7 @@ LOGGING = {
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 WHITENOISE_USE_FINDERS = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -360,4 +364,17 @@ if PRODUCTION:
 
 WORKFLOW_NODE_TYPES = env_list(
     "WORKFLOW_NODE_TYPES", [], "Dotted paths of custom node type classes to register."
+)
+WORKFLOW_MAX_RETRIES = env_int(
+    "WORKFLOW_MAX_RETRIES", 3, "Retries of a failed node when its workflow does not say."
+)
+WORKFLOW_RETRY_INITIAL_DELAY = env_int(
+    "WORKFLOW_RETRY_INITIAL_DELAY", 1, "Seconds before a node's first retry (then backoff)."
+)
+WORKFLOW_RETRY_BACKOFF = 2.0
+WORKFLOW_RETRY_MAX_DELAY = env_int(
+    "WORKFLOW_RETRY_MAX_DELAY", 60, "Longest delay between two attempts of a node, in seconds."
+)
+WORKFLOW_NODE_TIMEOUT = env_int(
+    "WORKFLOW_NODE_TIMEOUT", 300, "Seconds one node attempt may run when its node does not say."
 )

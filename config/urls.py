@@ -16,6 +16,7 @@ api_patterns = [
     path("auth/refresh", RefreshApi.as_view(), name="auth-refresh"),
     path("auth/me", MeApi.as_view(), name="auth-me"),
     path("", include("workflows.urls")),
+    path("", include("executions.urls")),
     *audit_router.urls,
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

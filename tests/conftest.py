@@ -110,3 +110,13 @@ def client_for() -> Callable[[Any], APIClient]:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real Celery worker process for the session, on the test database."""
+    from tests.workers import celery_worker
+
+    with django_db_blocker.unblock(), celery_worker(tmp_path_factory.mktemp("worker"),
+                                                    concurrency=2) as running:
+        yield running

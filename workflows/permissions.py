@@ -10,7 +10,7 @@ EXECUTE = "workflow.execute"
 ADMIN = "workflow.admin"
 
 
-class _MethodPermission(BasePermission):
+class MethodPermission(BasePermission):
     """Authenticated, and holding the permission the request's method needs."""
 
     safe: str = READ
@@ -24,24 +24,30 @@ class _MethodPermission(BasePermission):
         return user.has_perm(needed)
 
 
-class WorkflowPermission(_MethodPermission):
+class WorkflowPermission(MethodPermission):
     """Reading needs workflow.read; changing needs workflow.write."""
 
 
-class WorkflowReadPermission(_MethodPermission):
+class WorkflowReadPermission(MethodPermission):
     """workflow.read for every method (for side-effect-free POSTs such as validation)."""
 
     unsafe = READ
 
 
-class WorkflowAdminPermission(_MethodPermission):
+class WorkflowExecutePermission(MethodPermission):
+    """workflow.execute to start a run (and workflow.read to look)."""
+
+    unsafe = EXECUTE
+
+
+class WorkflowAdminPermission(MethodPermission):
     """workflow.admin for everything (audit log)."""
 
     safe = ADMIN
     unsafe = ADMIN
 
 
-class SecretPermission(_MethodPermission):
+class SecretPermission(MethodPermission):
     """Designers (workflow.write) see secret names; only workflow.admin changes them."""
 
     safe = WRITE

@@ -1,14 +1,16 @@
 """The Jinja2 sandbox that templates and expressions of a definition run in.
 
 Definitions are checked here at save time (does a template parse, does an expression
-compile); the engine renders with the same environment. Nothing here evaluates user text.
+compile), and the engine renders with the same environment. Templates only ever run in
+the sandbox: no Python `eval`, no attribute access to internals, bounded output.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
@@ -79,3 +81,60 @@ def expression_parse_error(text: str) -> str | None:
     except TemplateSyntaxError as exc:
         return _syntax_message(exc)
     return None
+
+
+MAX_RENDERED_CHARS = 1_000_000
+
+
+class TemplateRenderError(Exception):
+    """A template failed to render: an undefined name, a sandbox refusal, output too big."""
+
+
+def _render_text(text: str, scope: dict[str, Any]) -> Any:
+    env = sandbox_environment()
+    expression = single_expression(text)
+    if expression is not None:
+        return env.compile_expression(expression, undefined_to_none=False)(**scope)
+    chunks: list[str] = []
+    size = 0
+    for chunk in env.from_string(text).generate(**scope):
+        size += len(chunk)
+        if size > MAX_RENDERED_CHARS:
+            raise TemplateRenderError(
+                f"the template's output exceeds {MAX_RENDERED_CHARS} characters"
+            )
+        chunks.append(chunk)
+    return "".join(chunks)
+
+
+def render(value: Any, scope: dict[str, Any], *, path: str = "") -> Any:
+    """Render every template inside a JSON value, in the sandbox.
+
+    A string that is exactly one `{{ expr }}` becomes the expression's native value
+    (number, list, object); other strings with markup render to text, at most
+    MAX_RENDERED_CHARS long. Errors name the path of the failing string.
+    """
+    if isinstance(value, str):
+        if not is_template(value):
+            return value
+        try:
+            return _render_text(value, scope)
+        except TemplateRenderError as exc:
+            raise TemplateRenderError(f"{path or 'value'}: {exc}") from None
+        except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+            raise TemplateRenderError(f"{path or 'value'}: {exc}") from None
+    if isinstance(value, dict):
+        return {key: render(item, scope, path=f"{path}.{key}" if path else key)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, scope, path=f"{path}[{index}]") for index, item in enumerate(value)]
+    return value
+
+
+def evaluate(expression: str, scope: dict[str, Any]) -> Any:
+    """Evaluate an expression field (bare, or written as one `{{ expr }}`) in the sandbox."""
+    source = single_expression(expression) or expression
+    try:
+        return sandbox_environment().compile_expression(source, undefined_to_none=False)(**scope)
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        raise TemplateRenderError(f"{expression!r}: {exc}") from None

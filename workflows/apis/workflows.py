@@ -15,8 +15,12 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from executions import selectors as execution_selectors
+from executions import services as execution_services
+from executions.apis import ExecuteInputSerializer, ExecutionDetailSerializer
 from workflows import selectors, services
 from workflows.apis.parsers import YAML_PARSERS, JsonDocumentParser, RawDocument
 from workflows.definitions import (
@@ -26,7 +30,11 @@ from workflows.definitions import (
     definition_validate,
 )
 from workflows.models import Workflow, WorkflowVersion
-from workflows.permissions import WorkflowPermission, WorkflowReadPermission
+from workflows.permissions import (
+    WorkflowExecutePermission,
+    WorkflowPermission,
+    WorkflowReadPermission,
+)
 
 DEFINITION_HELP = "The workflow definition (contract section 1), as a JSON object."
 
@@ -219,6 +227,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     """Workflows and their immutable versions."""
 
     permission_classes = [WorkflowPermission]
+    throttle_scope: str | None = None  # set to "execute" on the execute action
     filterset_class = WorkflowFilter
     search_fields = ["name", "namespace", "description"]
     ordering_fields = ["name", "namespace", "created_at", "updated_at"]
@@ -341,6 +350,28 @@ class WorkflowViewSet(viewsets.ModelViewSet):
             ImportResultSerializer(body).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        request=ExecuteInputSerializer,
+        responses={202: ExecutionDetailSerializer,
+                   **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+    )
+    @action(
+        detail=True, methods=["post"], filter_backends=[],
+        permission_classes=[WorkflowExecutePermission],
+        throttle_classes=[UserRateThrottle, ScopedRateThrottle], throttle_scope="execute",
+    )
+    def execute(self, request, pk=None):
+        """Start the current version; the same idempotency key returns the same execution."""
+        data = ExecuteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        execution, _ = execution_services.execution_start(
+            workflow=self.get_object(), actor=request.user,
+            correlation_id=getattr(request, "correlation_id", ""), **data.validated_data,
+        )
+        execution = execution_selectors.execution_detail_list().get(pk=execution.pk)
+        return Response(ExecutionDetailSerializer(execution).data,
+                        status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request={

@@ -83,7 +83,17 @@ class NodeType:
         }
 
     def preprocess(self, context: Any) -> None:
-        """Prepare an attempt (resolve inputs, acquire what `execute` needs); nothing by default."""
+        """Prepare an attempt: render the templates of `data` into `context.data`.
+
+        Expression fields and inline graphs are left as written: `execute` evaluates the
+        expressions itself, and a loop body runs later, per item.
+        """
+        unrendered = {path.split("[")[0].split(".")[0]
+                      for path in (*self.expression_fields, *self.graph_fields)}
+        context.data = {
+            key: value if key in unrendered else context.render(value, path=f"data.{key}")
+            for key, value in context.raw_data.items()
+        }
 
     def execute(self, context: Any) -> Any:
         """Do the node's work and return its output."""
@@ -95,6 +105,10 @@ class NodeType:
     def postprocess(self, context: Any, result: Any) -> Any:
         """Shape the output of `execute`; returns it unchanged by default."""
         return result
+
+    def taken_branch(self, context: Any, output: Any) -> str | None:
+        """The handle this run took, for a branching node; None when it does not branch."""
+        return None
 
     def finalize(self, context: Any) -> None:
         """Release what the attempt held; runs after every attempt, also a failed one."""

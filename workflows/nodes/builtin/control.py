@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflows.nodes.base import NodeCategory, NodeType
+from workflows.nodes.context import NodeContext
 from workflows.nodes.fragments import WORKFLOW_REFERENCE, templated
 
 EXPRESSION = {
@@ -76,6 +77,19 @@ class Conditional(NodeType):
                 problems.append((f"cases[{index}].name", f"Case name '{name}' is used twice."))
             seen.add(name)
         return problems
+
+    def execute(self, context: NodeContext) -> Any:
+        data = context.raw_data
+        if "expression" in data:
+            taken = bool(context.evaluate(data["expression"], path="data.expression"))
+            return {"branch": "true" if taken else "false"}
+        for index, case in enumerate(data["cases"]):
+            if context.evaluate(case["expression"], path=f"data.cases[{index}].expression"):
+                return {"branch": case["name"]}
+        return {"branch": DEFAULT_CASE}
+
+    def taken_branch(self, context: NodeContext, output: Any) -> str | None:
+        return output["branch"]
 
 
 class Loop(NodeType):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import jmespath
+from jsonschema import Draft202012Validator
+
 from workflows.nodes.base import NodeCategory, NodeType
+from workflows.nodes.context import NodeContext
+from workflows.nodes.faults import ValidationFault
 from workflows.nodes.fragments import json_schema_problems, templated
+
+logger = logging.getLogger("workflows.nodes.logger")
 
 
 class Variable(NodeType):
@@ -26,6 +34,11 @@ class Variable(NodeType):
         },
     }
     output_schema = {"type": "object", "description": "The values set, by name."}
+
+    def execute(self, context: NodeContext) -> Any:
+        values = context.data["set"]
+        context.set_variables(values)
+        return values
 
 
 class Transform(NodeType):
@@ -51,6 +64,15 @@ class Transform(NodeType):
     }
     output_schema = {"description": "The result."}
 
+    def execute(self, context: NodeContext) -> Any:
+        if "template" in context.data:
+            return context.data["template"]
+        source = context.data.get("source", context.scope)
+        try:
+            return jmespath.search(context.data["jmespath"], source)
+        except jmespath.exceptions.JMESPathError as exc:
+            raise ValidationFault(f"Node '{context.node_id}' data.jmespath: {exc}") from None
+
 
 class Logger(NodeType):
     name = "Logger"
@@ -70,6 +92,14 @@ class Logger(NodeType):
         "required": ["logged"],
         "properties": {"logged": {"type": "string", "description": "The message as written."}},
     }
+
+    def execute(self, context: NodeContext) -> Any:
+        message = str(context.data["message"])
+        level = context.data.get("level", "info")
+        context.log(level, message)
+        logger.log(logging.getLevelName(level.upper()), message,
+                   extra={"execution_id": context.execution_id, "node_id": context.node_id})
+        return {"logged": message}
 
 
 class Counter(NodeType):
@@ -141,6 +171,24 @@ class Validator(NodeType):
     @classmethod
     def branch_handles(cls, data: dict[str, Any]) -> list[str]:
         return list(cls.handles) if data.get("mode") == "branch" else []
+
+    def execute(self, context: NodeContext) -> Any:
+        validator = Draft202012Validator(context.data["schema"])
+        errors = [
+            {"path": "/".join(str(part) for part in error.absolute_path), "message": error.message}
+            for error in validator.iter_errors(context.data["value"])
+        ]
+        if errors and context.data.get("mode", "fail") == "fail":
+            raise ValidationFault(
+                f"Node '{context.node_id}': the value is invalid: {errors[0]['message']}",
+                details={"errors": errors},
+            )
+        return {"valid": not errors, "errors": errors}
+
+    def taken_branch(self, context: NodeContext, output: Any) -> str | None:
+        if context.data.get("mode", "fail") != "branch":
+            return None
+        return "valid" if output["valid"] else "invalid"
 
     @classmethod
     def validate_data(cls, data: dict[str, Any]) -> list[tuple[str, str]]:

@@ -1,0 +1,121 @@
+"""Executions API: list, detail with node runs, logs, cancel; and starting one."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.openapi import READ_ERRORS, error_responses
+from executions import selectors, services
+from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, Priority
+from workflows.permissions import EXECUTE, READ, MethodPermission
+
+
+class ExecutionPermission(MethodPermission):
+    """Reading needs workflow.read; controlling an execution needs workflow.execute."""
+
+    safe = READ
+    unsafe = EXECUTE
+
+
+class ExecutionFilter(django_filters.FilterSet):
+    workflow = django_filters.UUIDFilter(field_name="workflow_id")
+    status = django_filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Execution
+        fields = ["trigger", "priority"]
+
+
+class NodeExecutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = NodeExecution
+        fields = ["node_id", "node_type", "iteration", "status", "attempt", "output", "branch",
+                  "error", "started_at", "finished_at"]
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    workflow_name = serializers.CharField(source="workflow.__str__", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    started_by = serializers.CharField(source="started_by.username", default=None)
+
+    class Meta:
+        model = Execution
+        fields = ["id", "workflow", "workflow_name", "version", "status", "input", "output",
+                  "error", "priority", "trigger", "started_by", "idempotency_key",
+                  "correlation_id", "created_at", "started_at", "finished_at"]
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    nodes = NodeExecutionSerializer(many=True, read_only=True)
+    variables = serializers.JSONField(read_only=True)
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "variables", "nodes"]
+
+
+class ExecutionLogSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExecutionLog
+        fields = ["id", "created_at", "event", "node_id", "level", "message", "data", "actor"]
+
+
+class ExecuteInputSerializer(serializers.Serializer):
+    input = serializers.DictField(required=False, default=dict)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    idempotency_key = serializers.CharField(max_length=200, required=False)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: ExecutionSerializer, **error_responses(400, 401, 403, 429)}),
+    retrieve=extend_schema(responses={200: ExecutionDetailSerializer, **READ_ERRORS}),
+    destroy=extend_schema(
+        summary="Cancel an execution",
+        responses={202: ExecutionDetailSerializer, **error_responses(401, 403, 404, 409, 429)},
+    ),
+)
+@extend_schema(tags=["executions"])
+class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                       mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Runs of workflow versions, with their node runs and logs."""
+
+    permission_classes = [ExecutionPermission]
+    filterset_class = ExecutionFilter
+    search_fields = ["idempotency_key", "correlation_id"]
+    ordering_fields = ["created_at", "started_at", "finished_at", "status"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        if self.action == "retrieve":
+            return selectors.execution_detail_list()
+        return selectors.execution_list()
+
+    def get_serializer_class(self):
+        return ExecutionDetailSerializer if self.action == "retrieve" else ExecutionSerializer
+
+    def destroy(self, request, *args, **kwargs):
+        return self.cancel(request, *args, **kwargs)
+
+    @extend_schema(
+        request=None,
+        responses={202: ExecutionDetailSerializer, **error_responses(401, 403, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def cancel(self, request, pk=None):
+        """Cancel: waiting and queued nodes are cancelled, running ones are discarded."""
+        execution = services.execution_cancel(execution=self.get_object(), actor=request.user)
+        execution = selectors.execution_detail_list().get(pk=execution.pk)
+        return Response(ExecutionDetailSerializer(execution).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: ExecutionLogSerializer(many=True), **READ_ERRORS})
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def logs(self, request, pk=None):
+        """Every state change and message of the execution, oldest first."""
+        logs = selectors.execution_logs(execution=self.get_object())
+        return Response(ExecutionLogSerializer(logs, many=True).data)

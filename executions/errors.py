@@ -1,0 +1,33 @@
+"""Error codes of the executions app."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from rest_framework import status
+
+from config.errors import ApplicationError
+
+
+class ExecutionErrorCode(StrEnum):
+    INVALID_EXECUTION_INPUT = "invalid_execution_input"
+    WORKFLOW_INACTIVE = "workflow_inactive"
+    ILLEGAL_TRANSITION = "illegal_transition"
+
+
+class ExecutionInputInvalidError(ApplicationError):
+    """The input does not match the workflow's `inputs` schema; each problem names a field."""
+
+    code = ExecutionErrorCode.INVALID_EXECUTION_INPUT
+
+
+class WorkflowInactiveError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = ExecutionErrorCode.WORKFLOW_INACTIVE
+
+
+class IllegalTransitionError(ApplicationError):
+    """A status change the contract does not allow, e.g. cancelling a completed execution."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = ExecutionErrorCode.ILLEGAL_TRANSITION

@@ -1,0 +1,166 @@
+"""The durable state of executions: the execution, one row per node run, and its log."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from workflows.models import Workflow, WorkflowVersion
+
+
+class ExecutionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting"
+    PAUSED = "paused", "Paused"
+    SUSPENDED = "suspended", "Suspended"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+EXECUTION_ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+EXECUTION_WAITING = (ExecutionStatus.WAITING, ExecutionStatus.PAUSED, ExecutionStatus.SUSPENDED)
+EXECUTION_TERMINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+
+# The moves the contract allows (section 2, "Statuses"); everything else is refused.
+EXECUTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ExecutionStatus.PENDING: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.CANCELLED,
+                                        ExecutionStatus.FAILED}),
+    ExecutionStatus.RUNNING: frozenset({
+        ExecutionStatus.WAITING, ExecutionStatus.PAUSED, ExecutionStatus.SUSPENDED,
+        ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED,
+    }),
+    ExecutionStatus.WAITING: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.PAUSED,
+                                        ExecutionStatus.CANCELLED, ExecutionStatus.FAILED}),
+    ExecutionStatus.PAUSED: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.CANCELLED}),
+    ExecutionStatus.SUSPENDED: frozenset({ExecutionStatus.RUNNING, ExecutionStatus.CANCELLED}),
+    ExecutionStatus.FAILED: frozenset({ExecutionStatus.RUNNING}),
+    ExecutionStatus.COMPLETED: frozenset(),
+    ExecutionStatus.CANCELLED: frozenset(),
+}
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    RETRYING = "retrying", "Retrying"
+    WAITING = "waiting", "Waiting"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+NODE_FINISHED = (NodeStatus.COMPLETED, NodeStatus.SKIPPED)
+NODE_TERMINAL = (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED,
+                 NodeStatus.CANCELLED)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+BROKER_PRIORITY = {Priority.LOW: 2, Priority.NORMAL: 5, Priority.HIGH: 8, Priority.CRITICAL: 10}
+
+
+class Execution(models.Model):
+    """One run of a pinned workflow version."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="executions")
+    version = models.ForeignKey(
+        WorkflowVersion, on_delete=models.PROTECT, related_name="executions"
+    )
+    status = models.CharField(
+        max_length=12, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING
+    )
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    variables = models.JSONField(default=dict, blank=True)
+    priority = models.CharField(max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    trigger = models.CharField(max_length=20, default="api")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
+    lock_version = models.PositiveIntegerField(
+        default=0, help_text="Optimistic concurrency: every status change increments it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"], name="execution_workflow_idx"),
+            models.Index(fields=["status", "-created_at"], name="execution_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} #{str(self.id)[:8]} ({self.status})"
+
+
+class NodeExecution(models.Model):
+    """One node's run inside an execution (one row per node and loop iteration)."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="nodes")
+    node_id = models.CharField(max_length=64)
+    iteration = models.CharField(
+        max_length=200, blank=True, default="",
+        help_text="The path of loop iterations this run belongs to; empty outside loops.",
+    )
+    node_type = models.CharField(max_length=100)
+    status = models.CharField(max_length=10, choices=NodeStatus.choices, default=NodeStatus.PENDING)
+    attempt = models.PositiveIntegerField(default=0)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    branch = models.CharField(max_length=100, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["execution", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution", "node_id", "iteration"], name="node_execution_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["execution", "status"], name="node_execution_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} ({self.status})"
+
+
+class ExecutionLog(models.Model):
+    """A state change or a message of an execution: what, who, when."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="logs")
+    node_id = models.CharField(max_length=64, blank=True)
+    level = models.CharField(max_length=10, default="info")
+    event = models.CharField(max_length=40)
+    message = models.TextField(blank=True)
+    data = models.JSONField(null=True, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["execution", "id"]
+        indexes = [models.Index(fields=["execution", "id"], name="execution_log_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.node_id}".strip()

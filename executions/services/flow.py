@@ -1,0 +1,125 @@
+"""Advancing an execution through its graph, finishing it, failing it, cancelling it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from executions.errors import IllegalTransitionError
+from executions.models import (
+    EXECUTION_TERMINAL,
+    Execution,
+    ExecutionLog,
+    ExecutionStatus,
+    NodeExecution,
+    NodeStatus,
+)
+from executions.plan import Plan, edge_active
+from executions.services.scope import template_scope
+from executions.services.transitions import (
+    OPEN_NODE_STATUSES,
+    execution_transition,
+    log_entry,
+    nodes_dispatch,
+)
+from workflows.nodes.faults import FatalFault, NodeFault
+from workflows.templating import TemplateRenderError, render
+
+
+def _finished(row: NodeExecution, plan: Plan) -> bool:
+    if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED):
+        return True
+    node = plan.nodes[row.node_id]
+    continues = (node.get("on_failure") or plan.settings.get("on_failure", "fail")) == "continue"
+    return row.status == NodeStatus.FAILED and continues
+
+
+def _active(edge: Any, row: NodeExecution) -> bool:
+    if row.status == NodeStatus.FAILED:  # a failed node that continues feeds plain edges
+        return edge.handle is None
+    return edge_active(edge, row.status, row.branch)
+
+
+def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> None:
+    """Dispatch the successors whose inputs are all finished; skip those with none active.
+
+    Runs under the execution's row lock, so of two predecessors of a join finishing at
+    once, exactly one sees both finished.
+    """
+    rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
+    ready: list[str] = []
+    queue = list(finished)
+    skipped_logs = []
+    while queue:
+        source = queue.pop()
+        for edge in plan.outgoing[source]:
+            target = rows[edge.target]
+            if target.status != NodeStatus.PENDING or edge.target in ready:
+                continue
+            incoming = plan.incoming[edge.target]
+            if not all(_finished(rows[e.source], plan) for e in incoming):
+                continue
+            if any(_active(e, rows[e.source]) for e in incoming):
+                ready.append(edge.target)
+                continue
+            NodeExecution.objects.filter(pk=target.pk, status=NodeStatus.PENDING).update(
+                status=NodeStatus.SKIPPED, finished_at=timezone.now())
+            target.status = NodeStatus.SKIPPED
+            skipped_logs.append(log_entry(execution, "node.skipped", node_id=edge.target))
+            queue.append(edge.target)
+    ExecutionLog.objects.bulk_create(skipped_logs)
+    nodes_dispatch(execution, plan, ready)
+    if not ready and not any(row.status in OPEN_NODE_STATUSES for row in rows.values()):
+        execution_finish(execution, plan, rows)
+
+
+def _output(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> Any:
+    template = execution.version.definition.get("output")
+    if template:
+        scope = template_scope(execution, rows.values(), attempt=0)
+        try:
+            return render(template, scope, path="output")
+        except TemplateRenderError as exc:
+            raise FatalFault(f"The workflow's output template failed: {exc}") from None
+    return {
+        node_id: rows[node_id].output for node_id in plan.leaves
+        if node_id in rows and rows[node_id].status == NodeStatus.COMPLETED
+    }
+
+
+def execution_finish(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> None:
+    try:
+        output = _output(execution, plan, rows)
+    except NodeFault as fault:
+        execution_fail(execution, fault.as_dict())
+        return
+    execution_transition(
+        execution, ExecutionStatus.COMPLETED, output=output, finished_at=timezone.now()
+    )
+
+
+def execution_fail(execution: Execution, error: dict[str, Any]) -> None:
+    """Fail the execution: what has not finished is cancelled, and runs nothing more."""
+    now = timezone.now()
+    execution.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
+        status=NodeStatus.CANCELLED, finished_at=now)
+    execution_transition(execution, ExecutionStatus.FAILED, error=error, finished_at=now)
+
+
+def execution_cancel(*, execution: Execution, actor: Any = None) -> Execution:
+    """Cancel: open nodes are cancelled, running ones have their results discarded."""
+    with transaction.atomic():
+        locked = Execution.objects.select_for_update(of=("self",)).get(pk=execution.pk)
+        if locked.status in EXECUTION_TERMINAL:
+            raise IllegalTransitionError(
+                f"The execution is already {locked.status}.",
+                details={"from": locked.status, "to": ExecutionStatus.CANCELLED},
+            )
+        now = timezone.now()
+        locked.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
+            status=NodeStatus.CANCELLED, finished_at=now)
+        who = actor.get_username() if getattr(actor, "is_authenticated", False) else ""
+        execution_transition(locked, ExecutionStatus.CANCELLED, finished_at=now, actor=who)
+    return locked

@@ -1,0 +1,92 @@
+"""Starting an execution."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+
+from executions.errors import ExecutionInputInvalidError, WorkflowInactiveError
+from executions.models import Execution, ExecutionStatus, NodeExecution
+from executions.plan import plan_for
+from executions.services.flow import execution_finish
+from executions.services.transitions import execution_transition, log_entry, nodes_dispatch
+from workflows.models import Workflow
+
+
+def _input_problems(schema: dict | None, value: Any) -> dict[str, list[str]]:
+    if not schema:
+        return {}
+    problems: dict[str, list[str]] = {}
+    for error in Draft202012Validator(schema).iter_errors(value):
+        path = ".".join(str(part) for part in error.absolute_path) or "input"
+        problems.setdefault(path, []).append(error.message)
+    return problems
+
+
+def execution_start(
+    *,
+    workflow: Workflow,
+    input: dict[str, Any],  # noqa: A002 - the contract's name
+    actor: Any = None,
+    priority: str | None = None,
+    idempotency_key: str | None = None,
+    trigger: str = "api",
+    correlation_id: str = "",
+) -> tuple[Execution, bool]:
+    """Start the workflow's current version; the same idempotency key returns the same run.
+
+    Returns the execution and whether it was created now.
+    """
+    if idempotency_key:
+        existing = Execution.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+    if not workflow.active:
+        raise WorkflowInactiveError(f"Workflow {workflow} is inactive; activate it to run it.")
+    version = workflow.current_version
+    problems = _input_problems(version.definition.get("inputs"), input)
+    if problems:
+        first = next(iter(problems))
+        raise ExecutionInputInvalidError(
+            f"The input does not match the workflow's inputs schema at '{first}': "
+            f"{problems[first][0]}",
+            details={"fields": problems},
+        )
+    plan = plan_for(version)
+    now = timezone.now()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    try:
+        with transaction.atomic():
+            execution = Execution.objects.create(
+                workflow=workflow,
+                version=version,
+                input=input,
+                priority=priority or plan.settings.get("priority", "normal"),
+                trigger=trigger,
+                started_by=user,
+                idempotency_key=idempotency_key or None,
+                correlation_id=correlation_id,
+            )
+            NodeExecution.objects.bulk_create(
+                NodeExecution(execution=execution, node_id=node_id, node_type=node["type"])
+                for node_id, node in plan.nodes.items()
+            )
+            log_entry(execution, "execution.pending", actor=user.get_username() if user else "",
+                 data={"version": version.number, "trigger": trigger}).save()
+            execution_transition(
+                execution, ExecutionStatus.RUNNING, started_at=now,
+                deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),
+            )
+            if plan.nodes:
+                nodes_dispatch(execution, plan, plan.roots)
+            else:
+                execution_finish(execution, plan, rows={})
+    except IntegrityError:
+        if idempotency_key:
+            return Execution.objects.get(idempotency_key=idempotency_key), False
+        raise
+    return execution, True

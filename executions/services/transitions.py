@@ -1,0 +1,77 @@
+"""Status changes, log entries and task dispatch, shared by the engine's services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from executions.errors import IllegalTransitionError
+from executions.models import (
+    BROKER_PRIORITY,
+    EXECUTION_TRANSITIONS,
+    Execution,
+    ExecutionLog,
+    NodeStatus,
+)
+from executions.plan import Plan
+
+OPEN_NODE_STATUSES = (NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING,
+                      NodeStatus.WAITING)
+
+
+def log_entry(execution: Execution, event: str, *, node_id: str = "", message: str = "",
+         level: str = "info", data: dict | None = None, actor: str = "") -> ExecutionLog:
+    return ExecutionLog(execution=execution, node_id=node_id, event=event, message=message,
+                        level=level, data=data, actor=actor)
+
+
+def execution_transition(execution: Execution, to: str, *, actor: str = "", **fields: Any) -> None:
+    """Move the execution to `to` if the contract allows it; a lost race is detected.
+
+    The update is conditional on the status and `lock_version` read: if another writer
+    changed the row in between, nothing is written and the change is refused.
+    """
+    if to not in EXECUTION_TRANSITIONS[execution.status]:
+        raise IllegalTransitionError(
+            f"An execution cannot go from {execution.status} to {to}.",
+            details={"from": execution.status, "to": to},
+        )
+    updated = Execution.objects.filter(
+        pk=execution.pk, status=execution.status, lock_version=execution.lock_version
+    ).update(status=to, lock_version=F("lock_version") + 1, **fields)
+    if not updated:
+        raise IllegalTransitionError(
+            "The execution changed while this change was being made; try again.",
+            details={"from": execution.status, "to": to},
+        )
+    previous = execution.status
+    execution.status = to
+    execution.lock_version += 1
+    for name, value in fields.items():
+        setattr(execution, name, value)
+    log_entry(execution, f"execution.{to}", actor=actor,
+         data={"from": previous}).save()
+
+
+def nodes_dispatch(execution: Execution, plan: Plan, node_ids: Iterable[str]) -> None:
+    """Send the node tasks once the current transaction has committed.
+
+    Each task gets the node's timeout as Celery's soft limit (the attempt fails with a
+    timeout fault) and a hard limit a little later (the worker process is replaced).
+    """
+    from executions.tasks import node_run
+
+    priority = BROKER_PRIORITY.get(execution.priority, 5)
+    execution_id = str(execution.pk)
+    for node_id in node_ids:
+        timeout = plan.nodes[node_id].get("timeout") or settings.WORKFLOW_NODE_TIMEOUT
+        transaction.on_commit(
+            lambda node_id=node_id, timeout=timeout: node_run.apply_async(
+                (execution_id, node_id), priority=priority,
+                soft_time_limit=timeout, time_limit=timeout + 15,
+            )
+        )

@@ -1,0 +1,19 @@
+"""Celery tasks of the engine: thin adapters around the services."""
+
+from celery import shared_task
+
+from executions import services
+
+
+@shared_task(
+    bind=True,
+    name="executions.node_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+)
+def node_run(self, execution_id: str, node_id: str) -> None:
+    """Run one attempt of one node; idempotent, so a redelivery changes nothing twice."""
+    delay = services.node_run(execution_id=execution_id, node_id=node_id)
+    if delay is not None:
+        raise self.retry(countdown=delay)

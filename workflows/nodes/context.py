@@ -1,0 +1,53 @@
+"""What a node attempt sees: its data, the template scope, and ways to log and set variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflows.nodes.faults import ValidationFault
+from workflows.templating import TemplateRenderError, evaluate, render
+
+
+@dataclass
+class NodeContext:
+    """One attempt of one node. The engine builds it; the node type's lifecycle uses it.
+
+    `raw_data` is the node's `data` as written in the definition; `preprocess` sets `data`
+    to the rendered form. `scope` is the template context: `input`, `nodes`, `vars`,
+    `execution` (and `item`, `index` inside a loop).
+    """
+
+    execution_id: str
+    node_id: str
+    node_type: str
+    attempt: int
+    raw_data: dict[str, Any]
+    scope: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def render(self, value: Any, *, path: str = "data") -> Any:
+        """Render templates in a value; a failure is a validation fault naming the field."""
+        try:
+            return render(value, self.scope, path=path)
+        except TemplateRenderError as exc:
+            raise ValidationFault(f"Node '{self.node_id}': {exc}") from None
+
+    def evaluate(self, expression: Any, *, path: str = "data") -> Any:
+        """Evaluate an expression field; non-strings are taken as already evaluated."""
+        if not isinstance(expression, str):
+            return expression
+        try:
+            return evaluate(expression, self.scope)
+        except TemplateRenderError as exc:
+            raise ValidationFault(f"Node '{self.node_id}' {path}: {exc}") from None
+
+    def log(self, level: str, message: str, **data: Any) -> None:
+        """Write a line to the execution log (committed with the node's completion)."""
+        self.messages.append({"level": level, "message": message, "data": data or None})
+
+    def set_variables(self, values: dict[str, Any]) -> None:
+        """Set execution variables, visible as `vars.<name>` to the nodes that follow."""
+        self.variables.update(values)
