@@ -164,3 +164,108 @@ class ExecutionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.node_id}".strip()
+
+
+class BookmarkKind(models.TextChoices):
+    TIMER = "timer", "Timer"
+    USER_ACTION = "user_action", "User action"
+    MESSAGE = "message", "External message"
+    WEBHOOK = "webhook", "Webhook"
+    SUBWORKFLOW = "subworkflow", "Subworkflow"
+
+
+class BookmarkStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESUMED = "resumed", "Resumed"
+    CLOSED = "closed", "Closed"
+
+
+class Bookmark(models.Model):
+    """A waiting node: what resumes it (a time, a person, a message, a call) and who did."""
+
+    execution = models.ForeignKey(Execution, on_delete=models.CASCADE, related_name="bookmarks")
+    node_id = models.CharField(max_length=64)
+    iteration = models.CharField(max_length=200, blank=True, default="")
+    kind = models.CharField(max_length=12, choices=BookmarkKind.choices)
+    status = models.CharField(
+        max_length=8, choices=BookmarkStatus.choices, default=BookmarkStatus.OPEN
+    )
+    token = models.CharField(max_length=64, unique=True)
+    key = models.CharField(
+        max_length=300, blank=True, help_text="Message type and correlation key, for messages."
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.CharField(max_length=150, blank=True)
+    request = models.JSONField(
+        default=dict, blank=True, help_text="What the waiting node asks: prompt, form, outcomes."
+    )
+    resumed_by = models.CharField(max_length=150, blank=True)
+    resumed_with = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["execution", "node_id", "iteration"], name="bookmark_unique_node"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="bookmark_due_idx"),
+            models.Index(fields=["status", "kind", "key"], name="bookmark_key_idx"),
+            models.Index(fields=["status", "assignee"], name="bookmark_assignee_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.node_id} ({self.status})"
+
+
+class ExternalCallStatus(models.TextChoices):
+    INTENT = "intent", "Intent recorded"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class ExternalCall(models.Model):
+    """A side effect in two phases: the intent with its idempotency key is committed before
+    the call, the result after; a redelivered attempt that finds it completed reuses it."""
+
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="external_calls"
+    )
+    node_id = models.CharField(max_length=64)
+    iteration = models.CharField(max_length=200, blank=True, default="")
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(
+        max_length=10, choices=ExternalCallStatus.choices, default=ExternalCallStatus.INTENT
+    )
+    request = models.JSONField(default=dict, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["execution", "node_id"], name="external_call_node_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.idempotency_key} ({self.status})"
+
+
+class Counter(models.Model):
+    """A named counter for Counter nodes, incremented atomically in the database."""
+
+    scope = models.CharField(max_length=64, help_text="'global' or a workflow id.")
+    name = models.CharField(max_length=100)
+    value = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "name"], name="counter_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}/{self.name} = {self.value}"
