@@ -378,3 +378,33 @@ WORKFLOW_RETRY_MAX_DELAY = env_int(
 WORKFLOW_NODE_TIMEOUT = env_int(
     "WORKFLOW_NODE_TIMEOUT", 300, "Seconds one node attempt may run when its node does not say."
 )
+WORKFLOW_FILE_ROOT = BASE_DIR / env_str(
+    "WORKFLOW_FILE_ROOT", str(DATA_DIR / "files"),
+    "Directory FileOperation nodes work in; no path may leave it.",
+)
+WORKFLOW_HTTP_ALLOWED_HOSTS = env_list(
+    "WORKFLOW_HTTP_ALLOWED_HOSTS", [],
+    "Hosts or CIDR ranges HttpRequest may reach although they are private, loopback or "
+    "link-local (refused by default).",
+)
+WORKFLOW_BREAKER_FAIL_MAX = env_int(
+    "WORKFLOW_BREAKER_FAIL_MAX", 5, "Consecutive failures that open a host's circuit breaker."
+)
+WORKFLOW_BREAKER_RESET_TIMEOUT = env_int(
+    "WORKFLOW_BREAKER_RESET_TIMEOUT", 30, "Seconds an open circuit waits before it half-opens."
+)
+
+# --- Email (EmailNotification nodes) ---------------------------------------------------------
+
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend", "Django email backend."
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost", "SMTP server.")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, "SMTP port.")
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "", "SMTP user.")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "", "SMTP password.")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False, "STARTTLS to the SMTP server.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, "Seconds an SMTP conversation may take.")
+DEFAULT_FROM_EMAIL = env_str(
+    "DEFAULT_FROM_EMAIL", "weft@localhost", "Sender of EmailNotification nodes without `from`."
+)

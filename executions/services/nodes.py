@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, NodeStatus
 from executions.plan import Plan, plan_for
+from executions.services.external import external_call
 from executions.services.flow import execution_advance, execution_fail
 from executions.services.scope import SecretsView, redact, template_scope
 from executions.services.transitions import log_entry
@@ -89,6 +90,7 @@ def node_run(*, execution_id: str, node_id: str) -> float | None:
     context = NodeContext(
         execution_id=str(execution.pk), node_id=node_id, node_type=node["type"],
         attempt=row.attempt, raw_data=node.get("data", {}), scope=scope,
+        iteration=row.iteration, run_external=external_call,
     )
     instance = node_type()
     fault: NodeFault | None = None

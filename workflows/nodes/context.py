@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,28 @@ class NodeContext:
     data: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    iteration: str = ""
+    run_external: Callable[..., dict[str, Any]] | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable for this node run across attempts and redeliveries; sent to peers."""
+        key = f"{self.execution_id}:{self.node_id}"
+        return f"{key}:{self.iteration}" if self.iteration else key
+
+    def external_call(
+        self, request: dict[str, Any], perform: Callable[[str], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Make a side effect at most once per node run, in two phases.
+
+        The intent (with `idempotency_key`) is committed before `perform(key)` runs and its
+        JSON result after. A later attempt of the same node run that finds the call
+        completed gets the stored result and does not call again; one that finds only the
+        intent calls again with the same key, for the peer to recognise.
+        """
+        if self.run_external is None:
+            return perform(self.idempotency_key)
+        return self.run_external(self, request, perform)
 
     def render(self, value: Any, *, path: str = "data") -> Any:
         """Render templates in a value; a failure is a validation fault naming the field."""
