@@ -21,6 +21,7 @@ _DESCRIPTIONS = {
     401: "No or invalid credentials.",
     403: "Authenticated, but without the required permission.",
     404: "No such object.",
+    405: "The method is not allowed here.",
     409: "Conflicts with the current state, e.g. a name already taken.",
     413: "The request body is larger than the accepted maximum.",
     415: "The body's content type is not accepted.",

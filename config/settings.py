@@ -220,6 +220,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "timers": {
+        "task": "executions.timers_fire",
+        "schedule": timedelta(seconds=1),
+        "options": {"expires": 5},
+    },
     "audit-log-retention": {
         "task": "monitoring.tasks.audit_log_cleanup",
         "schedule": timedelta(hours=1),

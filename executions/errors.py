@@ -13,6 +13,8 @@ class ExecutionErrorCode(StrEnum):
     INVALID_EXECUTION_INPUT = "invalid_execution_input"
     WORKFLOW_INACTIVE = "workflow_inactive"
     ILLEGAL_TRANSITION = "illegal_transition"
+    BOOKMARK_CLOSED = "bookmark_closed"
+    INVALID_RESUME = "invalid_resume"
 
 
 class ExecutionInputInvalidError(ApplicationError):
@@ -31,3 +33,16 @@ class IllegalTransitionError(ApplicationError):
 
     status_code = status.HTTP_409_CONFLICT
     code = ExecutionErrorCode.ILLEGAL_TRANSITION
+
+
+class BookmarkClosedError(ApplicationError):
+    """The wait was already resumed, timed out or closed."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = ExecutionErrorCode.BOOKMARK_CLOSED
+
+
+class ResumeInvalidError(ApplicationError):
+    """The resume's payload is refused by the waiting node (outcome, form)."""
+
+    code = ExecutionErrorCode.INVALID_RESUME

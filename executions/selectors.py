@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 
-from executions.models import Execution, ExecutionLog, NodeExecution
+from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution
 
 
 def execution_list() -> QuerySet[Execution]:
@@ -19,3 +21,21 @@ def execution_detail_list() -> QuerySet[Execution]:
 
 def execution_logs(*, execution: Execution) -> QuerySet[ExecutionLog]:
     return execution.logs.order_by("id")
+
+
+def bookmark_list(*, user: Any = None, mine: bool = False) -> QuerySet[Bookmark]:
+    """Waits; with `mine`, those assigned to the user or to a group they are in."""
+    bookmarks = Bookmark.objects.select_related("execution__workflow")
+    if mine and user is not None:
+        roles = [f"role:{name}" for name in user.groups.values_list("name", flat=True)]
+        bookmarks = bookmarks.filter(assignee__in=[user.get_username(), *roles])
+    return bookmarks
+
+
+def bookmark_assigned_to(*, bookmark: Bookmark, user: Any) -> bool:
+    if not bookmark.assignee:
+        return False
+    if bookmark.assignee == user.get_username():
+        return True
+    role = bookmark.assignee.removeprefix("role:")
+    return bookmark.assignee.startswith("role:") and user.groups.filter(name=role).exists()

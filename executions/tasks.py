@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from executions import services
+from executions.services import waits
 
 
 @shared_task(
@@ -17,3 +18,9 @@ def node_run(self, execution_id: str, node_id: str) -> None:
     delay = services.node_run(execution_id=execution_id, node_id=node_id)
     if delay is not None:
         raise self.retry(countdown=delay)
+
+
+@shared_task(name="executions.timers_fire", ignore_result=True)
+def timers_fire() -> int:
+    """Beat, every second: resume due timers and expire timed-out waits."""
+    return waits.timers_fire()

@@ -66,27 +66,37 @@ def definition() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def user_factory():
+def user_factory(_default_groups):
     return UserFactory
 
 
 @pytest.fixture
-def viewer(db):
+def _default_groups(db):
+    """The migration's groups; a transactional test's flush removes them, so re-create."""
+    from django.contrib.auth.models import Permission
+
+    from workflows.permissions import default_groups_ensure
+
+    default_groups_ensure(Group, Permission)
+
+
+@pytest.fixture
+def viewer(db, _default_groups):
     return UserFactory(username="viewer", groups=["workflow-viewers"])
 
 
 @pytest.fixture
-def editor(db):
+def editor(db, _default_groups):
     return UserFactory(username="editor", groups=["workflow-editors"])
 
 
 @pytest.fixture
-def operator(db):
+def operator(db, _default_groups):
     return UserFactory(username="operator", groups=["workflow-operators"])
 
 
 @pytest.fixture
-def wf_admin(db):
+def wf_admin(db, _default_groups):
     return UserFactory(username="wfadmin", groups=["workflow-admins"])
 
 

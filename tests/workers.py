@@ -49,7 +49,14 @@ def celery_worker(log_dir: Path, concurrency: int = 1) -> Iterator[Worker]:
 
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log = log_dir / f"{name}.log"
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_FORMAT": "json"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "LOG_FORMAT": "json",
+        # The tests' own HTTP, SMTP and FTP peers listen on loopback.
+        "WORKFLOW_HTTP_ALLOWED_HOSTS": os.environ.get("WORKFLOW_HTTP_ALLOWED_HOSTS",
+                                                      "127.0.0.1,::1,localhost"),
+    }
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",

@@ -9,6 +9,23 @@ WRITE = "workflow.write"
 EXECUTE = "workflow.execute"
 ADMIN = "workflow.admin"
 
+# One group per level, created by a migration so operators grant access by group.
+DEFAULT_GROUPS = {
+    "workflow-viewers": ["read"],
+    "workflow-editors": ["read", "write"],
+    "workflow-operators": ["read", "execute"],
+    "workflow-admins": ["read", "write", "execute", "admin"],
+}
+
+
+def default_groups_ensure(group_model, permission_model) -> None:
+    """Create the default groups with their permissions (models passed in, so a migration
+    can use its historical ones)."""
+    for name, codenames in DEFAULT_GROUPS.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        group.permissions.add(*permission_model.objects.filter(
+            content_type__app_label="workflow", codename__in=codenames))
+
 
 class MethodPermission(BasePermission):
     """Authenticated, and holding the permission the request's method needs."""

@@ -10,6 +10,7 @@ from django.utils import timezone
 from executions.errors import IllegalTransitionError
 from executions.models import (
     EXECUTION_TERMINAL,
+    BookmarkStatus,
     Execution,
     ExecutionLog,
     ExecutionStatus,
@@ -71,8 +72,24 @@ def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> 
             queue.append(edge.target)
     ExecutionLog.objects.bulk_create(skipped_logs)
     nodes_dispatch(execution, plan, ready)
-    if not ready and not any(row.status in OPEN_NODE_STATUSES for row in rows.values()):
+    if ready:
+        return
+    if not any(row.status in OPEN_NODE_STATUSES for row in rows.values()):
         execution_finish(execution, plan, rows)
+    elif execution.status == ExecutionStatus.RUNNING and _only_waits(rows, plan):
+        execution_transition(execution, ExecutionStatus.WAITING)
+
+
+def _only_waits(rows: dict[str, NodeExecution], plan: Plan) -> bool:
+    """Nothing runs or is queued: every open node waits on a bookmark or on a waiting node."""
+    for row in rows.values():
+        if row.status in (NodeStatus.RUNNING, NodeStatus.RETRYING):
+            return False
+        if row.status == NodeStatus.PENDING and all(
+            _finished(rows[edge.source], plan) for edge in plan.incoming[row.node_id]
+        ):
+            return False  # dispatched, not yet claimed
+    return True
 
 
 def _output(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> Any:
@@ -100,11 +117,28 @@ def execution_finish(execution: Execution, plan: Plan, rows: dict[str, NodeExecu
     )
 
 
-def execution_fail(execution: Execution, error: dict[str, Any]) -> None:
-    """Fail the execution: what has not finished is cancelled, and runs nothing more."""
-    now = timezone.now()
+def node_failed_finally(execution: Execution, plan: Plan, node_id: str,
+                        error: dict[str, Any]) -> None:
+    """A node failed for good: go on (`on_failure: continue`) or fail the execution."""
+    node = plan.nodes[node_id]
+    if (node.get("on_failure") or plan.settings.get("on_failure", "fail")) == "continue":
+        if execution.status == ExecutionStatus.WAITING:
+            execution_transition(execution, ExecutionStatus.RUNNING)
+        execution_advance(execution, plan, [node_id])
+    else:
+        execution_fail(execution, {"node": node_id, **error})
+
+
+def _close_open_work(execution: Execution, now: Any) -> None:
     execution.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
         status=NodeStatus.CANCELLED, finished_at=now)
+    execution.bookmarks.filter(status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
+
+
+def execution_fail(execution: Execution, error: dict[str, Any]) -> None:
+    """Fail the execution: what has not finished is cancelled, open waits are closed."""
+    now = timezone.now()
+    _close_open_work(execution, now)
     execution_transition(execution, ExecutionStatus.FAILED, error=error, finished_at=now)
 
 
@@ -118,8 +152,7 @@ def execution_cancel(*, execution: Execution, actor: Any = None) -> Execution:
                 details={"from": locked.status, "to": ExecutionStatus.CANCELLED},
             )
         now = timezone.now()
-        locked.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
-            status=NodeStatus.CANCELLED, finished_at=now)
+        _close_open_work(locked, now)
         who = actor.get_username() if getattr(actor, "is_authenticated", False) else ""
         execution_transition(locked, ExecutionStatus.CANCELLED, finished_at=now, actor=who)
     return locked

@@ -15,10 +15,11 @@ from django.utils import timezone
 from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, NodeStatus
 from executions.plan import Plan, plan_for
 from executions.services.external import external_call
-from executions.services.flow import execution_advance, execution_fail
+from executions.services.flow import execution_advance, node_failed_finally
 from executions.services.scope import SecretsView, redact, template_scope
 from executions.services.transitions import log_entry
-from workflows.nodes.context import NodeContext
+from executions.services.waits import node_wait, redact_wait
+from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
 from workflows.nodes.registry import default_registry
 
@@ -114,6 +115,10 @@ def node_run(*, execution_id: str, node_id: str) -> float | None:
             logger.exception("finalize of node %s of execution %s raised", node_id, execution_id)
     if fault is not None:
         return _node_fault(execution.pk, row, plan, fault, secrets)
+    if isinstance(output, WaitRequest):
+        node_wait(execution_id=execution.pk, row=row, plan=plan,
+                  wait=redact_wait(output, secrets), context=context)
+        return None
     _node_complete(execution.pk, row, plan, redact(output, secrets), branch or "", context,
                    secrets)
     return None
@@ -171,9 +176,5 @@ def _node_fault(execution_id: Any, row: NodeExecution, plan: Plan, fault: NodeFa
              message=error["message"], data={"attempt": row.attempt, **error}).save()
         if execution.status != ExecutionStatus.RUNNING:
             return None
-        on_failure = node.get("on_failure") or plan.settings.get("on_failure", "fail")
-        if on_failure == "continue":
-            execution_advance(execution, plan, [row.node_id])
-        else:
-            execution_fail(execution, {"node": row.node_id, **error})
+        node_failed_finally(execution, plan, row.node_id, error)
     return None

@@ -3,12 +3,8 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-GROUPS = {
-    "workflow-viewers": ["read"],
-    "workflow-editors": ["read", "write"],
-    "workflow-operators": ["read", "execute"],
-    "workflow-admins": ["read", "write", "execute", "admin"],
-}
+from workflows.permissions import DEFAULT_GROUPS, default_groups_ensure
+
 
 
 def create_groups(apps, schema_editor):
@@ -17,17 +13,11 @@ def create_groups(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="workflow", codename__in=codenames)
-        )
+    default_groups_ensure(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 def remove_groups(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=GROUPS).delete()
+    apps.get_model("auth", "Group").objects.filter(name__in=DEFAULT_GROUPS).delete()
 
 
 class Migration(migrations.Migration):

@@ -106,6 +106,18 @@ class NodeType:
         """Shape the output of `execute`; returns it unchanged by default."""
         return result
 
+    @classmethod
+    def on_resume(
+        cls, request: dict[str, Any], payload: Any, *, by: str | None, timed_out: bool
+    ) -> tuple[Any, str | None]:
+        """The output and branch of a waiting node once its bookmark is resumed.
+
+        `request` is what `execute` asked for (kept with the bookmark), `payload` what the
+        resume brought, `by` who resumed it (None for a timer), `timed_out` whether the
+        wait's timeout fired. Raise a ValidationFault to refuse the payload.
+        """
+        return payload, None
+
     def taken_branch(self, context: Any, output: Any) -> str | None:
         """The handle this run took, for a branching node; None when it does not branch."""
         return None

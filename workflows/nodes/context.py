@@ -4,10 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from workflows.nodes.faults import ValidationFault
 from workflows.templating import TemplateRenderError, evaluate, render
+
+
+@dataclass(frozen=True)
+class WaitRequest:
+    """Returned by `execute` of a waiting node: leave a bookmark and free the worker.
+
+    `kind` is timer, user_action, message or webhook; `due_at` is when a timer fires (for
+    the others, their timeout); `on_due` says what happens then: `resume` the node (a
+    timer, or a UserAction's timeout outcome) or `fail` it with a timeout fault. `request`
+    is what the node asks (prompt, form, outcomes...), kept with the bookmark.
+    """
+
+    kind: str
+    due_at: datetime | None = None
+    key: str = ""
+    assignee: str = ""
+    request: dict[str, Any] = field(default_factory=dict)
+    on_due: str = "resume"
 
 
 @dataclass
@@ -70,6 +89,10 @@ class NodeContext:
     def log(self, level: str, message: str, **data: Any) -> None:
         """Write a line to the execution log (committed with the node's completion)."""
         self.messages.append({"level": level, "message": message, "data": data or None})
+
+    def wait(self, kind: str, **options: Any) -> WaitRequest:
+        """The value a waiting node returns from `execute` (see WaitRequest)."""
+        return WaitRequest(kind=kind, **options)
 
     def set_variables(self, values: dict[str, Any]) -> None:
         """Set execution variables, visible as `vars.<name>` to the nodes that follow."""

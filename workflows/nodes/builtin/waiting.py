@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from workflows.nodes.base import NodeCategory, NodeType
+from workflows.nodes.context import NodeContext
+from workflows.nodes.faults import ValidationFault
 from workflows.nodes.fragments import (
     DATETIME_OR_TEMPLATE,
     HANDLE_NAME,
@@ -14,6 +19,25 @@ from workflows.nodes.fragments import (
     json_schema_problems,
     templated,
 )
+
+
+def _moment(value: Any, node_id: str, field: str) -> datetime:
+    """A rendered date-time (ISO 8601 with a UTC offset) as an aware UTC datetime."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFault(
+            f"Node '{node_id}' data.{field}: {value!r} is not an ISO 8601 date-time."
+        ) from None
+    if moment.tzinfo is None:
+        raise ValidationFault(f"Node '{node_id}' data.{field}: {value!r} has no UTC offset.")
+    return moment.astimezone(UTC)
+
+
+def _deadline(context: NodeContext) -> datetime | None:
+    timeout = context.data.get("timeout")
+    return datetime.now(UTC) + timedelta(seconds=float(timeout)) if timeout else None
+
 
 CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _MONTHS = {name: number for number, name in enumerate(
@@ -110,6 +134,26 @@ class Delay(NodeType):
         problem = aware_datetime_problem(data["until"]) if "until" in data else None
         return [("until", problem)] if problem else []
 
+    def execute(self, context: NodeContext) -> Any:
+        if "until" in context.data:
+            due = _moment(context.data["until"], context.node_id, "until")
+        else:
+            try:
+                seconds = float(context.data["seconds"])
+            except (TypeError, ValueError):
+                raise ValidationFault(
+                    f"Node '{context.node_id}' data.seconds: {context.data['seconds']!r} "
+                    "is not a number."
+                ) from None
+            due = datetime.now(UTC) + timedelta(seconds=max(seconds, 0.0))
+        if due <= datetime.now(UTC):
+            return {"waited_until": due.isoformat()}
+        return context.wait("timer", due_at=due, request={"waited_until": due.isoformat()})
+
+    @classmethod
+    def on_resume(cls, request, payload, *, by, timed_out):
+        return {"waited_until": request["waited_until"]}, None
+
 
 class Webhook(NodeType):
     name = "Webhook"
@@ -144,6 +188,15 @@ class Webhook(NodeType):
         },
     }
     waits = True
+
+    def execute(self, context: NodeContext) -> Any:
+        methods = context.data.get("methods", ["POST"])
+        return context.wait("webhook", due_at=_deadline(context), on_due="fail",
+                            request={"methods": methods})
+
+    @classmethod
+    def on_resume(cls, request, payload, *, by, timed_out):
+        return {"body": payload.get("body"), "headers": payload.get("headers", {})}, None
 
 
 class Timer(NodeType):
@@ -250,6 +303,48 @@ class UserAction(NodeType):
             )
         return problems
 
+    def execute(self, context: NodeContext) -> Any:
+        data = context.data
+        request = {
+            "prompt": data["prompt"],
+            "form": data.get("form"),
+            "outcomes": self.branch_handles(data),
+            "timeout_outcome": data.get("timeout_outcome"),
+        }
+        return context.wait(
+            "user_action", assignee=str(data["assignee"]).strip(), due_at=_deadline(context),
+            on_due="resume" if data.get("timeout_outcome") else "fail", request=request,
+        )
+
+    @classmethod
+    def on_resume(cls, request, payload, *, by, timed_out):
+        if timed_out:
+            return {"outcome": request["timeout_outcome"], "response": {}, "by": None}, (
+                request["timeout_outcome"])
+        payload = payload or {}
+        outcomes = request["outcomes"]
+        outcome = payload.get("outcome") or (outcomes[0] if len(outcomes) == 1 else None)
+        if outcome not in outcomes:
+            raise ValidationFault(
+                f"outcome must be one of {outcomes}, not {payload.get('outcome')!r}.",
+                details={"fields": {"outcome": [f"One of {outcomes}."]}},
+            )
+        response = payload.get("payload") or {}
+        if request.get("form"):
+            errors = [
+                f"{'/'.join(str(p) for p in error.absolute_path) or 'payload'}: {error.message}"
+                for error in Draft202012Validator(request["form"]).iter_errors(response)
+            ]
+            if errors:
+                raise ValidationFault(
+                    f"The response does not fill the form: {errors[0]}",
+                    details={"fields": {"payload": errors}},
+                )
+        return {"outcome": outcome, "response": response, "by": by}, outcome
+
+    def taken_branch(self, context: NodeContext, output: Any) -> str | None:
+        return output.get("outcome") if isinstance(output, dict) else None
+
 
 class WaitForMessage(NodeType):
     name = "WaitForMessage"
@@ -278,3 +373,13 @@ class WaitForMessage(NodeType):
         "properties": {"payload": {"description": "The message's payload."}},
     }
     waits = True
+
+    def execute(self, context: NodeContext) -> Any:
+        key = f"{context.data['message_type']}:{context.data['correlation_key']}"
+        return context.wait("message", key=key, due_at=_deadline(context), on_due="fail",
+                            request={"message_type": context.data["message_type"],
+                                     "correlation_key": context.data["correlation_key"]})
+
+    @classmethod
+    def on_resume(cls, request, payload, *, by, timed_out):
+        return {"payload": payload}, None

@@ -1,0 +1,179 @@
+"""Waits API: open bookmarks (e.g. my approvals), resuming them, messages and hooks."""
+
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import NotFoundError
+from config.openapi import READ_ERRORS, error_responses
+from executions import selectors
+from executions.models import Bookmark, BookmarkKind, BookmarkStatus
+from executions.services import waits
+from workflows.permissions import EXECUTE, READ, WorkflowExecutePermission
+
+
+class BookmarkPermission(BasePermission):
+    """Any signed-in user sees the waits assigned to them (an approver needs no workflow
+    permission); workflow.read shows every wait. Resuming needs workflow.execute or being
+    the assignee, checked per bookmark."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated)
+
+
+class BookmarkFilter(django_filters.FilterSet):
+    mine = django_filters.BooleanFilter(method="filter_mine",
+                                        label="Only waits assigned to me or my groups.")
+    execution = django_filters.UUIDFilter(field_name="execution_id")
+
+    class Meta:
+        model = Bookmark
+        fields = ["kind", "assignee", "status"]
+
+    def filter_mine(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset & selectors.bookmark_list(user=self.request.user, mine=True)
+
+
+class BookmarkSerializer(serializers.ModelSerializer):
+    workflow = serializers.CharField(source="execution.workflow.__str__", read_only=True)
+    hook_url = serializers.SerializerMethodField(
+        help_text="For webhook waits: POST here to resume the node."
+    )
+
+    class Meta:
+        model = Bookmark
+        fields = ["id", "execution", "workflow", "node_id", "iteration", "kind", "status",
+                  "assignee", "key", "due_at", "request", "hook_url", "created_at",
+                  "resumed_by", "resumed_at"]
+
+    def get_hook_url(self, bookmark: Bookmark) -> str | None:
+        if bookmark.kind != BookmarkKind.WEBHOOK:
+            return None
+        return f"/api/hooks/{bookmark.token}"
+
+
+class ResumeInputSerializer(serializers.Serializer):
+    outcome = serializers.CharField(required=False, help_text="For user actions: the answer.")
+    payload = serializers.JSONField(required=False, default=dict,
+                                    help_text="The form's data, or the message's payload.")
+
+
+class MessageInputSerializer(serializers.Serializer):
+    message_type = serializers.RegexField(r"^[A-Za-z0-9_.:-]+$", max_length=200)
+    correlation_key = serializers.CharField(max_length=1000)
+    payload = serializers.JSONField(required=False, default=dict)
+
+
+class HookResultSerializer(serializers.Serializer):
+    execution = serializers.UUIDField()
+    node_id = serializers.CharField()
+
+
+class MessageResultSerializer(serializers.Serializer):
+    resumed = serializers.ListField(child=serializers.IntegerField(),
+                                    help_text="The bookmarks the message resumed.")
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: BookmarkSerializer, **error_responses(400, 401, 403, 429)}),
+    retrieve=extend_schema(responses={200: BookmarkSerializer, **READ_ERRORS}),
+)
+@extend_schema(tags=["waits"])
+class BookmarkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
+    """Open waits: approvals, messages, webhooks and timers."""
+
+    permission_classes = [BookmarkPermission]
+    serializer_class = BookmarkSerializer
+    filterset_class = BookmarkFilter
+    ordering_fields = ["created_at", "due_at"]
+    ordering = ["created_at"]
+
+    def get_queryset(self):
+        user = self.request.user
+        bookmarks = selectors.bookmark_list(user=user, mine=not user.has_perm(READ))
+        if self.action == "list" and "status" not in self.request.query_params:
+            bookmarks = bookmarks.filter(status=BookmarkStatus.OPEN)  # open waits by default
+        return bookmarks
+
+    @extend_schema(
+        request=ResumeInputSerializer,
+        responses={200: BookmarkSerializer, **error_responses(400, 401, 403, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def resume(self, request, pk=None):
+        """Resume the wait: a user action's outcome picks the branch taken."""
+        bookmark = self.get_object()
+        user = request.user
+        if not (user.has_perm(EXECUTE) or selectors.bookmark_assigned_to(
+                bookmark=bookmark, user=user)):
+            raise PermissionDenied("Only the assignee or a user with workflow.execute may.")
+        data = ResumeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payload = data.validated_data["payload"]
+        if bookmark.kind == BookmarkKind.USER_ACTION:
+            payload = {"outcome": data.validated_data.get("outcome"), "payload": payload}
+        resumed = waits.bookmark_resume(bookmark=bookmark, payload=payload,
+                                        by=user.get_username())
+        return Response(BookmarkSerializer(Bookmark.objects.get(pk=resumed.pk)).data)
+
+
+class MessageApi(APIView):
+    """Deliver an external message to the executions waiting for it."""
+
+    permission_classes = [WorkflowExecutePermission]
+
+    @extend_schema(tags=["waits"], request=MessageInputSerializer,
+                   responses={202: MessageResultSerializer, **error_responses(400, 401, 403, 429)})
+    def post(self, request):
+        data = MessageInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        resumed = waits.message_deliver(by=request.user.get_username(), **data.validated_data)
+        return Response({"resumed": [bookmark.pk for bookmark in resumed]},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class HookApi(APIView):
+    """A webhook wait's secret URL: the token is the credential, so no login is needed."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        tags=["waits"], request=OpenApiTypes.OBJECT,
+        parameters=[OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={202: HookResultSerializer, **error_responses(400, 404, 405, 409, 413, 429)},
+    )
+    def post(self, request, token: str):
+        """Resume the webhook wait; the JSON body and the headers are the node's output."""
+        bookmark = Bookmark.objects.filter(token=token, status=BookmarkStatus.OPEN,
+                                           kind=BookmarkKind.WEBHOOK).first()
+        if bookmark is None:  # unknown, used or closed: the same answer, revealing nothing
+            raise NotFoundError("No open hook at this address.")
+        if request.method not in bookmark.request.get("methods", ["POST"]):
+            raise MethodNotAllowed(request.method)
+        body = request.data
+        headers = {key: value for key, value in request.headers.items()
+                   if key.lower() not in {"authorization", "cookie"}}
+        resumed = waits.bookmark_resume(
+            bookmark=bookmark, payload={"body": body, "headers": headers}, by=None
+        )
+        return Response({"execution": str(resumed.execution_id), "node_id": resumed.node_id},
+                        status=status.HTTP_202_ACCEPTED)
+
+    put = extend_schema(tags=["waits"], request=OpenApiTypes.OBJECT,
+                        responses={202: HookResultSerializer,
+                                   **error_responses(400, 404, 405, 409, 413, 429)})(post)
+    patch = put
