@@ -225,6 +225,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=1),
         "options": {"expires": 5},
     },
+    "sweeper": {
+        "task": "executions.sweep",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 15},
+    },
     "audit-log-retention": {
         "task": "monitoring.tasks.audit_log_cleanup",
         "schedule": timedelta(hours=1),
@@ -379,6 +384,14 @@ WORKFLOW_RETRY_INITIAL_DELAY = env_int(
 WORKFLOW_RETRY_BACKOFF = 2.0
 WORKFLOW_RETRY_MAX_DELAY = env_int(
     "WORKFLOW_RETRY_MAX_DELAY", 60, "Longest delay between two attempts of a node, in seconds."
+)
+WORKFLOW_RETRY_COUNTDOWN_MAX = env_int(
+    "WORKFLOW_RETRY_COUNTDOWN_MAX", 10,
+    "Retry delays up to this many seconds wait in the broker; longer ones in the database.",
+)
+WORKFLOW_DISPATCH_RESEND_AFTER = env_int(
+    "WORKFLOW_DISPATCH_RESEND_AFTER", 60,
+    "Seconds after which the sweeper resends a node task that no worker has taken.",
 )
 WORKFLOW_NODE_TIMEOUT = env_int(
     "WORKFLOW_NODE_TIMEOUT", 300, "Seconds one node attempt may run when its node does not say."

@@ -108,6 +108,7 @@ class Execution(models.Model):
         indexes = [
             models.Index(fields=["workflow", "-created_at"], name="execution_workflow_idx"),
             models.Index(fields=["status", "-created_at"], name="execution_status_idx"),
+            models.Index(fields=["status", "deadline"], name="execution_deadline_idx"),
         ]
 
     def __str__(self) -> str:
@@ -130,6 +131,14 @@ class NodeExecution(models.Model):
     output = models.JSONField(null=True, blank=True)
     branch = models.CharField(max_length=100, blank=True)
     error = models.JSONField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When its task was last sent; the sweeper resends lost ones.",
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A running attempt past this is presumed lost."
+    )
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="When a retry is due.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -140,7 +149,12 @@ class NodeExecution(models.Model):
                 fields=["execution", "node_id", "iteration"], name="node_execution_unique"
             ),
         ]
-        indexes = [models.Index(fields=["execution", "status"], name="node_execution_status_idx")]
+        indexes = [
+            models.Index(fields=["execution", "status"], name="node_execution_status_idx"),
+            models.Index(fields=["status", "lease_expires_at"], name="node_execution_lease_idx"),
+            models.Index(fields=["status", "retry_at"], name="node_execution_retry_idx"),
+            models.Index(fields=["status", "dispatched_at"], name="node_execution_dispatch_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.node_id} ({self.status})"
@@ -208,7 +222,8 @@ class Bookmark(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["execution", "node_id", "iteration"], name="bookmark_unique_node"
+                fields=["execution", "node_id", "iteration"], name="bookmark_unique_open",
+                condition=models.Q(status="open"),
             ),
         ]
         indexes = [

@@ -1,9 +1,10 @@
 """Celery tasks of the engine: thin adapters around the services."""
 
 from celery import shared_task
+from django.conf import settings
 
 from executions import services
-from executions.services import waits
+from executions.services import sweeper, waits
 
 
 @shared_task(
@@ -14,9 +15,16 @@ from executions.services import waits
     max_retries=None,
 )
 def node_run(self, execution_id: str, node_id: str) -> None:
-    """Run one attempt of one node; idempotent, so a redelivery changes nothing twice."""
-    delay = services.node_run(execution_id=execution_id, node_id=node_id)
-    if delay is not None:
+    """Run one attempt of one node; idempotent, so a redelivery changes nothing twice.
+
+    A short retry delay is left to the broker (a countdown); a longer one is kept in the
+    database and dispatched by the sweeper when due, because brokers are not timers
+    (RabbitMQ's consumer timeout, Redis's visibility timeout).
+    """
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    delay = services.node_run(execution_id=execution_id, node_id=node_id,
+                              redelivered=redelivered)
+    if delay is not None and delay <= settings.WORKFLOW_RETRY_COUNTDOWN_MAX:
         raise self.retry(countdown=delay)
 
 
@@ -24,3 +32,9 @@ def node_run(self, execution_id: str, node_id: str) -> None:
 def timers_fire() -> int:
     """Beat, every second: resume due timers and expire timed-out waits."""
     return waits.timers_fire()
+
+
+@shared_task(name="executions.sweep", ignore_result=True)
+def sweep() -> dict[str, int]:
+    """Beat, every few seconds: lost messages, expired leases, due retries, deadlines."""
+    return sweeper.sweep()

@@ -130,3 +130,15 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock(), celery_worker(tmp_path_factory.mktemp("worker"),
                                                     concurrency=2) as running:
         yield running
+
+
+@pytest.fixture
+def test_node_types(settings):
+    """Register the tests' own node types here too (the worker gets them from its env)."""
+    from tests.nodetypes import TEST_NODE_TYPES
+    from workflows.nodes.registry import registry_reset
+
+    settings.WORKFLOW_NODE_TYPES = TEST_NODE_TYPES.split(",")
+    registry_reset()
+    yield
+    registry_reset()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from tests.nodetypes import TEST_NODE_TYPES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,6 +55,7 @@ def celery_worker(log_dir: Path, concurrency: int = 1) -> Iterator[Worker]:
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "LOG_FORMAT": "json",
+        "WORKFLOW_NODE_TYPES": TEST_NODE_TYPES,
         # The tests' own HTTP, SMTP and FTP peers listen on loopback.
         "WORKFLOW_HTTP_ALLOWED_HOSTS": os.environ.get("WORKFLOW_HTTP_ALLOWED_HOSTS",
                                                       "127.0.0.1,::1,localhost"),

@@ -65,6 +65,12 @@ class ExecutionLogSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "event", "node_id", "level", "message", "data", "actor"]
 
 
+class RetryInputSerializer(serializers.Serializer):
+    from_node = serializers.CharField(
+        required=False, help_text="Also rerun this node and everything after it."
+    )
+
+
 class ExecuteInputSerializer(serializers.Serializer):
     input = serializers.DictField(required=False, default=dict)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
@@ -112,6 +118,43 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         execution = selectors.execution_detail_list().get(pk=execution.pk)
         return Response(ExecutionDetailSerializer(execution).data,
                         status=status.HTTP_202_ACCEPTED)
+
+    def _control(self, request, service, **options):
+        execution = service(execution=self.get_object(), actor=request.user, **options)
+        execution = selectors.execution_detail_list().get(pk=execution.pk)
+        return Response(ExecutionDetailSerializer(execution).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={202: ExecutionDetailSerializer, **error_responses(401, 403, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def pause(self, request, pk=None):
+        """Pause: nothing new starts; running nodes finish and their successors wait."""
+        return self._control(request, services.execution_pause)
+
+    @extend_schema(
+        request=None,
+        responses={202: ExecutionDetailSerializer, **error_responses(401, 403, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def resume(self, request, pk=None):
+        """Resume a paused or suspended execution from where it stopped."""
+        return self._control(request, services.execution_resume)
+
+    @extend_schema(
+        request=RetryInputSerializer,
+        responses={202: ExecutionDetailSerializer,
+                   **error_responses(400, 401, 403, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def retry(self, request, pk=None):
+        """Rerun a failed execution: failed and never-run nodes; completed outputs stay."""
+        data = RetryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._control(request, services.execution_retry,
+                             from_node=data.validated_data.get("from_node"))
 
     @extend_schema(responses={200: ExecutionLogSerializer(many=True), **READ_ERRORS})
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)

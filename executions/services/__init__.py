@@ -7,8 +7,16 @@ now ready (the join check), skips what can no longer run, and finishes the execu
 nothing is left. Tasks for the ready nodes are sent only after that commit.
 """
 
+from executions.services.control import execution_pause, execution_resume, execution_retry
 from executions.services.flow import execution_cancel
 from executions.services.nodes import node_run
 from executions.services.start import execution_start
 
-__all__ = ["execution_cancel", "execution_start", "node_run"]
+__all__ = [
+    "execution_cancel",
+    "execution_pause",
+    "execution_resume",
+    "execution_retry",
+    "execution_start",
+    "node_run",
+]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, NodeStatus
@@ -17,7 +18,7 @@ from executions.plan import Plan, plan_for
 from executions.services.external import external_call
 from executions.services.flow import execution_advance, node_failed_finally
 from executions.services.scope import SecretsView, redact, template_scope
-from executions.services.transitions import log_entry
+from executions.services.transitions import log_entry, node_lease
 from executions.services.waits import node_wait, redact_wait
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
@@ -26,12 +27,16 @@ from workflows.nodes.registry import default_registry
 logger = logging.getLogger(__name__)
 
 
-def _claim(execution_id: str, node_id: str) -> tuple[Execution, NodeExecution] | None:
+def _claim(execution_id: str, node_id: str,
+           redelivered: bool) -> tuple[Execution, NodeExecution] | None:
     """Take the node for one attempt, or None when it must not run now.
 
-    A node that already completed (a redelivered message) is not run again; the
-    successors it made ready are dispatched again, which is harmless because each of them
-    is claimed by a conditional update too.
+    A pending or retrying node is taken by a conditional update, so of two messages for
+    it only one runs it. A running node is taken over only when its lease has expired or
+    the broker redelivered the message (its worker died: late acks and
+    reject-on-worker-lost put the message back). A node that already completed (a
+    duplicate message) is not run again; the successors it made ready are dispatched
+    again, which is harmless because each of them is claimed the same way.
     """
     execution = Execution.objects.select_related("version", "workflow").filter(
         pk=execution_id).first()
@@ -40,10 +45,16 @@ def _claim(execution_id: str, node_id: str) -> tuple[Execution, NodeExecution] |
         return None
     if execution.status != ExecutionStatus.RUNNING:
         return None
+    now = timezone.now()
+    takeable = Q(status__in=(NodeStatus.PENDING, NodeStatus.RETRYING)) | Q(
+        status=NodeStatus.RUNNING, lease_expires_at__lt=now)
+    if redelivered:
+        takeable |= Q(status=NodeStatus.RUNNING)
     claimed = NodeExecution.objects.filter(
-        execution=execution, node_id=node_id, iteration="",
-        status__in=(NodeStatus.PENDING, NodeStatus.RETRYING, NodeStatus.RUNNING),
-    ).update(status=NodeStatus.RUNNING, attempt=F("attempt") + 1, started_at=timezone.now())
+        takeable, execution=execution, node_id=node_id, iteration="",
+    ).update(status=NodeStatus.RUNNING, attempt=F("attempt") + 1, started_at=now,
+             lease_expires_at=now + node_lease(plan_for(execution.version), node_id),
+             retry_at=None)
     row = NodeExecution.objects.get(execution=execution, node_id=node_id, iteration="")
     if not claimed:
         if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED):
@@ -57,7 +68,7 @@ def _claim(execution_id: str, node_id: str) -> tuple[Execution, NodeExecution] |
     return execution, row
 
 
-def _attempts_allowed(plan: Plan, node: dict[str, Any]) -> int:
+def attempts_allowed(plan: Plan, node: dict[str, Any]) -> int:
     retry = node.get("retry") or {}
     if "max_attempts" in retry:
         return int(retry["max_attempts"])
@@ -76,9 +87,9 @@ def _retry_delay(node: dict[str, Any], attempt: int, fault: NodeFault) -> float:
     return max(delay, fault.retry_after or 0.0)
 
 
-def node_run(*, execution_id: str, node_id: str) -> float | None:
+def node_run(*, execution_id: str, node_id: str, redelivered: bool = False) -> float | None:
     """Run one attempt of a node. Returns a delay when the attempt should be retried."""
-    claimed = _claim(execution_id, node_id)
+    claimed = _claim(execution_id, node_id, redelivered)
     if claimed is None:
         return None
     execution, row = claimed
@@ -160,12 +171,16 @@ def _node_fault(execution_id: Any, row: NodeExecution, plan: Plan, fault: NodeFa
             "version", "workflow").get(pk=execution_id)
         current = NodeExecution.objects.filter(pk=row.pk, status=NodeStatus.RUNNING,
                                                attempt=row.attempt)
-        if fault.retryable and row.attempt < _attempts_allowed(plan, node) and (
+        if fault.retryable and row.attempt < attempts_allowed(plan, node) and (
             execution.status == ExecutionStatus.RUNNING
         ):
-            if not current.update(status=NodeStatus.RETRYING, error=error):
-                return None
             delay = _retry_delay(node, row.attempt, fault)
+            due = timezone.now() + timedelta(seconds=delay)
+            by_countdown = delay <= settings.WORKFLOW_RETRY_COUNTDOWN_MAX
+            if not current.update(status=NodeStatus.RETRYING, error=error, retry_at=due,
+                                  lease_expires_at=None,
+                                  dispatched_at=due if by_countdown else None):
+                return None
             log_entry(execution, "node.retrying", node_id=row.node_id, level="warning",
                  message=error["message"],
                  data={"attempt": row.attempt, "delay": round(delay, 3), **error}).save()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from executions.errors import IllegalTransitionError
 from executions.models import (
@@ -15,9 +17,13 @@ from executions.models import (
     EXECUTION_TRANSITIONS,
     Execution,
     ExecutionLog,
+    NodeExecution,
     NodeStatus,
 )
 from executions.plan import Plan
+
+HARD_LIMIT_MARGIN = 5  # seconds between Celery's soft and hard time limits
+LEASE_GRACE = 10  # seconds after the hard limit before a running attempt counts as lost
 
 OPEN_NODE_STATUSES = (NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING,
                       NodeStatus.WAITING)
@@ -57,21 +63,38 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
          data={"from": previous}).save()
 
 
+def node_timeout(plan: Plan, node_id: str) -> float:
+    return float(plan.nodes[node_id].get("timeout") or settings.WORKFLOW_NODE_TIMEOUT)
+
+
+def node_lease(plan: Plan, node_id: str) -> timedelta:
+    """How long a running attempt may go unheard of before it is presumed lost: its
+    timeout, plus the hard limit's margin, plus a grace for the completion to commit."""
+    return timedelta(seconds=node_timeout(plan, node_id) + HARD_LIMIT_MARGIN + LEASE_GRACE)
+
+
 def nodes_dispatch(execution: Execution, plan: Plan, node_ids: Iterable[str]) -> None:
     """Send the node tasks once the current transaction has committed.
 
     Each task gets the node's timeout as Celery's soft limit (the attempt fails with a
-    timeout fault) and a hard limit a little later (the worker process is replaced).
+    timeout fault) and a hard limit a little later (the worker process is replaced). The
+    rows remember when they were sent, so that the sweeper can resend a lost message.
     """
     from executions.tasks import node_run
 
+    node_ids = list(node_ids)
+    if not node_ids:
+        return
+    NodeExecution.objects.filter(
+        execution=execution, node_id__in=node_ids, iteration=""
+    ).update(dispatched_at=timezone.now())
     priority = BROKER_PRIORITY.get(execution.priority, 5)
     execution_id = str(execution.pk)
     for node_id in node_ids:
-        timeout = plan.nodes[node_id].get("timeout") or settings.WORKFLOW_NODE_TIMEOUT
+        timeout = node_timeout(plan, node_id)
         transaction.on_commit(
             lambda node_id=node_id, timeout=timeout: node_run.apply_async(
                 (execution_id, node_id), priority=priority,
-                soft_time_limit=timeout, time_limit=timeout + 15,
+                soft_time_limit=timeout, time_limit=timeout + HARD_LIMIT_MARGIN,
             )
         )

@@ -1,0 +1,116 @@
+"""An operator's control of an execution: pause, resume, retry (also from a chosen node)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import ApplicationError
+from executions.errors import IllegalTransitionError
+from executions.models import (
+    Bookmark,
+    BookmarkStatus,
+    Execution,
+    ExecutionStatus,
+    NodeExecution,
+    NodeStatus,
+)
+from executions.plan import Plan, plan_for
+from executions.services.flow import execution_advance
+from executions.services.transitions import execution_transition, log_entry, nodes_dispatch
+
+
+def _who(actor: Any) -> str:
+    return actor.get_username() if getattr(actor, "is_authenticated", False) else ""
+
+
+def _locked(execution: Execution) -> Execution:
+    return Execution.objects.select_for_update(of=("self",)).select_related(
+        "version", "workflow").get(pk=execution.pk)
+
+
+def _reevaluate(execution: Execution, plan: Plan) -> None:
+    """Go on from the current state: send what is ready, skip what cannot run, settle."""
+    rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
+    finished = [node_id for node_id, row in rows.items()
+                if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED)]
+    ready = [node_id for node_id, row in rows.items()
+             if (row.status == NodeStatus.PENDING and not plan.incoming[node_id])
+             or row.status == NodeStatus.RETRYING]
+    nodes_dispatch(execution, plan, ready)
+    execution_advance(execution, plan, finished)
+
+
+def execution_pause(*, execution: Execution, actor: Any = None) -> Execution:
+    """Pause: nothing new starts; running nodes finish, their successors wait for resume."""
+    with transaction.atomic():
+        locked = _locked(execution)
+        execution_transition(locked, ExecutionStatus.PAUSED, actor=_who(actor))
+    return locked
+
+
+def execution_resume(*, execution: Execution, actor: Any = None) -> Execution:
+    """Resume a paused or suspended execution from where it stopped."""
+    with transaction.atomic():
+        locked = _locked(execution)
+        if locked.status not in (ExecutionStatus.PAUSED, ExecutionStatus.SUSPENDED):
+            raise IllegalTransitionError(
+                f"Only a paused or suspended execution resumes; this one is {locked.status}.",
+                details={"from": locked.status, "to": ExecutionStatus.RUNNING},
+            )
+        execution_transition(locked, ExecutionStatus.RUNNING, actor=_who(actor))
+        _reevaluate(locked, plan_for(locked.version))
+    return locked
+
+
+def _descendants(plan: Plan, start: str) -> set[str]:
+    seen, stack = {start}, [start]
+    while stack:
+        for edge in plan.outgoing[stack.pop()]:
+            if edge.target not in seen:
+                seen.add(edge.target)
+                stack.append(edge.target)
+    return seen
+
+
+def execution_retry(*, execution: Execution, actor: Any = None,
+                    from_node: str | None = None) -> Execution:
+    """Run a failed execution again: failed and never-run nodes rerun, completed outputs stay.
+
+    With `from_node`, that node and everything after it run again too, completed or not.
+    """
+    with transaction.atomic():
+        locked = _locked(execution)
+        if locked.status != ExecutionStatus.FAILED:
+            raise IllegalTransitionError(
+                f"Only a failed execution is retried; this one is {locked.status}.",
+                details={"from": locked.status, "to": ExecutionStatus.RUNNING},
+            )
+        plan = plan_for(locked.version)
+        if from_node is not None and from_node not in plan.nodes:
+            raise ApplicationError(
+                f"There is no node '{from_node}' in this version.",
+                details={"fields": {"from_node": [f"Unknown node '{from_node}'."]}},
+            )
+        again = locked.nodes.filter(status__in=(NodeStatus.FAILED, NodeStatus.CANCELLED))
+        if from_node is not None:
+            again = again | locked.nodes.filter(node_id__in=_descendants(plan, from_node))
+        rerun = list(again.values_list("node_id", flat=True).distinct())
+        NodeExecution.objects.filter(execution=locked, node_id__in=rerun).update(
+            status=NodeStatus.PENDING, attempt=0, output=None, error=None, branch="",
+            started_at=None, finished_at=None, dispatched_at=None, lease_expires_at=None,
+            retry_at=None)
+        Bookmark.objects.filter(execution=locked, node_id__in=rerun,
+                                status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
+        now = timezone.now()
+        log_entry(locked, "execution.retry", actor=_who(actor),
+                  data={"nodes": sorted(rerun), "from_node": from_node}).save()
+        execution_transition(
+            locked, ExecutionStatus.RUNNING, actor=_who(actor), error=None, finished_at=None,
+            deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),
+        )
+        _reevaluate(locked, plan)
+    return locked

@@ -1,0 +1,117 @@
+"""The sweeper: nothing stays stuck "running" after a worker, a broker or a message is lost.
+
+Run by beat every few seconds. Each repair takes the execution's row lock and re-checks
+the row it acts on, so two sweepers (or a sweeper racing a worker) repair each thing once.
+
+- A running attempt whose lease expired (its worker died and the message is gone) is sent
+  again, or failed when its attempts are spent.
+- A retry kept in the database is sent when due (and a short one whose broker countdown
+  was lost, late).
+- A node sent but never taken for WORKFLOW_DISPATCH_RESEND_AFTER seconds is sent again.
+- An execution past its deadline (`settings.timeout`) fails with a timeout fault.
+
+Sending a node twice is harmless: a node run is claimed by a conditional update.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from executions.models import Execution, ExecutionStatus, NodeExecution, NodeStatus
+from executions.plan import plan_for
+from executions.services.flow import execution_fail, node_failed_finally
+from executions.services.nodes import attempts_allowed
+from executions.services.transitions import log_entry, nodes_dispatch
+from workflows.nodes.faults import FatalFault, TimeoutFault
+
+BATCH = 500
+COUNTDOWN_LATE = timedelta(seconds=30)
+
+
+def _locked_running(execution_id: Any) -> Execution | None:
+    execution = Execution.objects.select_for_update(of=("self",)).select_related(
+        "version", "workflow").get(pk=execution_id)
+    return execution if execution.status == ExecutionStatus.RUNNING else None
+
+
+def _resend(row_id: int, expected: Q) -> bool:
+    """Send a node again if, under the lock, it still is as the sweep saw it."""
+    with transaction.atomic():
+        row = NodeExecution.objects.get(pk=row_id)
+        execution = _locked_running(row.execution_id)
+        if execution is None or not NodeExecution.objects.filter(expected, pk=row_id).exists():
+            return False
+        log_entry(execution, "node.resent", node_id=row.node_id, level="warning",
+                  data={"status": row.status, "attempt": row.attempt}).save()
+        nodes_dispatch(execution, plan_for(execution.version), [row.node_id])
+        return True
+
+
+def _lost(row_id: int, now: Any) -> bool:
+    """A running attempt whose lease expired: send it again, or fail it when spent."""
+    expired = Q(status=NodeStatus.RUNNING, lease_expires_at__lt=now)
+    with transaction.atomic():
+        row = NodeExecution.objects.get(pk=row_id)
+        execution = _locked_running(row.execution_id)
+        if execution is None or not NodeExecution.objects.filter(expired, pk=row_id).exists():
+            return False
+        plan = plan_for(execution.version)
+        if row.attempt < attempts_allowed(plan, plan.nodes[row.node_id]):
+            log_entry(execution, "node.lost", node_id=row.node_id, level="warning",
+                      data={"attempt": row.attempt}).save()
+            nodes_dispatch(execution, plan, [row.node_id])
+            return True
+        error = FatalFault(
+            f"Node '{row.node_id}' was lost with its worker on its last attempt "
+            f"({row.attempt})."
+        ).as_dict()
+        NodeExecution.objects.filter(pk=row_id).update(
+            status=NodeStatus.FAILED, error=error, finished_at=now, lease_expires_at=None)
+        log_entry(execution, "node.failed", node_id=row.node_id, level="error",
+                  message=error["message"], data=error).save()
+        node_failed_finally(execution, plan, row.node_id, error)
+        return True
+
+
+def _overdue(execution_id: Any, now: Any) -> bool:
+    with transaction.atomic():
+        execution = Execution.objects.select_for_update(of=("self",)).get(pk=execution_id)
+        if execution.status not in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING) or (
+            execution.deadline is None or execution.deadline >= now
+        ):
+            return False
+        execution_fail(execution, TimeoutFault(
+            "The execution ran longer than its workflow's timeout."
+        ).as_dict())
+        return True
+
+
+def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
+    """One pass of every repair; returns how many of each it made."""
+    now = now or timezone.now()
+    running = Q(execution__status=ExecutionStatus.RUNNING)
+    lost = NodeExecution.objects.filter(
+        running, status=NodeStatus.RUNNING, lease_expires_at__lt=now
+    ).values_list("pk", flat=True)[:batch]
+    due_retry = Q(status=NodeStatus.RETRYING, retry_at__lte=now) & (
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - COUNTDOWN_LATE))
+    retries = NodeExecution.objects.filter(running, due_retry).values_list(
+        "pk", flat=True)[:batch]
+    unsent = Q(status=NodeStatus.PENDING, dispatched_at__lte=now - timedelta(
+        seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER))
+    stale = NodeExecution.objects.filter(running, unsent).values_list("pk", flat=True)[:batch]
+    overdue = Execution.objects.filter(
+        status__in=(ExecutionStatus.RUNNING, ExecutionStatus.WAITING), deadline__lt=now
+    ).values_list("pk", flat=True)[:batch]
+    return {
+        "lost": sum(_lost(pk, now) for pk in list(lost)),
+        "retries": sum(_resend(pk, due_retry) for pk in list(retries)),
+        "resent": sum(_resend(pk, unsent) for pk in list(stale)),
+        "timed_out": sum(_overdue(pk, now) for pk in list(overdue)),
+    }

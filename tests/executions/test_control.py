@@ -1,0 +1,99 @@
+"""Pause, resume and retry, on real workers and over the API."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from executions import services
+from tests.engine import node_states, wait_for, workflow_from
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("worker", "test_node_types")]
+
+
+def chain(name: str, *nodes: dict) -> dict:
+    return {"name": name, "namespace": "control", "nodes": list(nodes),
+            "edges": [{"source": a["id"], "target": b["id"]} for a, b in zip(
+                nodes, nodes[1:], strict=False)]}
+
+
+def transform(node_id: str, value) -> dict:
+    return {"id": node_id, "type": "Transform", "data": {"template": value}}
+
+
+def until(predicate, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def test_pause_lets_the_running_node_finish_and_holds_the_rest_until_resume():
+    # given a -> b where a is still running
+    execution, _ = services.execution_start(workflow=workflow_from(chain(
+        "pause", {"id": "a", "type": "Sleep", "data": {"seconds": 1}}, transform("b", "done"),
+    )), input={})
+    until(lambda: execution.nodes.get(node_id="a").status == "running")
+    # when it is paused
+    services.execution_pause(execution=execution)
+    # then a finishes but b does not start
+    until(lambda: execution.nodes.get(node_id="a").status == "completed")
+    time.sleep(0.5)
+    execution.refresh_from_db()
+    assert execution.status == "paused"
+    assert execution.nodes.get(node_id="b").status == "pending"
+    # and once resumed, b runs and the execution completes
+    services.execution_resume(execution=execution)
+    execution = wait_for(execution)
+    assert execution.status == "completed" and execution.output == {"b": "done"}
+
+
+def test_retry_reruns_the_failed_node_and_keeps_completed_outputs():
+    # given a -> b where b failed for good
+    flow = workflow_from(chain(
+        "retry", transform("a", "kept"),
+        {"id": "b", "type": "Flaky", "data": {"fail_times": 1}, "retry": {"max_attempts": 1}},
+    ))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    execution = wait_for(execution)
+    assert execution.status == "failed"
+    # when it is retried
+    services.execution_retry(execution=execution)
+    execution = wait_for(execution)
+    # then b ran again and a did not
+    assert execution.status == "completed", execution.error
+    assert node_states(execution) == {"a": "completed", "b": "completed"}
+    assert execution.logs.filter(event="node.running", node_id="a").count() == 1
+    assert execution.logs.filter(event="node.running", node_id="b").count() == 2
+
+
+def test_retry_from_a_chosen_node_reruns_it_and_what_follows():
+    flow = workflow_from(chain(
+        "retry-from", transform("a", "first"),
+        {"id": "b", "type": "Flaky", "data": {"fail_times": 1}, "retry": {"max_attempts": 1}},
+    ))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    wait_for(execution)
+    services.execution_retry(execution=execution, from_node="a")
+    execution = wait_for(execution)
+    assert execution.status == "completed"
+    assert execution.logs.filter(event="node.running", node_id="a").count() == 2
+
+
+def test_control_over_the_api(client_for, operator, viewer):
+    flow = workflow_from(chain("api-control", {"id": "ask", "type": "UserAction",
+                                               "data": {"assignee": "x", "prompt": "?"}}))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    wait_for(execution, statuses=("waiting",))
+    client = client_for(operator)
+    assert client_for(viewer).post(f"/api/executions/{execution.pk}/pause").status_code == 403
+    paused = client.post(f"/api/executions/{execution.pk}/pause")
+    assert paused.status_code == 202 and paused.json()["status"] == "paused"
+    assert client.post(f"/api/executions/{execution.pk}/pause").status_code == 409
+    resumed = client.post(f"/api/executions/{execution.pk}/resume")
+    assert resumed.status_code == 202
+    wait_for(execution, statuses=("waiting",))
+    not_failed = client.post(f"/api/executions/{execution.pk}/retry", {}, format="json")
+    assert not_failed.status_code == 409 and not_failed.json()["code"] == "illegal_transition"

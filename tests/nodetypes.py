@@ -1,0 +1,61 @@
+"""Node types for tests only, registered through WORKFLOW_NODE_TYPES like a user's own."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from workflows.nodes import NodeCategory, NodeType
+from workflows.nodes.context import NodeContext
+from workflows.nodes.faults import TransientFault
+
+
+class Flaky(NodeType):
+    """Fails with a transient fault on its first `fail_times` runs, then succeeds.
+
+    Runs are counted in the database, so the count carries over a retry of the execution.
+    """
+
+    name = "Flaky"
+    category = NodeCategory.UTILITY
+    description = "Test node: transient failures, then success."
+    data_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"fail_times": {"type": "integer", "minimum": 0}},
+    }
+    output_schema = {"type": "object"}
+
+    def execute(self, context: NodeContext) -> Any:
+        from django.db.models import F
+
+        from executions.models import Counter
+
+        name = f"{context.execution_id}:{context.node_id}"
+        counter, _ = Counter.objects.get_or_create(scope="tests.flaky", name=name)
+        Counter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
+        runs = Counter.objects.get(pk=counter.pk).value
+        if runs <= context.data.get("fail_times", 0):
+            raise TransientFault(f"run {runs} fails on purpose")
+        return {"attempt": context.attempt}
+
+
+class Sleep(NodeType):
+    """Sleeps for `seconds`: a node that is still running when the test acts."""
+
+    name = "Sleep"
+    category = NodeCategory.UTILITY
+    description = "Test node: sleeps."
+    data_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"seconds": {"type": "number", "minimum": 0}},
+    }
+    output_schema = {"type": "object"}
+
+    def execute(self, context: NodeContext) -> Any:
+        time.sleep(context.data.get("seconds", 1))
+        return {"slept": context.data.get("seconds", 1)}
+
+
+TEST_NODE_TYPES = "tests.nodetypes.Flaky,tests.nodetypes.Sleep"
