@@ -88,6 +88,15 @@ class Execution(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
+    parent_node = models.CharField(
+        max_length=64, blank=True, help_text="The Loop or Subworkflow node that started it."
+    )
+    graph_path = models.CharField(
+        max_length=200, blank=True,
+        help_text="For a Loop's inline body: the loop node's id; the run's graph is that body.",
+    )
+    item = models.JSONField(null=True, blank=True, help_text="A loop iteration's `item`.")
+    item_index = models.PositiveIntegerField(null=True, blank=True)
     trigger = models.CharField(max_length=20, default="api")
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

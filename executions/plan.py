@@ -56,19 +56,37 @@ def plan_build(definition: dict[str, Any]) -> Plan:
     )
 
 
-_PLANS: dict[tuple[int, str], Plan] = {}
+_PLANS: dict[tuple[int, str, str], Plan] = {}
 _PLANS_MAX = 512
 
 
-def plan_for(version: Any) -> Plan:
-    """The plan of a stored version, built once per process (versions never change)."""
-    key = (version.pk, version.checksum)
+def _body(definition: dict[str, Any], graph_path: str) -> dict[str, Any]:
+    """The inline body a graph path names ("loop", or "outer/inner" for nested loops);
+    it runs with the settings of the workflow around it."""
+    graph = definition
+    for loop_id in graph_path.split("/"):
+        node = next(node for node in graph["nodes"] if node["id"] == loop_id)
+        graph = node["data"]["body"]
+    return {**graph, "settings": definition.get("settings", {})}
+
+
+def plan_for(version: Any, graph_path: str = "") -> Plan:
+    """The plan of a stored version (or of a loop body in it), built once per process:
+    versions never change."""
+    key = (version.pk, version.checksum, graph_path)
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
-        plan = _PLANS[key] = plan_build(version.definition)
+        definition = version.definition
+        plan = _PLANS[key] = plan_build(_body(definition, graph_path) if graph_path
+                                        else definition)
     return plan
+
+
+def execution_plan(execution: Any) -> Plan:
+    """The plan an execution runs: its version's graph, or a loop body of it."""
+    return plan_for(execution.version, execution.graph_path)
 
 
 def edge_active(edge: Edge, source_status: str, source_branch: str) -> bool:

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from executions import services
-from executions.services import sweeper, waits
+from executions.services import children, sweeper, waits
 
 
 @shared_task(
@@ -38,3 +38,10 @@ def timers_fire() -> int:
 def sweep() -> dict[str, int]:
     """Beat, every few seconds: lost messages, expired leases, due retries, deadlines."""
     return sweeper.sweep()
+
+
+@shared_task(name="executions.child_settle", acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)
+def child_settle(child_id: str) -> None:
+    """A child execution ended: record it with its parent and go on."""
+    children.child_settle(child_id=child_id)

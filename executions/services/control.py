@@ -18,7 +18,7 @@ from executions.models import (
     NodeExecution,
     NodeStatus,
 )
-from executions.plan import Plan, plan_for
+from executions.plan import Plan, execution_plan
 from executions.services.flow import execution_advance
 from executions.services.transitions import execution_transition, log_entry, nodes_dispatch
 
@@ -62,7 +62,7 @@ def execution_resume(*, execution: Execution, actor: Any = None) -> Execution:
                 details={"from": locked.status, "to": ExecutionStatus.RUNNING},
             )
         execution_transition(locked, ExecutionStatus.RUNNING, actor=_who(actor))
-        _reevaluate(locked, plan_for(locked.version))
+        _reevaluate(locked, execution_plan(locked))
     return locked
 
 
@@ -89,7 +89,7 @@ def execution_retry(*, execution: Execution, actor: Any = None,
                 f"Only a failed execution is retried; this one is {locked.status}.",
                 details={"from": locked.status, "to": ExecutionStatus.RUNNING},
             )
-        plan = plan_for(locked.version)
+        plan = execution_plan(locked)
         if from_node is not None and from_node not in plan.nodes:
             raise ApplicationError(
                 f"There is no node '{from_node}' in this version.",

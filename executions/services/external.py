@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from executions.models import ExternalCall, ExternalCallStatus
+from executions.services.scope import SecretsView, redact
 from workflows.nodes.context import NodeContext
 
 
@@ -26,7 +27,9 @@ def external_call(
         return call.response
     ExternalCall.objects.filter(pk=call.pk).update(attempts=F("attempts") + 1)
     response = perform(key)
+    secrets = context.scope.get("secrets")
+    stored = redact(response, secrets) if isinstance(secrets, SecretsView) else response
     ExternalCall.objects.filter(pk=call.pk).update(
-        status=ExternalCallStatus.COMPLETED, response=response, completed_at=timezone.now()
+        status=ExternalCallStatus.COMPLETED, response=stored, completed_at=timezone.now()
     )
     return response

@@ -93,6 +93,11 @@ def _only_waits(rows: dict[str, NodeExecution], plan: Plan) -> bool:
 
 
 def _output(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> Any:
+    if execution.graph_path:  # a loop body: its one leaf's output, else {leaf: output}
+        leaves = [rows[node_id] for node_id in plan.leaves if node_id in rows]
+        if len(leaves) == 1:
+            return leaves[0].output if leaves[0].status == NodeStatus.COMPLETED else None
+        return {row.node_id: row.output for row in leaves if row.status == NodeStatus.COMPLETED}
     template = execution.version.definition.get("output")
     if template:
         scope = template_scope(execution, rows.values(), attempt=0)
@@ -130,9 +135,16 @@ def node_failed_finally(execution: Execution, plan: Plan, node_id: str,
 
 
 def _close_open_work(execution: Execution, now: Any) -> None:
+    """Cancel open nodes, close open waits, and cancel running children (parent lock first,
+    then each child's: the same order everywhere)."""
     execution.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
         status=NodeStatus.CANCELLED, finished_at=now)
     execution.bookmarks.filter(status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
+    for child in execution.children.exclude(status__in=EXECUTION_TERMINAL):
+        try:
+            execution_cancel(execution=child)
+        except IllegalTransitionError:
+            continue  # it ended meanwhile
 
 
 def execution_fail(execution: Execution, error: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, NodeStatus
-from executions.plan import Plan, plan_for
+from executions.plan import Plan, execution_plan
 from executions.services.external import external_call
 from executions.services.flow import execution_advance, node_failed_finally
 from executions.services.scope import SecretsView, redact, template_scope
@@ -53,7 +53,7 @@ def _claim(execution_id: str, node_id: str,
     claimed = NodeExecution.objects.filter(
         takeable, execution=execution, node_id=node_id, iteration="",
     ).update(status=NodeStatus.RUNNING, attempt=F("attempt") + 1, started_at=now,
-             lease_expires_at=now + node_lease(plan_for(execution.version), node_id),
+             lease_expires_at=now + node_lease(execution_plan(execution), node_id),
              retry_at=None)
     row = NodeExecution.objects.get(execution=execution, node_id=node_id, iteration="")
     if not claimed:
@@ -61,7 +61,7 @@ def _claim(execution_id: str, node_id: str,
             with transaction.atomic():
                 locked = Execution.objects.select_for_update().get(pk=execution.pk)
                 if locked.status == ExecutionStatus.RUNNING:
-                    execution_advance(locked, plan_for(execution.version), [node_id])
+                    execution_advance(locked, execution_plan(execution), [node_id])
         return None
     ExecutionLog.objects.create(execution=execution, node_id=node_id, event="node.running",
                                 data={"attempt": row.attempt})
@@ -93,7 +93,7 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False) -> f
     if claimed is None:
         return None
     execution, row = claimed
-    plan = plan_for(execution.version)
+    plan = execution_plan(execution)
     node = plan.nodes[node_id]
     node_type = default_registry().get(node["type"])
     secrets = SecretsView()

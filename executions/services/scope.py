@@ -55,7 +55,11 @@ def template_scope(
         for row in rows
         if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED)
     }
+    scope: dict[str, Any] = {}
+    if execution.item_index is not None:  # a loop iteration
+        scope = {"item": execution.item, "index": execution.item_index}
     return {
+        **scope,
         "input": execution.input,
         "nodes": nodes,
         "vars": execution.variables,

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from executions.errors import ExecutionInputInvalidError, WorkflowInactiveError
 from executions.models import Execution, ExecutionStatus, NodeExecution
-from executions.plan import plan_for
+from executions.plan import execution_plan
 from executions.services.flow import execution_finish
 from executions.services.transitions import execution_transition, log_entry, nodes_dispatch
 from workflows.models import Workflow
@@ -56,37 +56,59 @@ def execution_start(
             f"{problems[first][0]}",
             details={"fields": problems},
         )
-    plan = plan_for(version)
-    now = timezone.now()
     user = actor if getattr(actor, "is_authenticated", False) else None
     try:
         with transaction.atomic():
-            execution = Execution.objects.create(
-                workflow=workflow,
-                version=version,
-                input=input,
-                priority=priority or plan.settings.get("priority", "normal"),
-                trigger=trigger,
-                started_by=user,
-                idempotency_key=idempotency_key or None,
+            execution = _execution_create(
+                workflow=workflow, version=version, input=input, priority=priority,
+                trigger=trigger, started_by=user, idempotency_key=idempotency_key or None,
                 correlation_id=correlation_id,
             )
-            NodeExecution.objects.bulk_create(
-                NodeExecution(execution=execution, node_id=node_id, node_type=node["type"])
-                for node_id, node in plan.nodes.items()
-            )
-            log_entry(execution, "execution.pending", actor=user.get_username() if user else "",
-                 data={"version": version.number, "trigger": trigger}).save()
-            execution_transition(
-                execution, ExecutionStatus.RUNNING, started_at=now,
-                deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),
-            )
-            if plan.nodes:
-                nodes_dispatch(execution, plan, plan.roots)
-            else:
-                execution_finish(execution, plan, rows={})
     except IntegrityError:
         if idempotency_key:
             return Execution.objects.get(idempotency_key=idempotency_key), False
         raise
     return execution, True
+
+
+def _execution_create(*, version: Any, priority: str | None, started_by: Any = None,
+                      **fields: Any) -> Execution:
+    """Create an execution with a row per node, move it to running and send its roots.
+
+    Runs inside the caller's transaction; the tasks go out when it commits.
+    """
+    execution = Execution(version=version, started_by=started_by, **fields)
+    plan = execution_plan(execution)
+    execution.priority = priority or plan.settings.get("priority", "normal")
+    execution.save(force_insert=True)
+    NodeExecution.objects.bulk_create(
+        NodeExecution(execution=execution, node_id=node_id, node_type=node["type"])
+        for node_id, node in plan.nodes.items()
+    )
+    log_entry(execution, "execution.pending",
+              actor=started_by.get_username() if started_by else "",
+              data={"version": version.number, "trigger": execution.trigger}).save()
+    now = timezone.now()
+    execution_transition(
+        execution, ExecutionStatus.RUNNING, started_at=now,
+        deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),
+    )
+    if plan.nodes:
+        nodes_dispatch(execution, plan, plan.roots)
+    else:
+        execution_finish(execution, plan, rows={})
+    return execution
+
+
+def execution_start_child(*, parent: Execution, node_id: str, workflow: Workflow,
+                          version: Any, input: dict[str, Any],  # noqa: A002
+                          graph_path: str = "", item: Any = None,
+                          item_index: int | None = None) -> Execution:
+    """Start a child execution for a Loop iteration or a Subworkflow node (in the caller's
+    transaction). It reports back to its parent when it reaches a terminal status."""
+    return _execution_create(
+        workflow=workflow, version=version, input=input, priority=parent.priority,
+        trigger="loop" if graph_path or item_index is not None else "subworkflow",
+        parent=parent, parent_node=node_id, graph_path=graph_path, item=item,
+        item_index=item_index, correlation_id=parent.correlation_id,
+    )

@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus, NodeExecution, NodeStatus
-from executions.plan import plan_for
+from executions.plan import execution_plan
 from executions.services.flow import execution_fail, node_failed_finally
 from executions.services.nodes import attempts_allowed
 from executions.services.transitions import log_entry, nodes_dispatch
@@ -49,7 +49,7 @@ def _resend(row_id: int, expected: Q) -> bool:
             return False
         log_entry(execution, "node.resent", node_id=row.node_id, level="warning",
                   data={"status": row.status, "attempt": row.attempt}).save()
-        nodes_dispatch(execution, plan_for(execution.version), [row.node_id])
+        nodes_dispatch(execution, execution_plan(execution), [row.node_id])
         return True
 
 
@@ -61,7 +61,7 @@ def _lost(row_id: int, now: Any) -> bool:
         execution = _locked_running(row.execution_id)
         if execution is None or not NodeExecution.objects.filter(expired, pk=row_id).exists():
             return False
-        plan = plan_for(execution.version)
+        plan = execution_plan(execution)
         if row.attempt < attempts_allowed(plan, plan.nodes[row.node_id]):
             log_entry(execution, "node.lost", node_id=row.node_id, level="warning",
                       data={"attempt": row.attempt}).save()

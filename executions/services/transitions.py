@@ -14,6 +14,7 @@ from django.utils import timezone
 from executions.errors import IllegalTransitionError
 from executions.models import (
     BROKER_PRIORITY,
+    EXECUTION_TERMINAL,
     EXECUTION_TRANSITIONS,
     Execution,
     ExecutionLog,
@@ -54,6 +55,11 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
             "The execution changed while this change was being made; try again.",
             details={"from": execution.status, "to": to},
         )
+    if to in EXECUTION_TERMINAL and execution.parent_id:
+        from executions.tasks import child_settle
+
+        child_id = str(execution.pk)
+        transaction.on_commit(lambda: child_settle.delay(child_id))
     previous = execution.status
     execution.status = to
     execution.lock_version += 1

@@ -26,7 +26,7 @@ from executions.models import (
     NodeExecution,
     NodeStatus,
 )
-from executions.plan import Plan, plan_for
+from executions.plan import Plan, execution_plan
 from executions.services.flow import execution_advance, node_failed_finally
 from executions.services.scope import SecretsView, redact
 from executions.services.transitions import execution_transition, log_entry
@@ -65,6 +65,20 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
                       data={"kind": wait.kind, "bookmark": bookmark.pk,
                             "due_at": wait.due_at.isoformat() if wait.due_at else None}),
         ])
+        if wait.kind == BookmarkKind.SUBWORKFLOW:
+            from executions.services.children import children_start
+
+            children_start(parent=execution, bookmark=bookmark)
+            if wait.request.get("detach"):  # Subworkflow with wait: false
+                bookmark.refresh_from_db()
+                Bookmark.objects.filter(pk=bookmark.pk).update(status=BookmarkStatus.CLOSED)
+                child = execution.children.filter(parent_node=row.node_id).latest("created_at")
+                NodeExecution.objects.filter(pk=row.pk).update(
+                    status=NodeStatus.COMPLETED, output={"execution_id": str(child.pk)},
+                    finished_at=timezone.now())
+                log_entry(execution, "node.completed", node_id=row.node_id).save()
+                execution_advance(execution, plan, [row.node_id])
+                return bookmark
         if execution.status == ExecutionStatus.RUNNING:
             execution_advance(execution, plan, [])
     return bookmark
@@ -91,7 +105,7 @@ def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
                 f"The execution is {execution.status}; it cannot go on now.",
                 details={"from": execution.status},
             )
-        plan = plan_for(execution.version)
+        plan = execution_plan(execution)
         node_type = default_registry().get(plan.node_type(locked.node_id))
         try:
             output, branch = node_type.on_resume(
@@ -141,7 +155,7 @@ def _bookmark_expire(bookmark: Bookmark) -> None:
         log_entry(execution, "node.failed", node_id=bookmark.node_id, level="error",
                   message=error["message"], data=error).save()
         if execution.status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
-            node_failed_finally(execution, plan_for(execution.version), bookmark.node_id, error)
+            node_failed_finally(execution, execution_plan(execution), bookmark.node_id, error)
 
 
 def timers_fire(*, now: Any = None, batch: int = TIMER_BATCH) -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.context import NodeContext
+from workflows.nodes.faults import ValidationFault
 from workflows.nodes.fragments import WORKFLOW_REFERENCE, templated
 
 EXPRESSION = {
@@ -142,6 +143,27 @@ class Loop(NodeType):
     graph_fields = ("body",)
 
 
+    def execute(self, context: NodeContext) -> Any:
+        items = context.evaluate(context.raw_data["items"], path="data.items")
+        if not isinstance(items, list | tuple):
+            raise ValidationFault(
+                f"Node '{context.node_id}' data.items must give a list, "
+                f"not {type(items).__name__}."
+            )
+        if not items:
+            return []
+        request: dict[str, Any] = {
+            "mode": "loop", "items": list(items), "count": len(items),
+            "concurrency": int(context.raw_data.get("concurrency", 1)),
+        }
+        body = context.raw_data["body"]
+        if "workflow" in body:
+            workflow, version = _resolve(context, body["workflow"], body.get("version"),
+                                         "data.body.workflow")
+            request.update(body_workflow_id=str(workflow.pk), body_version=version)
+        return context.wait("subworkflow", request=request)
+
+
 class Subworkflow(NodeType):
     name = "Subworkflow"
     category = NodeCategory.CONTROL
@@ -176,3 +198,34 @@ class Subworkflow(NodeType):
         "description": "The child's output; with wait false, {execution_id} of the child.",
     }
     waits = True
+
+    def execute(self, context: NodeContext) -> Any:
+        workflow, version = _resolve(context, context.data["workflow"],
+                                     context.data.get("version"), "data.workflow")
+        child_input = context.data.get("input") or {}
+        if not isinstance(child_input, dict):
+            raise ValidationFault(f"Node '{context.node_id}' data.input must be an object.")
+        return context.wait("subworkflow", request={
+            "mode": "workflow", "workflow_id": str(workflow.pk), "version": version,
+            "input": child_input, "detach": not context.data.get("wait", True),
+        })
+
+
+def _resolve(context: NodeContext, reference: str, version: int | None,
+             field: str) -> tuple[Any, int]:
+    """The workflow a reference names ("name" in this namespace, or "namespace/name") and
+    the version to run (pinned, or its current one)."""
+    from workflows.models import Workflow
+
+    namespace, _, name = reference.rpartition("/")
+    namespace = namespace or context.scope["execution"]["workflow"].split("/")[0]
+    workflow = Workflow.objects.select_related("current_version").filter(
+        namespace=namespace, name=name).first()
+    if workflow is None or workflow.current_version is None:
+        raise ValidationFault(
+            f"Node '{context.node_id}' {field}: no workflow '{namespace}/{name}'.")
+    number = version or workflow.current_version.number
+    if not workflow.versions.filter(number=number).exists():
+        raise ValidationFault(
+            f"Node '{context.node_id}' {field}: '{namespace}/{name}' has no version {number}.")
+    return workflow, number
