@@ -26,7 +26,7 @@ from executions.models import (
 from executions.plan import execution_plan
 from executions.services.flow import execution_cancel, node_failed_finally
 from executions.services.start import execution_start_child
-from executions.services.transitions import log_entry
+from executions.services.transitions import log_entry, logs_write
 from executions.services.waits import bookmark_resume
 from workflows.models import Workflow
 from workflows.nodes.faults import ExternalFault
@@ -114,7 +114,7 @@ def _node_fail(parent: Execution, bookmark: Bookmark, child: Execution) -> None:
     NodeExecution.objects.filter(execution=parent, node_id=bookmark.node_id,
                                  status=NodeStatus.WAITING).update(
         status=NodeStatus.FAILED, error=error)
-    log_entry(parent, "node.failed", node_id=bookmark.node_id, level="error",
-              message=error["message"], data=error).save()
+    logs_write([log_entry(parent, "node.failed", node_id=bookmark.node_id, level="error",
+              message=error["message"], data=error)])
     if parent.status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
         node_failed_finally(parent, execution_plan(parent), bookmark.node_id, error)

@@ -20,7 +20,12 @@ from executions.models import (
 )
 from executions.plan import Plan, execution_plan
 from executions.services.flow import execution_advance
-from executions.services.transitions import execution_transition, log_entry, nodes_dispatch
+from executions.services.transitions import (
+    execution_transition,
+    log_entry,
+    logs_write,
+    nodes_dispatch,
+)
 
 
 def _who(actor: Any) -> str:
@@ -106,8 +111,8 @@ def execution_retry(*, execution: Execution, actor: Any = None,
         Bookmark.objects.filter(execution=locked, node_id__in=rerun,
                                 status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
         now = timezone.now()
-        log_entry(locked, "execution.retry", actor=_who(actor),
-                  data={"nodes": sorted(rerun), "from_node": from_node}).save()
+        logs_write([log_entry(locked, "execution.retry", actor=_who(actor),
+                  data={"nodes": sorted(rerun), "from_node": from_node})])
         execution_transition(
             locked, ExecutionStatus.RUNNING, actor=_who(actor), error=None, finished_at=None,
             deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),

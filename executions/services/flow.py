@@ -12,7 +12,6 @@ from executions.models import (
     EXECUTION_TERMINAL,
     BookmarkStatus,
     Execution,
-    ExecutionLog,
     ExecutionStatus,
     NodeExecution,
     NodeStatus,
@@ -23,6 +22,7 @@ from executions.services.transitions import (
     OPEN_NODE_STATUSES,
     execution_transition,
     log_entry,
+    logs_write,
     nodes_dispatch,
 )
 from workflows.nodes.faults import FatalFault, NodeFault
@@ -70,7 +70,7 @@ def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> 
             target.status = NodeStatus.SKIPPED
             skipped_logs.append(log_entry(execution, "node.skipped", node_id=edge.target))
             queue.append(edge.target)
-    ExecutionLog.objects.bulk_create(skipped_logs)
+    logs_write(skipped_logs)
     nodes_dispatch(execution, plan, ready)
     if ready:
         return

@@ -13,12 +13,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, NodeStatus
+from executions.models import Execution, ExecutionStatus, NodeExecution, NodeStatus
 from executions.plan import Plan, execution_plan
 from executions.services.external import external_call
 from executions.services.flow import execution_advance, node_failed_finally
 from executions.services.scope import SecretsView, redact, template_scope
-from executions.services.transitions import log_entry, node_lease
+from executions.services.transitions import log_entry, logs_write, node_lease
 from executions.services.waits import node_wait, redact_wait
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
@@ -63,8 +63,8 @@ def _claim(execution_id: str, node_id: str,
                 if locked.status == ExecutionStatus.RUNNING:
                     execution_advance(locked, execution_plan(execution), [node_id])
         return None
-    ExecutionLog.objects.create(execution=execution, node_id=node_id, event="node.running",
-                                data={"attempt": row.attempt})
+    logs_write([log_entry(execution, "node.running", node_id=node_id,
+                          data={"attempt": row.attempt})])
     return execution, row
 
 
@@ -151,7 +151,7 @@ def _node_complete(execution_id: Any, row: NodeExecution, plan: Plan, output: An
             Execution.objects.filter(pk=execution.pk).update(
                 variables=execution.variables, lock_version=F("lock_version") + 1)
             execution.lock_version += 1
-        ExecutionLog.objects.bulk_create([
+        logs_write([
             *(log_entry(execution, "node.message", node_id=row.node_id, level=m["level"],
                    message=redact(m["message"], secrets), data=redact(m["data"], secrets))
               for m in context.messages),
@@ -181,14 +181,14 @@ def _node_fault(execution_id: Any, row: NodeExecution, plan: Plan, fault: NodeFa
                                   lease_expires_at=None,
                                   dispatched_at=due if by_countdown else None):
                 return None
-            log_entry(execution, "node.retrying", node_id=row.node_id, level="warning",
+            logs_write([log_entry(execution, "node.retrying", node_id=row.node_id, level="warning",
                  message=error["message"],
-                 data={"attempt": row.attempt, "delay": round(delay, 3), **error}).save()
+                 data={"attempt": row.attempt, "delay": round(delay, 3), **error})])
             return delay
         if not current.update(status=NodeStatus.FAILED, error=error, finished_at=timezone.now()):
             return None
-        log_entry(execution, "node.failed", node_id=row.node_id, level="error",
-             message=error["message"], data={"attempt": row.attempt, **error}).save()
+        logs_write([log_entry(execution, "node.failed", node_id=row.node_id, level="error",
+             message=error["message"], data={"attempt": row.attempt, **error})])
         if execution.status != ExecutionStatus.RUNNING:
             return None
         node_failed_finally(execution, plan, row.node_id, error)

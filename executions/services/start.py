@@ -13,7 +13,12 @@ from executions.errors import ExecutionInputInvalidError, WorkflowInactiveError
 from executions.models import Execution, ExecutionStatus, NodeExecution
 from executions.plan import execution_plan
 from executions.services.flow import execution_finish
-from executions.services.transitions import execution_transition, log_entry, nodes_dispatch
+from executions.services.transitions import (
+    execution_transition,
+    log_entry,
+    logs_write,
+    nodes_dispatch,
+)
 from workflows.models import Workflow
 
 
@@ -85,9 +90,9 @@ def _execution_create(*, version: Any, priority: str | None, started_by: Any = N
         NodeExecution(execution=execution, node_id=node_id, node_type=node["type"])
         for node_id, node in plan.nodes.items()
     )
-    log_entry(execution, "execution.pending",
+    logs_write([log_entry(execution, "execution.pending",
               actor=started_by.get_username() if started_by else "",
-              data={"version": version.number, "trigger": execution.trigger}).save()
+              data={"version": version.number, "trigger": execution.trigger})])
     now = timezone.now()
     execution_transition(
         execution, ExecutionStatus.RUNNING, started_at=now,

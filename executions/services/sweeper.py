@@ -27,7 +27,7 @@ from executions.models import Execution, ExecutionStatus, NodeExecution, NodeSta
 from executions.plan import execution_plan
 from executions.services.flow import execution_fail, node_failed_finally
 from executions.services.nodes import attempts_allowed
-from executions.services.transitions import log_entry, nodes_dispatch
+from executions.services.transitions import log_entry, logs_write, nodes_dispatch
 from workflows.nodes.faults import FatalFault, TimeoutFault
 
 BATCH = 500
@@ -47,8 +47,8 @@ def _resend(row_id: int, expected: Q) -> bool:
         execution = _locked_running(row.execution_id)
         if execution is None or not NodeExecution.objects.filter(expected, pk=row_id).exists():
             return False
-        log_entry(execution, "node.resent", node_id=row.node_id, level="warning",
-                  data={"status": row.status, "attempt": row.attempt}).save()
+        logs_write([log_entry(execution, "node.resent", node_id=row.node_id, level="warning",
+                  data={"status": row.status, "attempt": row.attempt})])
         nodes_dispatch(execution, execution_plan(execution), [row.node_id])
         return True
 
@@ -63,8 +63,8 @@ def _lost(row_id: int, now: Any) -> bool:
             return False
         plan = execution_plan(execution)
         if row.attempt < attempts_allowed(plan, plan.nodes[row.node_id]):
-            log_entry(execution, "node.lost", node_id=row.node_id, level="warning",
-                      data={"attempt": row.attempt}).save()
+            logs_write([log_entry(execution, "node.lost", node_id=row.node_id, level="warning",
+                      data={"attempt": row.attempt})])
             nodes_dispatch(execution, plan, [row.node_id])
             return True
         error = FatalFault(
@@ -73,8 +73,8 @@ def _lost(row_id: int, now: Any) -> bool:
         ).as_dict()
         NodeExecution.objects.filter(pk=row_id).update(
             status=NodeStatus.FAILED, error=error, finished_at=now, lease_expires_at=None)
-        log_entry(execution, "node.failed", node_id=row.node_id, level="error",
-                  message=error["message"], data=error).save()
+        logs_write([log_entry(execution, "node.failed", node_id=row.node_id, level="error",
+                  message=error["message"], data=error)])
         node_failed_finally(execution, plan, row.node_id, error)
         return True
 

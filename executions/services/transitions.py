@@ -36,6 +36,11 @@ def log_entry(execution: Execution, event: str, *, node_id: str = "", message: s
                         level=level, data=data, actor=actor)
 
 
+def logs_write(entries: Iterable[ExecutionLog]) -> None:
+    """Store log entries; call it inside the transaction of the change they record."""
+    ExecutionLog.objects.bulk_create(list(entries))
+
+
 def execution_transition(execution: Execution, to: str, *, actor: str = "", **fields: Any) -> None:
     """Move the execution to `to` if the contract allows it; a lost race is detected.
 
@@ -65,8 +70,8 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
     execution.lock_version += 1
     for name, value in fields.items():
         setattr(execution, name, value)
-    log_entry(execution, f"execution.{to}", actor=actor,
-         data={"from": previous}).save()
+    logs_write([log_entry(execution, f"execution.{to}", actor=actor,
+         data={"from": previous})])
 
 
 def node_timeout(plan: Plan, node_id: str) -> float:

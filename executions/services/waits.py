@@ -21,7 +21,6 @@ from executions.models import (
     BookmarkKind,
     BookmarkStatus,
     Execution,
-    ExecutionLog,
     ExecutionStatus,
     NodeExecution,
     NodeStatus,
@@ -29,7 +28,7 @@ from executions.models import (
 from executions.plan import Plan, execution_plan
 from executions.services.flow import execution_advance, node_failed_finally
 from executions.services.scope import SecretsView, redact
-from executions.services.transitions import execution_transition, log_entry
+from executions.services.transitions import execution_transition, log_entry, logs_write
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import TimeoutFault, ValidationFault
 from workflows.nodes.registry import default_registry
@@ -58,7 +57,7 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
             due_at=wait.due_at, assignee=wait.assignee,
             request={**wait.request, "on_due": wait.on_due},
         )
-        ExecutionLog.objects.bulk_create([
+        logs_write([
             *(log_entry(execution, "node.message", node_id=row.node_id, level=m["level"],
                         message=m["message"], data=m["data"]) for m in context.messages),
             log_entry(execution, "node.waiting", node_id=row.node_id,
@@ -76,7 +75,7 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
                 NodeExecution.objects.filter(pk=row.pk).update(
                     status=NodeStatus.COMPLETED, output={"execution_id": str(child.pk)},
                     finished_at=timezone.now())
-                log_entry(execution, "node.completed", node_id=row.node_id).save()
+                logs_write([log_entry(execution, "node.completed", node_id=row.node_id)])
                 execution_advance(execution, plan, [row.node_id])
                 return bookmark
         if execution.status == ExecutionStatus.RUNNING:
@@ -123,7 +122,7 @@ def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
             status=NodeStatus.WAITING,
         ).update(status=NodeStatus.COMPLETED, output=output, branch=branch or "",
                  finished_at=now)
-        ExecutionLog.objects.bulk_create([
+        logs_write([
             log_entry(execution, "node.resumed", node_id=locked.node_id, actor=by or "",
                       data={"kind": locked.kind, "timed_out": timed_out}),
             log_entry(execution, "node.completed", node_id=locked.node_id,
@@ -152,8 +151,8 @@ def _bookmark_expire(bookmark: Bookmark) -> None:
             execution=execution, node_id=bookmark.node_id, iteration=bookmark.iteration,
             status=NodeStatus.WAITING,
         ).update(status=NodeStatus.FAILED, error=error, finished_at=timezone.now())
-        log_entry(execution, "node.failed", node_id=bookmark.node_id, level="error",
-                  message=error["message"], data=error).save()
+        logs_write([log_entry(execution, "node.failed", node_id=bookmark.node_id, level="error",
+                  message=error["message"], data=error)])
         if execution.status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
             node_failed_finally(execution, execution_plan(execution), bookmark.node_id, error)
 
