@@ -2,56 +2,116 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import sqlite3
+import uuid
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from workflows.nodes.base import NodeCategory, NodeType
-from workflows.nodes.fragments import (
-    templated,
-)
+from workflows.nodes.context import NodeContext
+from workflows.nodes.faults import TransientFault, ValidationFault
+from workflows.nodes.fragments import SECRET_NAME, templated
 from workflows.templating import is_template
+
+CONNECT_TIMEOUT = 10
+
+
+def secret_for(context: NodeContext, name: str, field: str) -> str:
+    """The value of the secret a node's `data.<field>` names; a ValidationFault if missing."""
+    from workflows import selectors
+    from workflows.models import Secret
+
+    try:
+        return selectors.secret_value(name=name)
+    except Secret.DoesNotExist:
+        raise ValidationFault(
+            f"Node '{context.node_id}' data.{field}: there is no secret named '{name}'."
+        ) from None
+
+
+def _json_value(value: Any) -> Any:
+    """A column value as JSON: numbers and text as they are, the rest as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, uuid.UUID | datetime.timedelta):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    return str(value)
 
 
 class DatabaseQuery(NodeType):
     name = "DatabaseQuery"
     category = NodeCategory.INTEGRATION
     description = (
-        "Run one SQL statement on a named connection. Values are bound parameters only: "
-        "templates in `sql` are refused, use `params`."
+        "Run one SQL statement on a database named by a secret. Values are bound parameters "
+        "only: templates in `sql` are refused, use `params`."
     )
     data_schema = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["sql"],
+        "required": ["connection", "sql"],
         "properties": {
             "connection": {
-                "type": "string",
-                "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
-                "default": "default",
-                "description": "A configured database connection.",
+                **SECRET_NAME,
+                "description": "Name of the secret holding the database URL: "
+                "postgresql://user:password@host:port/name (or postgres://), or "
+                "sqlite:///relative/path and sqlite:////absolute/path. The platform's own "
+                "database is deliberately not reachable from workflows.",
             },
             "sql": {
                 "type": "string",
                 "minLength": 1,
-                "description": "The statement, with %s (list params) or %(name)s placeholders.",
+                "description": "One statement, with the driver's placeholders: PostgreSQL %s "
+                "(params a list) or %(name)s (params an object), a literal % written %%; "
+                "SQLite ? (a list) or :name (an object).",
             },
             "params": templated({
                 "type": ["array", "object"],
-                "description": "Bound parameters: a list for %s, an object for %(name)s.",
+                "description": "Bound parameters: a list for positional placeholders, an "
+                "object for named ones.",
             }),
             "mode": {
                 "enum": ["read", "write"],
                 "default": "read",
-                "description": "read runs in a read-only transaction; write commits.",
+                "description": "read runs in a read-only transaction (PostgreSQL READ ONLY, "
+                "SQLite query_only) and refuses writes; write commits.",
             },
-            "max_rows": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1000},
+            "max_rows": {
+                "type": "integer", "minimum": 1, "maximum": 100000, "default": 1000,
+                "description": "Rows fetched at most; `truncated` says whether more were left.",
+            },
         },
     }
     output_schema = {
         "type": "object",
-        "required": ["rows", "rowcount"],
+        "required": ["rows", "rowcount", "truncated"],
         "properties": {
-            "rows": {"type": "array", "items": {"type": "object"}},
-            "rowcount": {"type": "integer"},
+            "rows": {
+                "type": "array",
+                "items": {"type": "object"},
+                "description": "Returned rows, each keyed by column name; dates as ISO 8601 "
+                "text, decimals as numbers, bytes as hex.",
+            },
+            "rowcount": {
+                "type": "integer",
+                "description": "Rows affected by a write (the driver's count); for a "
+                "statement that returns rows, the number of rows in `rows`.",
+            },
+            "truncated": {
+                "type": "boolean",
+                "description": "True when the statement returned more than max_rows rows.",
+            },
         },
     }
 
@@ -60,3 +120,115 @@ class DatabaseQuery(NodeType):
         if is_template(data["sql"]):
             return [("sql", "Templates are not allowed in SQL; pass values in 'params'.")]
         return []
+
+    def execute(self, context: NodeContext) -> Any:
+        data = context.data
+        params = data.get("params")
+        if params is not None and not isinstance(params, list | dict):
+            raise ValidationFault(
+                f"Node '{context.node_id}' data.params must be a list or an object, "
+                f"not {type(params).__name__}.")
+        url = secret_for(context, data["connection"], "connection")
+        scheme = urlsplit(url).scheme.lower()
+        query = _Query(context, data["sql"], params, data.get("mode", "read") == "write",
+                       data.get("max_rows", 1000))
+        if scheme in ("postgres", "postgresql"):
+            run = query.on_postgresql
+        elif scheme == "sqlite":
+            run = query.on_sqlite
+        else:
+            raise ValidationFault(
+                f"Node '{context.node_id}' data.connection: the secret '{data['connection']}' "
+                "does not hold a postgresql:// or sqlite:/// URL.")
+        if not query.write:
+            return run(url)
+        # a committed write must not be applied again by a redelivered attempt
+        request = {"connection": data["connection"], "sql": data["sql"]}
+        return context.external_call(request, lambda key: run(url))
+
+
+class _Query:
+    """One statement on one connection, in one transaction that commits only in write mode."""
+
+    def __init__(self, context: NodeContext, sql: str, params: list | dict | None,
+                 write: bool, max_rows: int) -> None:
+        self.context = context
+        self.sql = sql
+        self.params = params
+        self.write = write
+        self.max_rows = max_rows
+
+    def _result(self, cursor: Any) -> dict[str, Any]:
+        if cursor.description is None:
+            return {"rows": [], "rowcount": max(cursor.rowcount, 0), "truncated": False}
+        columns = [column[0] for column in cursor.description]
+        fetched = cursor.fetchmany(self.max_rows + 1)
+        rows = [dict(zip(columns, (_json_value(v) for v in row), strict=True))
+                for row in fetched[:self.max_rows]]
+        return {"rows": rows, "rowcount": len(rows), "truncated": len(fetched) > self.max_rows}
+
+    def _refused(self, message: str) -> ValidationFault:
+        return ValidationFault(
+            f"Node '{self.context.node_id}' data.sql: the database refused the statement: "
+            f"{message.strip()}")
+
+    def _unreachable(self, message: str, url: str) -> TransientFault:
+        password = urlsplit(url).password
+        for secret in (url, password and unquote(password), password):
+            if secret:
+                message = message.replace(secret, "***")
+        return TransientFault(
+            f"Node '{self.context.node_id}' data.connection: cannot reach the database "
+            f"'{self.context.data['connection']}': {message.strip()}")
+
+    def on_postgresql(self, url: str) -> dict[str, Any]:
+        import psycopg
+
+        try:
+            connection = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT,
+                                         application_name="weft-node")
+        except psycopg.Error as exc:
+            raise self._unreachable(str(exc), url) from None
+        try:
+            connection.read_only = not self.write
+            with connection.cursor() as cursor:
+                cursor.execute(self.sql, self.params)
+                result = self._result(cursor)
+            if self.write:
+                connection.commit()
+            return result
+        except psycopg.OperationalError as exc:
+            # the connection broke, or a lock, deadlock or serialisation conflict: retryable
+            raise self._unreachable(str(exc), url) from None
+        except psycopg.Error as exc:
+            raise self._refused(str(exc)) from None
+        finally:
+            connection.close()
+
+    def on_sqlite(self, url: str) -> dict[str, Any]:
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if not path:
+            raise ValidationFault(
+                f"Node '{self.context.node_id}' data.connection: the SQLite URL names no file.")
+        mode = "rw" if self.write else "ro"
+        try:
+            connection = sqlite3.connect(f"file:{quote(unquote(path))}?mode={mode}", uri=True,
+                                         timeout=CONNECT_TIMEOUT)
+        except sqlite3.Error as exc:
+            raise self._unreachable(str(exc), url) from None
+        try:
+            if not self.write:
+                connection.execute("PRAGMA query_only = ON")
+            cursor = connection.execute(self.sql, self.params if self.params is not None else ())
+            result = self._result(cursor)
+            if self.write:
+                connection.commit()
+            return result
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "unable to open" in str(exc):
+                raise self._unreachable(str(exc), url) from None
+            raise self._refused(str(exc)) from None
+        except (sqlite3.Error, sqlite3.Warning) as exc:
+            raise self._refused(str(exc)) from None
+        finally:
+            connection.close()
