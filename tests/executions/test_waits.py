@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group
@@ -221,3 +223,23 @@ def test_a_running_branch_keeps_the_execution_running_until_only_waits_remain():
                                       "more": "completed"}
     logs = list(execution.logs.values_list("event", flat=True))
     assert logs.index("execution.waiting") > logs.index("node.completed")
+
+
+def test_a_timer_at_a_time_waits_until_then():
+    at = (datetime.now(UTC) + timedelta(seconds=0.5)).isoformat()
+    execution = waiting(start("timer-at", [{"id": "at", "type": "Timer", "data": {"at": at}}],
+                              []))
+    assert execution.status == "waiting"
+    fire_timers_after(0.6)
+    execution = wait_for(execution)
+    assert execution.output == {"at": {"fired_at": at}}
+
+
+def test_a_cron_timer_waits_for_the_next_occurrence_in_its_zone():
+    execution = waiting(start("timer-cron", [
+        {"id": "nightly", "type": "Timer", "data": {"cron": "30 2 * * *",
+                                                    "timezone": "Europe/Berlin"}}], []))
+    bookmark = Bookmark.objects.get(execution=execution)
+    local = bookmark.due_at.astimezone(ZoneInfo("Europe/Berlin"))
+    assert (local.hour, local.minute) in {(2, 30), (3, 0)}
+    assert bookmark.due_at > datetime.now(UTC)

@@ -6,8 +6,10 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cronsim import CronSimError
 from jsonschema import Draft202012Validator
 
+from workflows.cron import cron_next
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.context import NodeContext
 from workflows.nodes.faults import ValidationFault
@@ -237,6 +239,23 @@ class Timer(NodeType):
             ("timezone", timezone_problem(data["timezone"]) if "timezone" in data else None),
         ]
         return [(field, message) for field, message in problems if message]
+
+    def execute(self, context: NodeContext) -> Any:
+        now = datetime.now(UTC)
+        if "at" in context.data:
+            due = _moment(context.data["at"], context.node_id, "at")
+        else:
+            try:
+                due = cron_next(context.data["cron"], context.data.get("timezone", "UTC"), now)
+            except (CronSimError, zoneinfo.ZoneInfoNotFoundError) as exc:
+                raise ValidationFault(f"Node '{context.node_id}' data.cron: {exc}") from None
+        if due <= now:
+            return {"fired_at": due.isoformat()}
+        return context.wait("timer", due_at=due, request={"fired_at": due.isoformat()})
+
+    @classmethod
+    def on_resume(cls, request, payload, *, by, timed_out):
+        return {"fired_at": request["fired_at"]}, None
 
 
 class UserAction(NodeType):
