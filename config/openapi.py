@@ -26,6 +26,7 @@ _DESCRIPTIONS = {
     413: "The request body is larger than the accepted maximum.",
     415: "The body's content type is not accepted.",
     429: "Too many requests; `details.retry_after` says when to retry.",
+    503: "Busy for a moment; `details.retry_after` says when to retry.",
 }
 
 

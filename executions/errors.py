@@ -14,6 +14,8 @@ class ExecutionErrorCode(StrEnum):
     WORKFLOW_INACTIVE = "workflow_inactive"
     ILLEGAL_TRANSITION = "illegal_transition"
     BOOKMARK_CLOSED = "bookmark_closed"
+    CONCURRENCY_LIMIT = "concurrency_limit"
+    ADMISSION_BUSY = "admission_busy"
     INVALID_RESUME = "invalid_resume"
 
 
@@ -46,3 +48,17 @@ class ResumeInvalidError(ApplicationError):
     """The resume's payload is refused by the waiting node (outcome, form)."""
 
     code = ExecutionErrorCode.INVALID_RESUME
+
+
+class ConcurrencyLimitError(ApplicationError):
+    """The workflow runs as many executions as it may, and its overlap policy is skip."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = ExecutionErrorCode.CONCURRENCY_LIMIT
+
+
+class AdmissionBusyError(ApplicationError):
+    """The workflow's admission lock stayed taken; the start may be sent again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = ExecutionErrorCode.ADMISSION_BUSY

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from executions import services
-from executions.services import children, sweeper, waits
+from executions.services import children, concurrency, sweeper, waits
 
 
 @shared_task(
@@ -45,3 +45,9 @@ def sweep() -> dict[str, int]:
 def child_settle(child_id: str) -> None:
     """A child execution ended: record it with its parent and go on."""
     children.child_settle(child_id=child_id)
+
+
+@shared_task(name="executions.queue_advance", acks_late=True, ignore_result=True)
+def queue_advance(workflow_id: str) -> None:
+    """An execution of a concurrency-limited workflow ended: start the next queued one."""
+    concurrency.queue_advance(workflow_id=workflow_id)

@@ -9,9 +9,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
-from executions.errors import ExecutionInputInvalidError, WorkflowInactiveError
+from executions.errors import (
+    ConcurrencyLimitError,
+    ExecutionInputInvalidError,
+    WorkflowInactiveError,
+)
 from executions.models import Execution, ExecutionStatus, NodeExecution
 from executions.plan import execution_plan
+from executions.services.concurrency import active_count, admission
 from executions.services.flow import execution_finish
 from executions.services.transitions import (
     execution_transition,
@@ -62,13 +67,24 @@ def execution_start(
             details={"fields": problems},
         )
     user = actor if getattr(actor, "is_authenticated", False) else None
+    settings_ = version.definition.get("settings", {})
+    limit = int(settings_.get("concurrency", 0))
+    overlap = settings_.get("overlap", "queue")
     try:
-        with transaction.atomic():
-            execution = _execution_create(
-                workflow=workflow, version=version, input=input, priority=priority,
-                trigger=trigger, started_by=user, idempotency_key=idempotency_key or None,
-                correlation_id=correlation_id,
-            )
+        with admission(workflow, limit if overlap != "allow" else 0):
+            admit = limit == 0 or overlap == "allow" or active_count(workflow) < limit
+            if not admit and overlap == "skip":
+                raise ConcurrencyLimitError(
+                    f"Workflow {workflow} already runs {limit} execution(s) at once; "
+                    "this start is skipped (overlap: skip).",
+                    details={"concurrency": limit, "overlap": overlap},
+                )
+            with transaction.atomic():
+                execution = _execution_create(
+                    workflow=workflow, version=version, input=input, priority=priority,
+                    trigger=trigger, started_by=user, idempotency_key=idempotency_key or None,
+                    correlation_id=correlation_id, admit=admit,
+                )
     except IntegrityError:
         if idempotency_key:
             return Execution.objects.get(idempotency_key=idempotency_key), False
@@ -77,10 +93,11 @@ def execution_start(
 
 
 def _execution_create(*, version: Any, priority: str | None, started_by: Any = None,
-                      **fields: Any) -> Execution:
-    """Create an execution with a row per node, move it to running and send its roots.
+                      admit: bool = True, **fields: Any) -> Execution:
+    """Create an execution with a row per node and, when admitted, start it.
 
-    Runs inside the caller's transaction; the tasks go out when it commits.
+    Runs inside the caller's transaction; the tasks go out when it commits. An execution
+    that is not admitted (its workflow's concurrency is full) stays pending, queued.
     """
     execution = Execution(version=version, started_by=started_by, **fields)
     plan = execution_plan(execution)
@@ -92,7 +109,15 @@ def _execution_create(*, version: Any, priority: str | None, started_by: Any = N
     )
     logs_write([log_entry(execution, "execution.pending",
               actor=started_by.get_username() if started_by else "",
-              data={"version": version.number, "trigger": execution.trigger})])
+              data={"version": version.number, "trigger": execution.trigger,
+                    "queued": not admit})])
+    if admit:
+        execution_admit(execution, plan)
+    return execution
+
+
+def execution_admit(execution: Execution, plan: Any) -> None:
+    """Start a pending execution: running, its deadline set, its roots sent."""
     now = timezone.now()
     execution_transition(
         execution, ExecutionStatus.RUNNING, started_at=now,
@@ -102,7 +127,6 @@ def _execution_create(*, version: Any, priority: str | None, started_by: Any = N
         nodes_dispatch(execution, plan, plan.roots)
     else:
         execution_finish(execution, plan, rows={})
-    return execution
 
 
 def execution_start_child(*, parent: Execution, node_id: str, workflow: Workflow,

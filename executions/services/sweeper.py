@@ -9,6 +9,7 @@ the row it acts on, so two sweepers (or a sweeper racing a worker) repair each t
   was lost, late).
 - A node sent but never taken for WORKFLOW_DISPATCH_RESEND_AFTER seconds is sent again.
 - An execution past its deadline (`settings.timeout`) fails with a timeout fault.
+- A workflow with executions queued (concurrency) for as long gets its free slots filled.
 
 Sending a node twice is harmless: a node run is claimed by a conditional update.
 """
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus, NodeExecution, NodeStatus
 from executions.plan import execution_plan
+from executions.services.concurrency import queue_advance
 from executions.services.flow import execution_fail, node_failed_finally
 from executions.services.nodes import attempts_allowed
 from executions.services.transitions import log_entry, logs_write, nodes_dispatch
@@ -109,7 +111,12 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
     overdue = Execution.objects.filter(
         status__in=(ExecutionStatus.RUNNING, ExecutionStatus.WAITING), deadline__lt=now
     ).values_list("pk", flat=True)[:batch]
+    queued = Execution.objects.filter(
+        status=ExecutionStatus.PENDING, parent__isnull=True,
+        created_at__lt=now - timedelta(seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER),
+    ).values_list("workflow_id", flat=True).distinct()[:batch]
     return {
+        "admitted": sum(queue_advance(workflow_id=pk) for pk in list(queued)),
         "lost": sum(_lost(pk, now) for pk in list(lost)),
         "retries": sum(_resend(pk, due_retry) for pk in list(retries)),
         "resent": sum(_resend(pk, unsent) for pk in list(stale)),

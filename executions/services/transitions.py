@@ -41,6 +41,10 @@ def logs_write(entries: Iterable[ExecutionLog]) -> None:
     ExecutionLog.objects.bulk_create(list(entries))
 
 
+def _limited(execution: Execution) -> bool:
+    return int(execution.version.definition.get("settings", {}).get("concurrency", 0)) > 0
+
+
 def execution_transition(execution: Execution, to: str, *, actor: str = "", **fields: Any) -> None:
     """Move the execution to `to` if the contract allows it; a lost race is detected.
 
@@ -65,6 +69,11 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
 
         child_id = str(execution.pk)
         transaction.on_commit(lambda: child_settle.delay(child_id))
+    elif to in EXECUTION_TERMINAL and _limited(execution):
+        from executions.tasks import queue_advance
+
+        workflow_id = str(execution.workflow_id)
+        transaction.on_commit(lambda: queue_advance.delay(workflow_id))
     previous = execution.status
     execution.status = to
     execution.lock_version += 1

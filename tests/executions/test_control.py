@@ -97,3 +97,41 @@ def test_control_over_the_api(client_for, operator, viewer):
     wait_for(execution, statuses=("waiting",))
     not_failed = client.post(f"/api/executions/{execution.pk}/retry", {}, format="json")
     assert not_failed.status_code == 409 and not_failed.json()["code"] == "illegal_transition"
+
+
+def limited(name: str, concurrency: int, overlap: str) -> dict:
+    return {"name": name, "namespace": "control",
+            "settings": {"concurrency": concurrency, "overlap": overlap},
+            "nodes": [{"id": "ask", "type": "UserAction",
+                       "data": {"assignee": "ops", "prompt": "?", "outcomes": ["done"]}}],
+            "edges": []}
+
+
+def test_concurrency_one_with_queue_runs_the_next_when_the_first_ends():
+    # given a workflow that runs one execution at a time and queues the rest
+    flow = workflow_from(limited("one-at-a-time", 1, "queue"))
+    first, _ = services.execution_start(workflow=flow, input={})
+    second, _ = services.execution_start(workflow=flow, input={})
+    # then the second waits in the queue while the first runs
+    wait_for(first, statuses=("waiting",))
+    second.refresh_from_db()
+    assert second.status == "pending"
+    assert second.nodes.get().status == "pending"
+    # when the first ends, the second starts
+    services.execution_cancel(execution=first)
+    assert wait_for(second, statuses=("waiting",)).status == "waiting"
+
+
+def test_concurrency_one_with_skip_refuses_the_second_start(client_for, operator):
+    flow = workflow_from(limited("skip-overlap", 1, "skip"))
+    first, _ = services.execution_start(workflow=flow, input={})
+    response = client_for(operator).post(f"/api/workflows/{flow.pk}/execute", {},
+                                         format="json")
+    assert response.status_code == 409 and response.json()["code"] == "concurrency_limit"
+    assert wait_for(first, statuses=("waiting",)).status == "waiting"
+
+
+def test_overlap_allow_ignores_the_limit():
+    flow = workflow_from(limited("allow-overlap", 1, "allow"))
+    runs = [services.execution_start(workflow=flow, input={})[0] for _ in range(2)]
+    assert {wait_for(run, statuses=("waiting",)).status for run in runs} == {"waiting"}

@@ -354,7 +354,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     @extend_schema(
         request=ExecuteInputSerializer,
         responses={202: ExecutionDetailSerializer,
-                   **error_responses(400, 401, 403, 404, 409, 413, 415, 429)},
+                   **error_responses(400, 401, 403, 404, 409, 413, 415, 429, 503)},
     )
     @action(
         detail=True, methods=["post"], filter_backends=[],
