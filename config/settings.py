@@ -415,7 +415,10 @@ WORKFLOW_BREAKER_RESET_TIMEOUT = env_int(
 # --- Email (EmailNotification nodes) ---------------------------------------------------------
 
 EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend", "Django email backend."
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+    "Django email backend (development default: print mail to the worker's log).",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost", "SMTP server.")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, "SMTP port.")
