@@ -1,6 +1,11 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+A websocket is authenticated by the session cookie, or by a JWT access token in the query
+string (`?token=<access>`), since browsers cannot set an Authorization header on one.
+"""
 
 import os
+from urllib.parse import parse_qs
 
 from django.core.asgi import get_asgi_application
 
@@ -8,16 +13,50 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_application = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.db import database_sync_to_async  # noqa: E402
+from channels.middleware import BaseMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import AnonymousUser  # noqa: E402
+from rest_framework_simplejwt.exceptions import TokenError  # noqa: E402
+from rest_framework_simplejwt.settings import api_settings as jwt_settings  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+
+
+@database_sync_to_async
+def _token_user(raw: str):
+    try:
+        token = AccessToken(raw)
+    except TokenError:
+        return AnonymousUser()
+    user = get_user_model().objects.filter(
+        **{jwt_settings.USER_ID_FIELD: token.get(jwt_settings.USER_ID_CLAIM)}, is_active=True
+    ).first()
+    return user or AnonymousUser()
+
+
+class JWTQueryAuthMiddleware(BaseMiddleware):
+    """Sets `scope["user"]` from `?token=<JWT access token>` when no session logged in."""
+
+    async def __call__(self, scope, receive, send):
+        tokens = parse_qs(scope.get("query_string", b"").decode()).get("token")
+        if tokens and not getattr(scope.get("user"), "is_authenticated", False):
+            scope = {**scope, "user": await _token_user(tokens[0])}
+        return await super().__call__(scope, receive, send)
+
+
+def WebsocketAuthStack(inner):  # noqa: N802 - named like Channels' AuthMiddlewareStack
+    return AuthMiddlewareStack(JWTQueryAuthMiddleware(inner))
+
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_application,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            WebsocketAuthStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )

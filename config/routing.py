@@ -1,7 +1,13 @@
 """Websocket routes, served by Channels (see `config.asgi`).
 
-Live execution updates (`/ws/executions/{id}/`) and collaboration (`/ws/workflows/{id}/`)
-are added by the executions and collaboration apps.
+Live execution updates (`/ws/executions/{id}/`) belong to the executions app;
+collaboration (`/ws/workflows/{id}/`) is added by the collaboration app.
 """
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from executions.consumers import ExecutionConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/executions/<uuid:id>/", ExecutionConsumer.as_asgi()),
+]

@@ -234,6 +234,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "monitoring.tasks.audit_log_cleanup",
         "schedule": timedelta(hours=1),
     },
+    "outbox": {
+        "task": "executions.outbox_dispatch",
+        "schedule": timedelta(seconds=1),
+        "options": {"expires": 5},
+    },
+    "execution-retention": {
+        "task": "executions.cleanup",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 3600},
+    },
 }
 
 # --- Auth and API -------------------------------------------------------------------------------
@@ -428,4 +438,24 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False, "STARTTLS to the SMTP server.")
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, "Seconds an SMTP conversation may take.")
 DEFAULT_FROM_EMAIL = env_str(
     "DEFAULT_FROM_EMAIL", "weft@localhost", "Sender of EmailNotification nodes without `from`."
+)
+
+# --- Events, retention and metrics of executions -----------------------------------------------
+
+WORKFLOW_OUTBOX_MAX_ATTEMPTS = env_int(
+    "WORKFLOW_OUTBOX_MAX_ATTEMPTS", 10,
+    "Attempts to publish an execution event before it is dead (kept for the admin).",
+)
+WORKFLOW_RETENTION_DAYS = env_int(
+    "WORKFLOW_RETENTION_DAYS", 90,
+    "Days a finished execution is kept (0 keeps them forever).",
+)
+WORKFLOW_LOG_RETENTION_DAYS = env_int(
+    "WORKFLOW_LOG_RETENTION_DAYS", 365,
+    "Days the log entries of kept executions are kept (0 keeps them forever).",
+)
+WORKFLOW_WORKER_METRICS_PORT = env_int(
+    "WORKFLOW_WORKER_METRICS_PORT", 0,
+    "Port where each Celery worker process serves its Prometheus metrics (port + process "
+    "index); 0 turns it off.",
 )

@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 
 from config.errors import ApplicationError
 from executions import services
-from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution
+from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution, OutboxEvent
 
 
 class NodeExecutionInline(admin.TabularInline):
@@ -119,6 +119,46 @@ class ExecutionLogAdmin(admin.ModelAdmin):
     list_filter = ["event", "level"]
     search_fields = ["execution__id", "node_id", "message"]
     readonly_fields = [f.name for f in ExecutionLog._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("workflow.read")
+
+
+class OutboxStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("pending", "Pending"), ("published", "Published"), ("dead", "Dead")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(published_at__isnull=True, dead=False)
+        if self.value() == "published":
+            return queryset.filter(published_at__isnull=False)
+        if self.value() == "dead":
+            return queryset.filter(dead=True)
+        return queryset
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    """Execution events on their way out; dead ones keep their last error."""
+
+    list_display = ["id", "created_at", "execution", "event", "state", "attempts",
+                    "next_attempt_at", "published_at", "last_error"]
+    list_filter = [OutboxStateFilter, "event"]
+    search_fields = ["execution__id", "event", "last_error"]
+    readonly_fields = [f.name for f in OutboxEvent._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -293,3 +293,42 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}/{self.name} = {self.value}"
+
+
+class OutboxEvent(models.Model):
+    """An execution event to publish, written in the transaction of the change it reports.
+
+    The dispatcher sends it to the `workflow.events` exchange and to the live websocket
+    group after the commit; a failed send is retried with backoff, and after too many
+    attempts the event is dead: kept with its last error for an operator to see.
+    """
+
+    execution = models.ForeignKey(
+        Execution, on_delete=models.CASCADE, related_name="outbox_events"
+    )
+    event = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    dead = models.BooleanField(default=False)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["next_attempt_at", "id"], name="outbox_pending_idx",
+                         condition=models.Q(published_at__isnull=True, dead=False)),
+            models.Index(fields=["published_at"], name="outbox_published_idx",
+                         condition=models.Q(published_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.execution_id} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.published_at is not None:
+            return "published"
+        return "dead" if self.dead else "pending"

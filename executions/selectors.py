@@ -39,3 +39,22 @@ def bookmark_assigned_to(*, bookmark: Bookmark, user: Any) -> bool:
         return True
     role = bookmark.assignee.removeprefix("role:")
     return bookmark.assignee.startswith("role:") and user.groups.filter(name=role).exists()
+
+
+def execution_snapshot(execution_id: Any) -> dict[str, Any] | None:
+    """The execution's status and its node runs' statuses (no outputs), or None."""
+    execution = Execution.objects.filter(pk=execution_id).first()
+    if execution is None:
+        return None
+    return {
+        "id": str(execution.pk),
+        "workflow": str(execution.workflow_id),
+        "status": execution.status,
+        "started_at": execution.started_at.isoformat() if execution.started_at else None,
+        "finished_at": execution.finished_at.isoformat() if execution.finished_at else None,
+        "nodes": [
+            {"node": node.node_id, "iteration": node.iteration, "status": node.status,
+             "attempt": node.attempt, "branch": node.branch}
+            for node in execution.nodes.order_by("id")
+        ],
+    }

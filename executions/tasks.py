@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from executions import services
-from executions.services import children, concurrency, sweeper, waits
+from executions.services import children, cleanup, concurrency, outbox, sweeper, waits
 
 
 @shared_task(
@@ -51,3 +51,15 @@ def child_settle(child_id: str) -> None:
 def queue_advance(workflow_id: str) -> None:
     """An execution of a concurrency-limited workflow ended: start the next queued one."""
     concurrency.queue_advance(workflow_id=workflow_id)
+
+
+@shared_task(name="executions.outbox_dispatch", ignore_result=True)
+def outbox_dispatch() -> dict[str, int]:
+    """Beat, every second: publish the committed execution events (outbox)."""
+    return outbox.outbox_dispatch()
+
+
+@shared_task(name="executions.cleanup", ignore_result=True)
+def executions_cleanup() -> dict[str, int]:
+    """Beat, daily: delete finished executions, log entries and outbox events past retention."""
+    return cleanup.executions_cleanup()

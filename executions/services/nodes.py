@@ -20,6 +20,7 @@ from executions.services.flow import execution_advance, node_failed_finally
 from executions.services.scope import SecretsView, redact, template_scope
 from executions.services.transitions import log_entry, logs_write, node_lease
 from executions.services.waits import node_wait, redact_wait
+from monitoring import metrics
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
 from workflows.nodes.registry import default_registry
@@ -146,6 +147,7 @@ def _node_complete(execution_id: Any, row: NodeExecution, plan: Plan, output: An
                  finished_at=timezone.now())
         if not completed:
             return  # cancelled meanwhile, or another attempt finished first
+        metrics.node_observe(row, NodeStatus.COMPLETED)
         if context.variables:
             execution.variables = {**execution.variables, **redact(context.variables, secrets)}
             Execution.objects.filter(pk=execution.pk).update(
@@ -181,12 +183,14 @@ def _node_fault(execution_id: Any, row: NodeExecution, plan: Plan, fault: NodeFa
                                   lease_expires_at=None,
                                   dispatched_at=due if by_countdown else None):
                 return None
+            metrics.node_observe(row, NodeStatus.RETRYING)
             logs_write([log_entry(execution, "node.retrying", node_id=row.node_id, level="warning",
                  message=error["message"],
                  data={"attempt": row.attempt, "delay": round(delay, 3), **error})])
             return delay
         if not current.update(status=NodeStatus.FAILED, error=error, finished_at=timezone.now()):
             return None
+        metrics.node_observe(row, NodeStatus.FAILED)
         logs_write([log_entry(execution, "node.failed", node_id=row.node_id, level="error",
              message=error["message"], data={"attempt": row.attempt, **error})])
         if execution.status != ExecutionStatus.RUNNING:

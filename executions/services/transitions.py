@@ -20,9 +20,13 @@ from executions.models import (
     ExecutionLog,
     NodeExecution,
     NodeStatus,
+    OutboxEvent,
 )
 from executions.plan import Plan
+from executions.services.outbox import outbox_event
+from monitoring import metrics
 
+RACE_RETRIES = 3  # attempts of a status change that keeps losing races
 HARD_LIMIT_MARGIN = 5  # seconds between Celery's soft and hard time limits
 LEASE_GRACE = 10  # seconds after the hard limit before a running attempt counts as lost
 
@@ -37,8 +41,15 @@ def log_entry(execution: Execution, event: str, *, node_id: str = "", message: s
 
 
 def logs_write(entries: Iterable[ExecutionLog]) -> None:
-    """Store log entries; call it inside the transaction of the change they record."""
-    ExecutionLog.objects.bulk_create(list(entries))
+    """Store log entries; call it inside the transaction of the change they record.
+
+    Each entry also becomes an outbox event in the same transaction, which the dispatcher
+    publishes after the commit (`executions/services/outbox.py`).
+    """
+    entries = list(entries)
+    ExecutionLog.objects.bulk_create(entries)
+    OutboxEvent.objects.bulk_create(outbox_event(entry) for entry in entries)
+    transaction.on_commit(lambda: metrics.log_entries_observe(entries))
 
 
 def _limited(execution: Execution) -> bool:
@@ -46,22 +57,29 @@ def _limited(execution: Execution) -> bool:
 
 
 def execution_transition(execution: Execution, to: str, *, actor: str = "", **fields: Any) -> None:
-    """Move the execution to `to` if the contract allows it; a lost race is detected.
+    """Move the execution to `to` if the contract allows it; a lost race is retried.
 
-    The update is conditional on the status and `lock_version` read: if another writer
-    changed the row in between, nothing is written and the change is refused.
+    The update is conditional on the status and `lock_version` read (optimistic
+    concurrency). When another writer changed the row in between, nothing is written: the
+    current row is read again and the move retried from there if it is still allowed, so
+    the other change is never silently overwritten.
     """
-    if to not in EXECUTION_TRANSITIONS[execution.status]:
+    for _ in range(RACE_RETRIES):
+        if to not in EXECUTION_TRANSITIONS[execution.status]:
+            raise IllegalTransitionError(
+                f"An execution cannot go from {execution.status} to {to}.",
+                details={"from": execution.status, "to": to},
+            )
+        updated = Execution.objects.filter(
+            pk=execution.pk, status=execution.status, lock_version=execution.lock_version
+        ).update(status=to, lock_version=F("lock_version") + 1, **fields)
+        if updated:
+            break
+        current = Execution.objects.values("status", "lock_version").get(pk=execution.pk)
+        execution.status, execution.lock_version = current["status"], current["lock_version"]
+    else:
         raise IllegalTransitionError(
-            f"An execution cannot go from {execution.status} to {to}.",
-            details={"from": execution.status, "to": to},
-        )
-    updated = Execution.objects.filter(
-        pk=execution.pk, status=execution.status, lock_version=execution.lock_version
-    ).update(status=to, lock_version=F("lock_version") + 1, **fields)
-    if not updated:
-        raise IllegalTransitionError(
-            "The execution changed while this change was being made; try again.",
+            "The execution kept changing while this change was being made; try again.",
             details={"from": execution.status, "to": to},
         )
     if to in EXECUTION_TERMINAL and execution.parent_id:

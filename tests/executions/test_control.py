@@ -135,3 +135,29 @@ def test_overlap_allow_ignores_the_limit():
     flow = workflow_from(limited("allow-overlap", 1, "allow"))
     runs = [services.execution_start(workflow=flow, input={})[0] for _ in range(2)]
     assert {wait_for(run, statuses=("waiting",)).status for run in runs} == {"waiting"}
+
+
+def test_a_status_change_that_lost_a_race_is_retried_not_overwritten():
+    from executions.errors import IllegalTransitionError
+    from executions.models import Execution
+    from executions.services.transitions import execution_transition
+
+    # given two copies of one waiting execution, as two processes would hold them
+    flow = workflow_from(limited("race", 0, "allow"))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    wait_for(execution, statuses=("waiting",))
+    first, second = (Execution.objects.get(pk=execution.pk) for _ in range(2))
+    # when the first pauses it and the second, unaware, also pauses it
+    execution_transition(first, "paused")
+    # then the second's change is refused from the state that won (paused -> paused is
+    # not a move), instead of overwriting it
+    with pytest.raises(IllegalTransitionError):
+        execution_transition(second, "paused")
+    # and a stale copy whose move is still allowed from the new state goes through once
+    stale = Execution.objects.get(pk=execution.pk)
+    Execution.objects.filter(pk=execution.pk).update(lock_version=stale.lock_version + 1)
+    execution_transition(stale, "cancelled")
+    execution.refresh_from_db()
+    assert execution.status == "cancelled" and execution.lock_version == stale.lock_version
+    events = list(execution.logs.values_list("event", flat=True))
+    assert events.count("execution.paused") == 1 and events.count("execution.cancelled") == 1

@@ -1,0 +1,54 @@
+"""Live execution updates over a websocket: a snapshot on connect, then every event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from executions import selectors
+from executions.services.outbox import execution_group
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+
+class ExecutionConsumer(AsyncJsonWebsocketConsumer):
+    """`/ws/executions/<id>/`: needs `workflow.read`; sends `execution.snapshot`, then an
+    `execution.event` per change the outbox publishes. Closes with 4401 without a login,
+    4403 without the permission, 4404 for an unknown execution."""
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        # Accepted first, then closed, so that a browser sees the close code (a refused
+        # handshake reaches it as a bare HTTP 403).
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(user.has_perm)("workflow.read"):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        execution_id = self.scope["url_route"]["kwargs"]["id"]
+        self.group = execution_group(execution_id)
+        # Join before reading the snapshot, so no event falls between the two.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await database_sync_to_async(selectors.execution_snapshot)(execution_id)
+        if snapshot is None:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.send_json({"type": "execution.snapshot", "execution": snapshot})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """The socket only speaks; what a client sends is ignored."""
+
+    async def execution_event(self, message: dict[str, Any]) -> None:
+        await self.send_json({"type": "execution.event", **message["message"]})
