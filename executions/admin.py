@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
+from config.admin import ReadOnlyAdminMixin, messages
 from config.errors import ApplicationError
 from executions import services
 from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution, OutboxEvent
 
 
-class NodeExecutionInline(admin.TabularInline):
+class NodeExecutionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = NodeExecution
     fields = ["node_id", "node_type", "iteration", "status", "attempt", "branch", "error",
               "started_at", "finished_at"]
@@ -17,15 +18,6 @@ class NodeExecutionInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["id"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
 
 
 def _control(modeladmin, request, queryset, service, verb: str) -> None:
@@ -61,7 +53,7 @@ def resume(modeladmin, request, queryset) -> None:
 
 
 @admin.register(Execution)
-class ExecutionAdmin(admin.ModelAdmin):
+class ExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "workflow", "version_number", "status", "trigger", "started_by",
                     "created_at", "finished_at"]
     list_filter = ["status", "trigger", "workflow", ("created_at", admin.DateFieldListFilter)]
@@ -76,61 +68,25 @@ class ExecutionAdmin(admin.ModelAdmin):
     def version_number(self, obj: Execution) -> int:
         return obj.version.number
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
-
     def has_execute_permission(self, request) -> bool:
         return request.user.has_perm("workflow.execute")
 
 
 @admin.register(Bookmark)
-class BookmarkAdmin(admin.ModelAdmin):
+class BookmarkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["execution", "node_id", "kind", "status", "assignee", "due_at", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["node_id", "assignee", "key"]
     exclude = ["token"]  # a webhook wait's credential
     readonly_fields = [f.name for f in Bookmark._meta.fields if f.name != "token"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
-
 
 @admin.register(ExecutionLog)
-class ExecutionLogAdmin(admin.ModelAdmin):
+class ExecutionLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "execution", "event", "node_id", "level", "message"]
     list_filter = ["event", "level"]
     search_fields = ["execution__id", "node_id", "message"]
     readonly_fields = [f.name for f in ExecutionLog._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
 
 
 class OutboxStateFilter(admin.SimpleListFilter):
@@ -151,7 +107,7 @@ class OutboxStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Execution events on their way out; dead ones keep their last error."""
 
     list_display = ["id", "created_at", "execution", "event", "state", "attempts",
@@ -159,15 +115,3 @@ class OutboxEventAdmin(admin.ModelAdmin):
     list_filter = [OutboxStateFilter, "event"]
     search_fields = ["execution__id", "event", "last_error"]
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")

@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdminMixin
 from monitoring.models import AuditLog
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor_repr", "action", "object_type", "object_repr",
                     "client_address", "correlation_id"]
     list_filter = ["action", "object_type", ("created_at", admin.DateFieldListFilter)]
@@ -14,14 +15,4 @@ class AuditLogAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in AuditLog._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.admin")
+    view_permission = "workflow.admin"

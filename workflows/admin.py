@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
+from config.admin import ReadOnlyAdminMixin, messages
 from config.errors import ApplicationError
 from workflows import services
 from workflows.definitions import (
@@ -25,7 +26,7 @@ def _problem_line(problem: dict) -> str:
     return f"{where}: {problem['message']}" if where else problem["message"]
 
 
-class WorkflowVersionInline(admin.TabularInline):
+class WorkflowVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = WorkflowVersion
     fields = ["number", "checksum", "author", "change_note", "created_at"]
     readonly_fields = fields
@@ -33,15 +34,6 @@ class WorkflowVersionInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     ordering = ["-number"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
 
 
 class WorkflowForm(forms.ModelForm):
@@ -134,7 +126,7 @@ class WorkflowAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkflowVersion)
-class WorkflowVersionAdmin(admin.ModelAdmin):
+class WorkflowVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["workflow", "number", "checksum", "author", "created_at"]
     list_filter = [("created_at", admin.DateFieldListFilter)]
     search_fields = ["workflow__name", "workflow__namespace", "checksum", "change_note"]
@@ -146,18 +138,6 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
     @admin.display(description="Definition")
     def definition_pretty(self, obj: WorkflowVersion) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.definition, indent=2))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
 
 
 class SecretForm(forms.ModelForm):
