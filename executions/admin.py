@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from config.admin import ReadOnlyAdminMixin, messages
+from config.admin import ReadOnlyAdminMixin
 from config.errors import ApplicationError
 from executions import services
 from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution, OutboxEvent

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
-from config.admin import ReadOnlyAdminMixin, messages
+from config.admin import ReadOnlyAdminMixin
 from config.errors import ApplicationError
 from workflows import services
 from workflows.definitions import (
