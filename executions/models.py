@@ -97,6 +97,10 @@ class Execution(models.Model):
     )
     item = models.JSONField(null=True, blank=True, help_text="A loop iteration's `item`.")
     item_index = models.PositiveIntegerField(null=True, blank=True)
+    compensation = models.JSONField(
+        null=True, blank=True,
+        help_text="While compensating after a failure: the error and the nodes still to run.",
+    )
     trigger = models.CharField(max_length=20, default="api")
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -32,6 +32,12 @@ class Plan:
     roots: tuple[str, ...]
     leaves: tuple[str, ...]
     settings: dict[str, Any] = field(default_factory=dict)
+    compensators: frozenset[str] = frozenset()
+
+    @property
+    def flow_nodes(self) -> list[str]:
+        """The nodes of the normal flow: all but the compensating ones."""
+        return [node_id for node_id in self.nodes if node_id not in self.compensators]
 
     def node_type(self, node_id: str) -> str:
         return self.nodes[node_id]["type"]
@@ -46,13 +52,18 @@ def plan_build(definition: dict[str, Any]) -> Plan:
         edge = Edge(raw["source"], raw["target"], raw.get("sourceHandle"))
         outgoing[edge.source].append(edge)
         incoming[edge.target].append(edge)
+    compensators = frozenset(node["compensation"] for node in nodes.values()
+                             if node.get("compensation"))
     return Plan(
         nodes=nodes,
         incoming={key: tuple(value) for key, value in incoming.items()},
         outgoing={key: tuple(value) for key, value in outgoing.items()},
-        roots=tuple(node_id for node_id in nodes if not incoming[node_id]),
-        leaves=tuple(node_id for node_id in nodes if not outgoing[node_id]),
+        roots=tuple(node_id for node_id in nodes
+                    if not incoming[node_id] and node_id not in compensators),
+        leaves=tuple(node_id for node_id in nodes
+                     if not outgoing[node_id] and node_id not in compensators),
         settings=dict(definition.get("settings", {})),
+        compensators=compensators,
     )
 
 

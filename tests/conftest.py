@@ -122,6 +122,15 @@ def anonymous() -> APIClient:
     return APIClient()
 
 
+@pytest.fixture(autouse=True)
+def _worker_settles(request):
+    """A test on the worker ends when the worker is idle, before its tables are emptied
+    (work left running, e.g. a child reporting to its parent, would race the flush)."""
+    yield
+    if "worker" in request.fixturenames:
+        request.getfixturevalue("worker").wait_idle()
+
+
 @pytest.fixture(scope="session")
 def worker(django_db_setup, django_db_blocker, tmp_path_factory):
     """One real Celery worker process for the session, on the test database."""

@@ -43,6 +43,18 @@ class Worker:
     def lines(self) -> list[str]:
         return self.log.read_text(errors="replace").splitlines()
 
+    def wait_idle(self, timeout: float = 15) -> None:
+        """Until the worker holds no task (twice in a row): what a test started is done."""
+        from config.celery import app
+
+        deadline, quiet = time.monotonic() + timeout, 0
+        while quiet < 2 and time.monotonic() < deadline:
+            inspect = app.control.inspect(destination=[self.name], timeout=0.5)
+            busy = [*(inspect.active() or {}).get(self.name, []),
+                    *(inspect.reserved() or {}).get(self.name, [])]
+            quiet = 0 if busy else quiet + 1
+            time.sleep(0.1)
+
 
 @contextmanager
 def celery_worker(log_dir: Path, concurrency: int = 1) -> Iterator[Worker]:

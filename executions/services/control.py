@@ -100,7 +100,8 @@ def execution_retry(*, execution: Execution, actor: Any = None,
                 f"There is no node '{from_node}' in this version.",
                 details={"fields": {"from_node": [f"Unknown node '{from_node}'."]}},
             )
-        again = locked.nodes.filter(status__in=(NodeStatus.FAILED, NodeStatus.CANCELLED))
+        again = locked.nodes.filter(status__in=(NodeStatus.FAILED, NodeStatus.CANCELLED),
+                                    node_id__in=plan.flow_nodes)
         if from_node is not None:
             again = again | locked.nodes.filter(node_id__in=_descendants(plan, from_node))
         rerun = list(again.values_list("node_id", flat=True).distinct())
@@ -115,6 +116,7 @@ def execution_retry(*, execution: Execution, actor: Any = None,
                   data={"nodes": sorted(rerun), "from_node": from_node})])
         execution_transition(
             locked, ExecutionStatus.RUNNING, actor=_who(actor), error=None, finished_at=None,
+            compensation=None,
             deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),
         )
         _reevaluate(locked, plan)

@@ -16,7 +16,7 @@ from executions.models import (
     NodeExecution,
     NodeStatus,
 )
-from executions.plan import Plan, edge_active
+from executions.plan import Plan, edge_active, execution_plan
 from executions.services.scope import template_scope
 from executions.services.transitions import (
     OPEN_NODE_STATUSES,
@@ -112,6 +112,10 @@ def _output(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) ->
 
 
 def execution_finish(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> None:
+    """Nothing is left to run: complete it, or, when compensating, go on compensating."""
+    if execution.compensation is not None:
+        _compensate_next(execution, plan)
+        return
     try:
         output = _output(execution, plan, rows)
     except NodeFault as fault:
@@ -148,10 +152,45 @@ def _close_open_work(execution: Execution, now: Any) -> None:
 
 
 def execution_fail(execution: Execution, error: dict[str, Any]) -> None:
-    """Fail the execution: what has not finished is cancelled, open waits are closed."""
+    """Fail the execution: what has not finished is cancelled, open waits are closed.
+
+    When completed nodes name compensating nodes, those run first, one at a time, in the
+    reverse order of their nodes' completion; then the execution fails with `error`. A
+    failure while compensating is logged and the next compensation runs.
+    """
     now = timezone.now()
     _close_open_work(execution, now)
-    execution_transition(execution, ExecutionStatus.FAILED, error=error, finished_at=now)
+    if execution.compensation is not None:
+        _compensate_next(execution, execution_plan(execution))
+        return
+    plan = execution_plan(execution)
+    completed = execution.nodes.filter(
+        status=NodeStatus.COMPLETED, node_id__in=[
+            node_id for node_id in plan.flow_nodes if plan.nodes[node_id].get("compensation")]
+    ).order_by("-finished_at", "-id").values_list("node_id", flat=True)
+    queue = list(dict.fromkeys(plan.nodes[node_id]["compensation"] for node_id in completed))
+    if not queue:
+        execution_transition(execution, ExecutionStatus.FAILED, error=error, finished_at=now)
+        return
+    execution.compensation = {"error": error, "queue": queue}
+    Execution.objects.filter(pk=execution.pk).update(compensation=execution.compensation)
+    logs_write([log_entry(execution, "execution.compensating", level="warning",
+                          data={"nodes": queue})])
+    _compensate_next(execution, plan)
+
+
+def _compensate_next(execution: Execution, plan: Plan) -> None:
+    queue = list(execution.compensation["queue"])
+    if not queue:
+        execution_transition(execution, ExecutionStatus.FAILED,
+                             error=execution.compensation["error"], finished_at=timezone.now())
+        return
+    node_id = queue.pop(0)
+    execution.compensation = {**execution.compensation, "queue": queue}
+    Execution.objects.filter(pk=execution.pk).update(compensation=execution.compensation)
+    NodeExecution.objects.get_or_create(execution=execution, node_id=node_id, iteration="",
+                                        defaults={"node_type": plan.node_type(node_id)})
+    nodes_dispatch(execution, plan, [node_id])
 
 
 def execution_cancel(*, execution: Execution, actor: Any = None) -> Execution:

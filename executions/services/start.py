@@ -104,8 +104,9 @@ def _execution_create(*, version: Any, priority: str | None, started_by: Any = N
     execution.priority = priority or plan.settings.get("priority", "normal")
     execution.save(force_insert=True)
     NodeExecution.objects.bulk_create(
-        NodeExecution(execution=execution, node_id=node_id, node_type=node["type"])
-        for node_id, node in plan.nodes.items()
+        NodeExecution(execution=execution, node_id=node_id,
+                      node_type=plan.node_type(node_id))
+        for node_id in plan.flow_nodes
     )
     logs_write([log_entry(execution, "execution.pending",
               actor=started_by.get_username() if started_by else "",

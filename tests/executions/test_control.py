@@ -161,3 +161,41 @@ def test_a_status_change_that_lost_a_race_is_retried_not_overwritten():
     assert execution.status == "cancelled" and execution.lock_version == stale.lock_version
     events = list(execution.logs.values_list("event", flat=True))
     assert events.count("execution.paused") == 1 and events.count("execution.cancelled") == 1
+
+
+def test_a_failure_runs_the_compensations_of_completed_nodes_in_reverse_order():
+    # given reserve -> ship -> charge, where reserve and ship name their undoing nodes
+    definition = {"name": "saga", "namespace": "control", "nodes": [
+        {"id": "reserve", "type": "Transform", "data": {"template": "r-1"},
+         "compensation": "release"},
+        {"id": "ship", "type": "Transform", "data": {"template": "s-1"},
+         "compensation": "unship"},
+        {"id": "charge", "type": "Validator", "data": {"value": "{{ input }}",
+                                                       "schema": {"required": ["card"]}}},
+        {"id": "release", "type": "Logger", "data": {"message": "release {{ nodes.reserve }}"}},
+        {"id": "unship", "type": "Logger", "data": {"message": "unship {{ nodes.ship }}"}},
+    ], "edges": [{"source": "reserve", "target": "ship"}, {"source": "ship", "target": "charge"}]}
+    # when charge fails
+    execution, _ = services.execution_start(workflow=workflow_from(definition), input={})
+    execution = wait_for(execution)
+    # then ship is undone before reserve, and the execution fails with charge's error
+    assert execution.status == "failed"
+    assert execution.error["node"] == "charge"
+    completed = list(execution.logs.filter(event="node.completed").values_list(
+        "node_id", flat=True))
+    assert completed == ["reserve", "ship", "unship", "release"]
+    messages = list(execution.logs.filter(event="node.message").values_list(
+        "message", flat=True))
+    assert messages == ["unship s-1", "release r-1"]
+
+
+def test_compensating_nodes_do_not_run_when_all_goes_well():
+    definition = {"name": "saga-ok", "namespace": "control", "nodes": [
+        {"id": "reserve", "type": "Transform", "data": {"template": 1},
+         "compensation": "release"},
+        {"id": "release", "type": "Logger", "data": {"message": "release"}},
+    ], "edges": []}
+    execution, _ = services.execution_start(workflow=workflow_from(definition), input={})
+    execution = wait_for(execution)
+    assert execution.status == "completed" and execution.output == {"reserve": 1}
+    assert node_states(execution) == {"reserve": "completed"}

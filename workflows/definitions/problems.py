@@ -25,6 +25,7 @@ class DefinitionErrorCode(StrEnum):
     EXPRESSION_SYNTAX = "expression_syntax"
     INVALID_INPUT_SCHEMA = "invalid_input_schema"
     UNKNOWN_NODE_REFERENCE = "unknown_node_reference"
+    COMPENSATION_IN_FLOW = "compensation_in_flow"
     TOO_MANY_NODES = "too_many_nodes"
 
 

@@ -206,6 +206,18 @@ class _Checker:
                     details={"reference": target},
                 )
         successors = self._edges(edges if isinstance(edges, list) else [], infos, scope)
+        linked = {edge.get(end) for edge in (edges if isinstance(edges, list) else [])
+                  if isinstance(edge, dict) for end in ("source", "target")
+                  if isinstance(edge.get(end), str)}
+        for at, target in compensations:
+            if target in infos and target in linked:
+                self.add(
+                    Code.COMPENSATION_IN_FLOW,
+                    f"{at.subject}: compensation '{target}' has edges; a compensating node runs "
+                    "only when the execution fails, so it may not be connected.",
+                    node=at.label, field=at.field("compensation"),
+                    details={"reference": target},
+                )
         for cycle in cycles(order, successors):
             labels = [scope.node_prefix + node_id for node_id in cycle]
             message = (

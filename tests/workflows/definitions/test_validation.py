@@ -335,3 +335,12 @@ def test_every_problem_is_reported_at_once():
         "unknown_handle", "invalid_input_schema",
     }
     assert all(p.node or p.edge or p.field for p in report.errors)
+
+
+def test_a_compensating_node_may_not_be_connected():
+    definition = workflow(
+        [logger("a", compensation="undo"), logger("undo"), logger("b")],
+        [edge("a", "b"), edge("b", "undo")],
+    )
+    problem = only(definition_validate(definition), "compensation_in_flow")
+    assert problem.node == "a" and problem.field == "nodes[0].compensation"
