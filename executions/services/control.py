@@ -58,7 +58,11 @@ def execution_pause(*, execution: Execution, actor: Any = None) -> Execution:
 
 
 def execution_resume(*, execution: Execution, actor: Any = None) -> Execution:
-    """Resume a paused or suspended execution from where it stopped."""
+    """Resume a paused or suspended execution from where it stopped.
+
+    A suspended execution's failed nodes run again (with a fresh attempt budget): the
+    person who resumes it has fixed what made them fail.
+    """
     with transaction.atomic():
         locked = _locked(execution)
         if locked.status not in (ExecutionStatus.PAUSED, ExecutionStatus.SUSPENDED):
@@ -66,7 +70,12 @@ def execution_resume(*, execution: Execution, actor: Any = None) -> Execution:
                 f"Only a paused or suspended execution resumes; this one is {locked.status}.",
                 details={"from": locked.status, "to": ExecutionStatus.RUNNING},
             )
-        execution_transition(locked, ExecutionStatus.RUNNING, actor=_who(actor))
+        if locked.status == ExecutionStatus.SUSPENDED:
+            locked.nodes.filter(status=NodeStatus.FAILED,
+                                node_id__in=execution_plan(locked).flow_nodes).update(
+                status=NodeStatus.PENDING, attempt=0, error=None, started_at=None,
+                finished_at=None, dispatched_at=None, lease_expires_at=None, retry_at=None)
+        execution_transition(locked, ExecutionStatus.RUNNING, actor=_who(actor), error=None)
         _reevaluate(locked, execution_plan(locked))
     return locked
 

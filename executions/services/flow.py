@@ -128,12 +128,17 @@ def execution_finish(execution: Execution, plan: Plan, rows: dict[str, NodeExecu
 
 def node_failed_finally(execution: Execution, plan: Plan, node_id: str,
                         error: dict[str, Any]) -> None:
-    """A node failed for good: go on (`on_failure: continue`) or fail the execution."""
+    """A node failed for good: go on (`continue`), wait for a person (`suspend`), or fail
+    the execution (`fail`, the default)."""
     node = plan.nodes[node_id]
-    if (node.get("on_failure") or plan.settings.get("on_failure", "fail")) == "continue":
-        if execution.status == ExecutionStatus.WAITING:
-            execution_transition(execution, ExecutionStatus.RUNNING)
+    on_failure = node.get("on_failure") or plan.settings.get("on_failure", "fail")
+    if on_failure in ("continue", "suspend") and execution.status == ExecutionStatus.WAITING:
+        execution_transition(execution, ExecutionStatus.RUNNING)
+    if on_failure == "continue":
         execution_advance(execution, plan, [node_id])
+    elif on_failure == "suspend":
+        execution_transition(execution, ExecutionStatus.SUSPENDED,
+                             error={"node": node_id, **error})
     else:
         execution_fail(execution, {"node": node_id, **error})
 

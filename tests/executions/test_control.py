@@ -199,3 +199,23 @@ def test_compensating_nodes_do_not_run_when_all_goes_well():
     execution = wait_for(execution)
     assert execution.status == "completed" and execution.output == {"reserve": 1}
     assert node_states(execution) == {"reserve": "completed"}
+
+
+def test_a_node_that_needs_a_person_suspends_and_resume_reruns_it():
+    # given a node that fails once, in a workflow that suspends on failure
+    definition = {"name": "suspend", "namespace": "control",
+                  "settings": {"on_failure": "suspend"}, "nodes": [
+                      {"id": "flaky", "type": "Flaky", "data": {"fail_times": 1},
+                       "retry": {"max_attempts": 1}},
+                      transform("after", "went on")],
+                  "edges": [{"source": "flaky", "target": "after"}]}
+    execution, _ = services.execution_start(workflow=workflow_from(definition), input={})
+    # then the execution is suspended, naming the node, and nothing after it ran
+    execution = wait_for(execution, statuses=("suspended", "failed", "completed"))
+    assert execution.status == "suspended" and execution.error["node"] == "flaky"
+    assert node_states(execution) == {"flaky": "failed", "after": "pending"}
+    # when a person resumes it, the failed node runs again and the rest follows
+    services.execution_resume(execution=execution)
+    execution = wait_for(execution)
+    assert execution.status == "completed" and execution.error is None
+    assert execution.output == {"after": "went on"}

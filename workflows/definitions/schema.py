@@ -31,7 +31,7 @@ SETTINGS_SCHEMA: dict[str, Any] = {
         "priority": {"enum": ["low", "normal", "high", "critical"], "default": "normal"},
         "concurrency": {"type": "integer", "minimum": 0, "default": 0},
         "overlap": {"enum": ["queue", "skip", "allow"], "default": "queue"},
-        "on_failure": {"enum": ["fail", "continue"], "default": "fail"},
+        "on_failure": {"enum": ["fail", "continue", "suspend"], "default": "fail"},
         "dependencies": {
             "type": "array",
             "default": [],
@@ -91,7 +91,7 @@ NODE_SCHEMA: dict[str, Any] = {
             "required": ["x", "y"],
             "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
         },
-        "on_failure": {"enum": ["fail", "continue"]},
+        "on_failure": {"enum": ["fail", "continue", "suspend"]},
         "compensation": {"type": "string", "description": "Id of the node that undoes this one."},
     },
 }
