@@ -40,3 +40,35 @@ def run(definition: dict[str, Any], input: dict[str, Any] | None = None,  # noqa
 
 def node_states(execution: Execution) -> dict[str, str]:
     return {node.node_id: node.status for node in execution.nodes.all()}
+
+
+def attempt(node_type: type, data: dict[str, Any], *, node_id: str = "node",
+            execution_id: str | None = None, run_external: Any = None,
+            **input: Any) -> tuple[Any, Any]:
+    """One attempt of a node type in this process, its data rendered as the engine does."""
+    import uuid
+
+    from workflows.nodes.context import NodeContext
+
+    node = node_type()
+    context = NodeContext(execution_id=execution_id or str(uuid.uuid4()), node_id=node_id,
+                          node_type=node_type.name, attempt=1, raw_data=data,
+                          scope={"input": input}, run_external=run_external)
+    node.preprocess(context)
+    return node, context
+
+
+def attempt_output(node_type: type, data: dict[str, Any], **options: Any) -> Any:
+    node, context = attempt(node_type, data, **options)
+    return node.execute(context)
+
+
+def attempt_fault(node_type: type, data: dict[str, Any], **options: Any) -> Any:
+    """The fault an attempt raises (the test fails if it raises none)."""
+    import pytest
+
+    from workflows.nodes.faults import NodeFault
+
+    with pytest.raises(NodeFault) as raised:
+        attempt_output(node_type, data, **options)
+    return raised.value

@@ -8,18 +8,17 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection as django_connection
 
 from tests import workers
-from tests.engine import run
+from tests.engine import attempt_fault, attempt_output, run
 from workflows import services as workflow_services
 from workflows.nodes.builtin.integration import DatabaseQuery
-from workflows.nodes.context import NodeContext
-from workflows.nodes.faults import FaultClass, NodeFault
+from workflows.nodes.faults import FaultClass
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -101,19 +100,8 @@ def secret(people) -> str:
     return "scratch_db"
 
 
-def execute(data: dict[str, Any], **input: Any) -> Any:
-    node = DatabaseQuery()
-    context = NodeContext(execution_id=str(uuid.uuid4()), node_id="query",
-                          node_type="DatabaseQuery", attempt=1, raw_data=data,
-                          scope={"input": input})
-    node.preprocess(context)
-    return node.execute(context)
-
-
-def fault_of(data: dict[str, Any], **input: Any) -> NodeFault:
-    with pytest.raises(NodeFault) as raised:
-        execute(data, **input)
-    return raised.value
+execute = partial(attempt_output, DatabaseQuery, node_id="query")
+fault_of = partial(attempt_fault, DatabaseQuery, node_id="query")
 
 
 def test_a_read_returns_rows_keyed_by_column_with_bound_parameters(people, secret):

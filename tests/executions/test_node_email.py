@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import email
 import socket
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from typing import Any
+from functools import partial
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from executions.services.external import external_call
-from tests.engine import run
+from tests.engine import attempt, attempt_fault, attempt_output, run
 from workflows import services as workflow_services
 from workflows.nodes.builtin.integration import EmailNotification
-from workflows.nodes.context import NodeContext
-from workflows.nodes.faults import FaultClass, NodeFault
+from workflows.nodes.faults import FaultClass
 
 USER, PASSWORD = "weft", "s3cret-pa55"
 
@@ -74,25 +72,9 @@ def mailbox() -> Iterator[Mailbox]:
         controller.stop()
 
 
-def context_for(data: dict[str, Any], *, execution_id: str | None = None,
-                run_external: Any = None, **input: Any) -> tuple[EmailNotification, NodeContext]:
-    node = EmailNotification()
-    context = NodeContext(execution_id=execution_id or str(uuid.uuid4()), node_id="mail",
-                          node_type="EmailNotification", attempt=1, raw_data=data,
-                          scope={"input": input}, run_external=run_external)
-    node.preprocess(context)
-    return node, context
-
-
-def execute(data: dict[str, Any], **input: Any) -> Any:
-    node, context = context_for(data, **input)
-    return node.execute(context)
-
-
-def fault_of(data: dict[str, Any]) -> NodeFault:
-    with pytest.raises(NodeFault) as raised:
-        execute(data)
-    return raised.value
+context_for = partial(attempt, EmailNotification, node_id="mail")
+execute = partial(attempt_output, EmailNotification, node_id="mail")
+fault_of = partial(attempt_fault, EmailNotification, node_id="mail")
 
 
 def test_the_platform_backend_sends_text_and_html(mailoutbox, settings):

@@ -4,32 +4,20 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 
-from tests.engine import run
+from tests.engine import attempt_fault, attempt_output, run
 from workflows.nodes.builtin.integration import FileOperation
-from workflows.nodes.context import NodeContext
-from workflows.nodes.faults import FaultClass, NodeFault
+from workflows.nodes.faults import FaultClass
+
+execute = partial(attempt_output, FileOperation, node_id="files")
 
 
-def execute(data: dict[str, Any], **input: Any) -> Any:
-    """Run one FileOperation attempt in this process, templates rendered as the engine does."""
-    node = FileOperation()
-    context = NodeContext(execution_id=str(uuid.uuid4()), node_id="files",
-                          node_type="FileOperation", attempt=1, raw_data=data,
-                          scope={"input": input})
-    node.preprocess(context)
-    return node.execute(context)
-
-
-def fault_of(data: dict[str, Any], **input: Any) -> NodeFault:
-    with pytest.raises(NodeFault) as raised:
-        execute(data, **input)
-    return raised.value
+fault_of = partial(attempt_fault, FileOperation, node_id="files")
 
 
 @pytest.fixture

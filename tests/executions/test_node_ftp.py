@@ -8,8 +8,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -18,11 +18,10 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import FTPServer
 
 from executions.services.external import external_call
-from tests.engine import run
+from tests.engine import attempt, attempt_fault, attempt_output, run
 from workflows import services as workflow_services
 from workflows.nodes.builtin.integration import FtpTransfer
-from workflows.nodes.context import NodeContext
-from workflows.nodes.faults import FaultClass, NodeFault
+from workflows.nodes.faults import FaultClass
 
 USER, PASSWORD = "weft", "ftp-pa55word"
 
@@ -75,25 +74,9 @@ def secret(db, ftp_server) -> str:
     return "ftp_test"
 
 
-def context_for(data: dict[str, Any], *, node_id: str = "ftp", execution_id: str | None = None,
-                run_external: Any = None) -> tuple[FtpTransfer, NodeContext]:
-    node = FtpTransfer()
-    context = NodeContext(execution_id=execution_id or str(uuid.uuid4()), node_id=node_id,
-                          node_type="FtpTransfer", attempt=1, raw_data=data, scope={"input": {}},
-                          run_external=run_external)
-    node.preprocess(context)
-    return node, context
-
-
-def execute(data: dict[str, Any]) -> Any:
-    node, context = context_for(data)
-    return node.execute(context)
-
-
-def fault_of(data: dict[str, Any]) -> NodeFault:
-    with pytest.raises(NodeFault) as raised:
-        execute(data)
-    return raised.value
+context_for = partial(attempt, FtpTransfer, node_id="ftp")
+execute = partial(attempt_output, FtpTransfer, node_id="ftp")
+fault_of = partial(attempt_fault, FtpTransfer, node_id="ftp")
 
 
 def test_upload_list_download_and_delete(ftp_server, secret, root):
