@@ -20,6 +20,7 @@ class WorkflowErrorCode(StrEnum):
     SECRET_EXISTS = "secret_exists"
     SECRETS_KEY_INVALID = "secrets_key_invalid"
     UNKNOWN_NODE_TYPE = "unknown_node_type"
+    DEPENDENCY_CYCLE = "dependency_cycle"
 
 
 class DefinitionInvalidError(ApplicationError):
@@ -63,3 +64,9 @@ class VersionNotFoundError(ApplicationError):
 class SecretConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = WorkflowErrorCode.SECRET_EXISTS
+
+
+class DependencyCycleError(ApplicationError):
+    """`settings.dependencies` that would make workflows wait on each other forever."""
+
+    code = WorkflowErrorCode.DEPENDENCY_CYCLE

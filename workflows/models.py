@@ -112,3 +112,183 @@ class Secret(models.Model):
 
     def __repr__(self) -> str:
         return f"<Secret {self.name}>"
+
+
+# --- Triggers -----------------------------------------------------------------------------------
+
+
+class OverlapPolicy(models.TextChoices):
+    SKIP = "skip", "Skip while the previous run is active"
+    QUEUE = "queue", "Start after the previous run finishes"
+    ALLOW = "allow", "Start regardless"
+
+
+class CatchUpPolicy(models.TextChoices):
+    NONE = "none", "Skip runs missed while beat was down"
+    LATEST = "latest", "Run the latest missed time once"
+    ALL = "all", "Run every missed time, up to the limit"
+
+
+class Schedule(models.Model):
+    """A cron expression in an IANA zone that starts a workflow; beat fires it when due."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=100, default="default", validators=[name_validator])
+    cron = models.CharField(max_length=200, help_text="Five cron fields or a macro (@daily).")
+    timezone = models.CharField(max_length=64, default="UTC",
+                                help_text="IANA zone, e.g. Europe/Berlin.")
+    enabled = models.BooleanField(default=True)
+    input = models.JSONField(default=dict, blank=True)
+    overlap = models.CharField(max_length=8, choices=OverlapPolicy.choices,
+                               default=OverlapPolicy.SKIP)
+    catch_up = models.CharField(max_length=8, choices=CatchUpPolicy.choices,
+                                default=CatchUpPolicy.LATEST)
+    catch_up_limit = models.PositiveIntegerField(default=10)
+    retry_attempts = models.PositiveIntegerField(
+        default=0, help_text="Starts again after a failed run, this many times at most."
+    )
+    retry_delay = models.PositiveIntegerField(default=60, help_text="Seconds before a retry.")
+    timeout = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds for a run; empty: the workflow's timeout."
+    )
+    next_fire_at = models.DateTimeField(null=True, blank=True)
+    last_fire_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=500, blank=True,
+                              help_text="The file it was synced from, if any.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["workflow", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "name"], name="schedule_unique_name"),
+        ]
+        indexes = [models.Index(fields=["enabled", "next_fire_at"], name="schedule_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow}:{self.name}"
+
+
+class ScheduleRun(models.Model):
+    """One fire time of a schedule and what it did: started (which execution), skipped or
+    a retry; the unique fire time and attempt make a fire happen once."""
+
+    class Outcome(models.TextChoices):
+        STARTED = "started"
+        SKIPPED = "skipped"
+        FAILED = "failed"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="runs")
+    fire_at = models.DateTimeField()
+    attempt = models.PositiveIntegerField(default=1)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    execution = models.ForeignKey("executions.Execution", null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["schedule", "-fire_at", "-attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "fire_at", "attempt"],
+                                    name="schedule_run_unique_fire"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} @ {self.fire_at.isoformat()} #{self.attempt}"
+
+
+class WebhookTrigger(models.Model):
+    """A secret URL, `POST /api/hooks/{token}`, that starts a workflow with the body as input.
+
+    Only a hash of the token is stored: the URL is shown once, when created or rotated.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=100, default="default", validators=[name_validator])
+    enabled = models.BooleanField(default=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(max_length=8, editable=False,
+                                  help_text="The token's first characters, to tell URLs apart.")
+    signing_secret = models.BinaryField(null=True, blank=True, editable=False,
+                                        help_text="HMAC-SHA256 key, encrypted at rest.")
+    signature_header = models.CharField(max_length=100, default="X-Weft-Signature")
+    timestamp_header = models.CharField(max_length=100, default="X-Weft-Timestamp", blank=True)
+    tolerance = models.PositiveIntegerField(
+        default=300, help_text="Seconds a signed timestamp stays valid (replay window)."
+    )
+    max_body_bytes = models.PositiveIntegerField(default=1_048_576)
+    rate_limit = models.PositiveIntegerField(default=60,
+                                             help_text="Requests per minute; 0: no limit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["workflow", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "name"], name="webhook_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow}:{self.name}"
+
+
+class EventSubscription(models.Model):
+    """A workflow's `triggers: [{event}]` entry: each published event of the name starts it.
+
+    Rebuilt from the current version whenever a version is saved.
+    """
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE,
+                                 related_name="event_subscriptions")
+    event = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["event", "workflow"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "event"], name="subscription_unique"),
+        ]
+        indexes = [models.Index(fields=["event"], name="subscription_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.workflow}"
+
+
+class DependencyCondition(models.TextChoices):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    FINISHED = "finished"
+
+
+class WorkflowDependency(models.Model):
+    """One entry of a workflow's `settings.dependencies`: the dependent starts once every
+    upstream has reached its condition since the dependent's last dependency run.
+
+    The upstream is held by name, so a dependency may name a workflow that is created later.
+    `satisfied_by` is the upstream execution that met the condition since that last run.
+    """
+
+    dependent = models.ForeignKey(Workflow, on_delete=models.CASCADE,
+                                  related_name="dependencies")
+    upstream_namespace = models.CharField(max_length=100)
+    upstream_name = models.CharField(max_length=100)
+    condition = models.CharField(max_length=10, choices=DependencyCondition.choices,
+                                 default=DependencyCondition.COMPLETED)
+    satisfied_by = models.ForeignKey("executions.Execution", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    satisfied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dependent", "upstream_namespace", "upstream_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["dependent", "upstream_namespace", "upstream_name"],
+                                    name="dependency_unique"),
+        ]
+        indexes = [models.Index(fields=["upstream_namespace", "upstream_name"],
+                                name="dependency_upstream_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.dependent} after {self.upstream_namespace}/{self.upstream_name}"

@@ -23,11 +23,19 @@ from workflows.definitions import (
 from workflows.errors import (
     DefinitionInvalidError,
     DefinitionSyntaxInvalidError,
+    DependencyCycleError,
     SecretConflictError,
     VersionConflictError,
     WorkflowConflictError,
 )
-from workflows.models import Secret, Tag, Workflow, WorkflowVersion
+from workflows.models import (
+    EventSubscription,
+    Secret,
+    Tag,
+    Workflow,
+    WorkflowDependency,
+    WorkflowVersion,
+)
 
 
 def _user(actor: Any) -> Any:
@@ -74,9 +82,85 @@ def _conflict(namespace: str, name: str) -> WorkflowConflictError:
     )
 
 
+def _reference(reference: str, namespace: str) -> tuple[str, str]:
+    """(namespace, name) of a workflow reference: 'name' in `namespace`, or 'namespace/name'."""
+    if "/" in reference:
+        ref_namespace, _, name = reference.partition("/")
+        return ref_namespace, name
+    return namespace, reference
+
+
+def _dependency_cycle(workflow: Workflow, node: tuple[str, str],
+                      upstreams: list[tuple[str, str]]) -> list[str]:
+    """The workflows of a dependency cycle the new `upstreams` of `node` would close, or []."""
+    edges: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    others = WorkflowDependency.objects.exclude(dependent=workflow)
+    for dependent_ns, dependent_name, up_ns, up_name in others.values_list(
+        "dependent__namespace", "dependent__name", "upstream_namespace", "upstream_name"
+    ):
+        edges.setdefault((dependent_ns, dependent_name), set()).add((up_ns, up_name))
+    edges[node] = set(upstreams)
+    path: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+
+    def visit(current: tuple[str, str]) -> bool:
+        if current == node and path:
+            return True
+        if current in seen:
+            return False
+        seen.add(current)
+        path.append(current)
+        if any(visit(upstream) for upstream in sorted(edges.get(current, ()))):
+            return True
+        path.pop()
+        return False
+
+    if visit(node):
+        return [f"{namespace}/{name}" for namespace, name in [*path, node]]
+    return []
+
+
+def _triggers_sync(workflow: Workflow, definition: dict[str, Any]) -> None:
+    """Rebuild the workflow's event subscriptions and dependency edges from its definition;
+    a dependency that would close a cycle between workflows is refused."""
+    namespace = definition.get("namespace", workflow.namespace)
+    upstreams: dict[tuple[str, str], str] = {}
+    for dependency in definition.get("settings", {}).get("dependencies", []):
+        upstreams[_reference(dependency["workflow"], namespace)] = dependency["condition"]
+    node = (namespace, definition.get("name", workflow.name))
+    cycle = _dependency_cycle(workflow, node, list(upstreams))
+    if cycle:
+        raise DependencyCycleError(
+            "settings.dependencies would make a cycle between workflows: "
+            + " -> ".join(cycle),
+            details={"fields": {"settings.dependencies": [" -> ".join(cycle)]},
+                     "cycle": cycle},
+        )
+    kept = {(row.upstream_namespace, row.upstream_name): row
+            for row in workflow.dependencies.all()}
+    for key, row in kept.items():
+        if key not in upstreams:
+            row.delete()
+        elif row.condition != upstreams[key]:
+            row.condition = upstreams[key]
+            row.save(update_fields=["condition"])
+    WorkflowDependency.objects.bulk_create(
+        WorkflowDependency(dependent=workflow, upstream_namespace=up_ns, upstream_name=up_name,
+                           condition=condition)
+        for (up_ns, up_name), condition in upstreams.items() if (up_ns, up_name) not in kept
+    )
+    events = {trigger["event"] for trigger in definition.get("triggers", [])}
+    workflow.event_subscriptions.exclude(event__in=events).delete()
+    existing = set(workflow.event_subscriptions.values_list("event", flat=True))
+    EventSubscription.objects.bulk_create(
+        EventSubscription(workflow=workflow, event=event) for event in sorted(events - existing)
+    )
+
+
 def _version_add(
     *, workflow: Workflow, definition: dict[str, Any], number: int, actor: Any, change_note: str
 ) -> WorkflowVersion:
+    _triggers_sync(workflow, definition)
     return WorkflowVersion.objects.create(
         workflow=workflow,
         number=number,
