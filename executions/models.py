@@ -115,6 +115,10 @@ class Execution(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
+    timeout = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Seconds for the whole run when its trigger overrides the workflow's timeout.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -46,8 +46,11 @@ def execution_start(
     idempotency_key: str | None = None,
     trigger: str = "api",
     correlation_id: str = "",
+    version: Any = None,
+    timeout: int | None = None,
 ) -> tuple[Execution, bool]:
-    """Start the workflow's current version; the same idempotency key returns the same run.
+    """Start the workflow's current version (or the given one of its versions); the same
+    idempotency key returns the same run. `timeout` (seconds) overrides the workflow's.
 
     Returns the execution and whether it was created now.
     """
@@ -57,7 +60,7 @@ def execution_start(
             return existing, False
     if not workflow.active:
         raise WorkflowInactiveError(f"Workflow {workflow} is inactive; activate it to run it.")
-    version = workflow.current_version
+    version = version or workflow.current_version
     problems = _input_problems(version.definition.get("inputs"), input)
     if problems:
         first = next(iter(problems))
@@ -83,7 +86,7 @@ def execution_start(
                 execution = _execution_create(
                     workflow=workflow, version=version, input=input, priority=priority,
                     trigger=trigger, started_by=user, idempotency_key=idempotency_key or None,
-                    correlation_id=correlation_id, admit=admit,
+                    correlation_id=correlation_id, admit=admit, timeout=timeout,
                 )
     except IntegrityError:
         if idempotency_key:
@@ -122,7 +125,8 @@ def execution_admit(execution: Execution, plan: Any) -> None:
     now = timezone.now()
     execution_transition(
         execution, ExecutionStatus.RUNNING, started_at=now,
-        deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),
+        deadline=now + timedelta(
+            seconds=execution.timeout or plan.settings.get("timeout", 1800)),
     )
     if plan.nodes:
         nodes_dispatch(execution, plan, plan.roots)
