@@ -11,7 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found as html_page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -141,3 +142,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = {"code": str(_drf_code(exc)), "message": _message(exc.detail), "details": details}
     response.data = body
     return response
+
+
+def page_not_found(request: Any, exception: Exception) -> Any:
+    """A URL that matches no route: JSON under /api/ (so API clients always get the
+    `{code, message, details}` shape), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": ErrorCode.NOT_FOUND.value,
+                             "message": "No API endpoint or object at this address.",
+                             "details": {}}, status=404)
+    return html_page_not_found(request, exception)

@@ -29,3 +29,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]
+
+handler404 = "config.errors.page_not_found"

@@ -1,0 +1,52 @@
+"""Property-based requests generated from the OpenAPI schema never get a server error.
+
+Schemathesis builds requests for every operation the schema publishes, valid and
+invalid, and sends them to the WSGI application as an authenticated superuser (so the
+requests reach the views instead of stopping at permission checks). Any 5xx, or a
+response that contradicts the schema's documented statuses and content types, fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
+
+EXAMPLES_PER_OPERATION = 15
+
+schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+schema.app = get_wsgi_application()
+
+
+@pytest.fixture
+def superuser_token(django_user_model) -> str:
+    user = django_user_model.objects.create_superuser("fuzz", "fuzz@example.com", "fuzz-pass")
+    return str(RefreshToken.for_user(user).access_token)
+
+
+@pytest.fixture
+def _in_test_transaction(db):
+    """Like Django's test client: requests must not close the test's database connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.mark.usefixtures("_in_test_transaction")
+@schema.parametrize()
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_no_operation_answers_with_a_server_error(case, superuser_token):
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {superuser_token}"},
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+    )
