@@ -1,18 +1,20 @@
 """The compiled form of a workflow version: the graph the engine walks.
 
-A version is immutable, so its plan is built once per process and kept. The engine does
-not hand the graph to Celery as one canvas: each node is a task, and a node is dispatched
-by the transaction that finishes its last predecessor. Completions of one execution are
-serialised by a row lock on the execution, which makes that check an atomic join counter:
-exactly one completion sees every input of a join finished. This runs any DAG with full
-parallelism and no duplicated node, including graphs with no series-parallel form
-(A->C, A->D, B->D, B->E); see docs/engine.md.
+A version is immutable, so its plan is cached for good: per process, and in Redis. The
+engine does not hand the graph to Celery as one canvas: each node is a task, and a node is
+dispatched by the transaction that finishes its last predecessor. Completions of one
+execution are serialised by a row lock on the execution, which makes that check an atomic
+join counter: exactly one completion sees every input of a join finished. This runs any
+DAG with full parallelism and no duplicated node, including graphs with no
+series-parallel form (A->C, A->D, B->D, B->E); see docs/engine.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from workflows.caching import cached, process_cache
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,8 @@ def plan_build(definition: dict[str, Any]) -> Plan:
     )
 
 
-_PLANS: dict[tuple[int, str, str], Plan] = {}
-_PLANS_MAX = 512
+PLAN_CACHE = "plan"
+_PLANS = process_cache(PLAN_CACHE, maxsize=512)
 
 
 def _body(definition: dict[str, Any], graph_path: str) -> dict[str, Any]:
@@ -82,17 +84,17 @@ def _body(definition: dict[str, Any], graph_path: str) -> dict[str, Any]:
 
 
 def plan_for(version: Any, graph_path: str = "") -> Plan:
-    """The plan of a stored version (or of a loop body in it), built once per process:
-    versions never change."""
-    key = (version.pk, version.checksum, graph_path)
-    plan = _PLANS.get(key)
-    if plan is None:
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.clear()
+    """The plan of a stored version (or of a loop body in it). Versions never change, so
+    it is cached for good (workflows/caching.py): built once per process, its normalised
+    graph shared through Redis as JSON. The key holds the checksum, so a reused pk (a
+    recreated database) never finds another version's plan."""
+
+    def load() -> dict[str, Any]:
         definition = version.definition
-        plan = _PLANS[key] = plan_build(_body(definition, graph_path) if graph_path
-                                        else definition)
-    return plan
+        return _body(definition, graph_path) if graph_path else definition
+
+    return cached(PLAN_CACHE, _PLANS, f"{version.pk}:{version.checksum}:{graph_path}",
+                  load=load, make=plan_build)
 
 
 def execution_plan(execution: Any) -> Plan:

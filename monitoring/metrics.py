@@ -47,6 +47,9 @@ NODE_RETRIES = Counter("weft_node_retries", "Node attempts that failed and will 
 OUTBOX_PUBLISHED = Counter("weft_outbox_published", "Outbox events published.")
 OUTBOX_FAILED = Counter("weft_outbox_failed", "Failed attempts to publish an outbox event.")
 OUTBOX_DEAD = Counter("weft_outbox_dead", "Outbox events given up after their last attempt.")
+CACHE_REQUESTS = Counter(
+    "weft_cache_requests", "Cache lookups by cache (plan, node_types), layer (process, redis) "
+    "and result (hit, miss).", ["cache", "layer", "result"])
 
 BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
 BREAKER_KEYS = "weft:breaker:*:pybreaker:state"
@@ -104,6 +107,11 @@ def outbox_observe(*, published: int = 0, failed: int = 0, dead: int = 0) -> Non
     OUTBOX_PUBLISHED.inc(published)
     OUTBOX_FAILED.inc(failed)
     OUTBOX_DEAD.inc(dead)
+
+
+def cache_observe(cache: str, layer: str, result: str) -> None:
+    """One cache lookup (workflows/caching.py, which also sums them across processes)."""
+    CACHE_REQUESTS.labels(cache, layer, result).inc()
 
 
 class EngineStateCollector(Collector):

@@ -1,4 +1,4 @@
-"""Node types API: the registry's metadata and single-node validation."""
+"""Node types API: the registry's metadata (cached per process) and single-node validation."""
 
 from __future__ import annotations
 
@@ -11,10 +11,16 @@ from rest_framework.views import APIView
 from config.errors import NotFoundError
 from config.openapi import error_responses
 from workflows.apis.workflows import ValidationReportSerializer
+from workflows.caching import cached_in_process, process_cache
 from workflows.definitions import node_validate
 from workflows.errors import WorkflowErrorCode
 from workflows.nodes.registry import default_registry
 from workflows.permissions import WorkflowReadPermission
+
+# The metadata never changes while the registry does not: cached per process, keyed by
+# the registry's fingerprint (not in Redis: a deploy may change a type under the same name).
+NODE_TYPES_CACHE = "node_types"
+_NODE_TYPES = process_cache(NODE_TYPES_CACHE, maxsize=256)
 
 
 class NodeTypeSerializer(serializers.Serializer):
@@ -41,7 +47,10 @@ class NodeTypeListApi(APIView):
         responses={200: NodeTypeSerializer(many=True), **error_responses(401, 403, 429)},
     )
     def get(self, request):
-        return Response(NodeTypeSerializer(default_registry().describe_all(), many=True).data)
+        registry = default_registry()
+        return Response(cached_in_process(
+            NODE_TYPES_CACHE, _NODE_TYPES, (registry.fingerprint, ""),
+            lambda: NodeTypeSerializer(registry.describe_all(), many=True).data))
 
 
 class NodeTypeDetailApi(APIView):
@@ -55,14 +64,17 @@ class NodeTypeDetailApi(APIView):
         responses={200: NodeTypeSerializer, **error_responses(401, 403, 404, 429)},
     )
     def get(self, request, type: str):  # noqa: A002 - the contract's path parameter
-        node_type = default_registry().get(type)
+        registry = default_registry()
+        node_type = registry.get(type)
         if node_type is None:
             raise NotFoundError(
                 f"There is no node type '{type}'.",
                 code=WorkflowErrorCode.UNKNOWN_NODE_TYPE,
-                details={"known": default_registry().names()},
+                details={"known": registry.names()},
             )
-        return Response(NodeTypeSerializer(node_type.describe()).data)
+        return Response(cached_in_process(
+            NODE_TYPES_CACHE, _NODE_TYPES, (registry.fingerprint, type),
+            lambda: NodeTypeSerializer(node_type.describe()).data))
 
 
 class NodeValidateApi(APIView):

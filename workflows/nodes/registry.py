@@ -9,6 +9,7 @@ names it: a workflow using a silently missing type would fail later and less cle
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 from collections.abc import Iterable
 from importlib.metadata import entry_points
@@ -59,6 +60,7 @@ class NodeTypeRegistry:
 
     def __init__(self, node_types: Iterable[type[NodeType]] = ()) -> None:
         self._types: dict[str, type[NodeType]] = {}
+        self._fingerprint: str | None = None
         for node_type in node_types:
             self.register(node_type)
 
@@ -76,7 +78,18 @@ class NodeTypeRegistry:
                 f"({existing.__module__}.{existing.__qualname__})."
             )
         self._types[node_type.name] = node_type
+        self._fingerprint = None
         return node_type
+
+    @property
+    def fingerprint(self) -> str:
+        """Names what the registry holds (each type's name and class), so that a cache of
+        its metadata keyed by it is never read after the registry changed."""
+        if self._fingerprint is None:
+            described = "\n".join(f"{name}={cls.__module__}.{cls.__qualname__}@{id(cls)}"
+                                  for name, cls in self._types.items())
+            self._fingerprint = hashlib.sha256(described.encode()).hexdigest()[:16]
+        return self._fingerprint
 
     def get(self, name: str) -> type[NodeType] | None:
         return self._types.get(name)
