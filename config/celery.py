@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("weft")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Every worker consumes AMQP trigger messages (by name: loaded once Django is set up).
+app.steps["consumer"].add("workflows.consumers:TriggerConsumerStep")
 
 
 @setup_logging.connect
