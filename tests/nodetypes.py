@@ -58,4 +58,17 @@ class Sleep(NodeType):
         return {"slept": context.data.get("seconds", 1)}
 
 
-TEST_NODE_TYPES = "tests.nodetypes.Flaky,tests.nodetypes.Sleep"
+class NotJson(NodeType):
+    """Returns an output JSON cannot hold: a defect of a node type the engine must survive."""
+
+    name = "NotJson"
+    category = NodeCategory.UTILITY
+    description = "Test node: returns a set."
+    data_schema = {"type": "object"}
+    output_schema = {"type": "object"}
+
+    def execute(self, context: NodeContext) -> Any:
+        return {"values": {1, 2}}
+
+
+TEST_NODE_TYPES = "tests.nodetypes.Flaky,tests.nodetypes.Sleep,tests.nodetypes.NotJson"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
@@ -90,11 +90,25 @@ class TemplateRenderError(Exception):
     """A template failed to render: an undefined name, a sandbox refusal, output too big."""
 
 
+def _defined(value: Any) -> Any:
+    """The value of an expression, refused when it is (or holds) an undefined name: a
+    strict undefined only fails when used, and a lone `{{ input.missing }}` is not used."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if isinstance(value, dict):
+        for item in value.values():
+            _defined(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _defined(item)
+    return value
+
+
 def _render_text(text: str, scope: dict[str, Any]) -> Any:
     env = sandbox_environment()
     expression = single_expression(text)
     if expression is not None:
-        return env.compile_expression(expression, undefined_to_none=False)(**scope)
+        return _defined(env.compile_expression(expression, undefined_to_none=False)(**scope))
     chunks: list[str] = []
     size = 0
     for chunk in env.from_string(text).generate(**scope):
@@ -135,6 +149,7 @@ def evaluate(expression: str, scope: dict[str, Any]) -> Any:
     """Evaluate an expression field (bare, or written as one `{{ expr }}`) in the sandbox."""
     source = single_expression(expression) or expression
     try:
-        return sandbox_environment().compile_expression(source, undefined_to_none=False)(**scope)
+        return _defined(
+            sandbox_environment().compile_expression(source, undefined_to_none=False)(**scope))
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
         raise TemplateRenderError(f"{expression!r}: {exc}") from None

@@ -131,8 +131,13 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False) -> f
         node_wait(execution_id=execution.pk, row=row, plan=plan,
                   wait=redact_wait(output, secrets), context=context)
         return None
-    _node_complete(execution.pk, row, plan, redact(output, secrets), branch or "", context,
-                   secrets)
+    try:
+        _node_complete(execution.pk, row, plan, redact(output, secrets), branch or "", context,
+                       secrets)
+    except (TypeError, ValueError) as exc:  # an output JSON cannot hold; nothing committed
+        logger.exception("node %s of execution %s returned a bad output", node_id, execution_id)
+        return _node_fault(execution.pk, row, plan, FatalFault(
+            f"Node '{node_id}' returned an output that is not JSON: {exc}"), secrets)
     return None
 
 

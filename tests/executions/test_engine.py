@@ -181,6 +181,28 @@ def test_a_sandbox_escape_fails_the_node_and_never_runs_python():
     assert error["fault"] == "validation" and "unsafe" in error["message"]
 
 
+def test_a_template_naming_a_missing_value_fails_the_node_with_its_path():
+    definition = workflow("missing", [transform("use", "{{ input.order }}")], [])
+    execution = run(definition, {})
+    assert execution.status == "failed"
+    error = execution.nodes.get(node_id="use").error
+    assert error["fault"] == "validation"
+    assert "template" in error["message"] and "'order'" in error["message"]
+
+
+@pytest.mark.usefixtures("test_node_types")
+def test_an_output_json_cannot_hold_fails_the_node_instead_of_leaving_it_running():
+    definition = workflow("not-json", [
+        {"id": "odd", "type": "NotJson", "data": {}}, transform("after", 1),
+    ], [("odd", "after")])
+    execution = run(definition)
+    assert execution.status == "failed"
+    odd = execution.nodes.get(node_id="odd")
+    assert odd.status == "failed" and odd.error["fault"] == "fatal"
+    assert "not JSON" in odd.error["message"]
+    assert node_states(execution)["after"] == "cancelled"
+
+
 def test_a_redelivered_node_task_records_nothing_twice():
     # given a completed execution
     execution = run(workflow("redelivery", [transform("a", 1), transform("b", 2)],
