@@ -219,7 +219,19 @@ CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Every beat takes a Redis lock before sending anything, so a second beat stays idle.
+CELERY_BEAT_SCHEDULER = "config.beat:LeaderScheduler"
+BEAT_LEADER_LOCK_TTL = env_int(
+    "BEAT_LEADER_LOCK_TTL", 10,
+    "Seconds the beat leader lock lives unless renewed; a standby beat takes over this long "
+    "after the leader dies.",
+)
 CELERY_BEAT_SCHEDULE = {
+    "schedules": {
+        "task": "workflows.schedules_fire",
+        "schedule": timedelta(seconds=1),
+        "options": {"expires": 5},
+    },
     "timers": {
         "task": "executions.timers_fire",
         "schedule": timedelta(seconds=1),
@@ -459,3 +471,24 @@ WORKFLOW_WORKER_METRICS_PORT = env_int(
     "Port where each Celery worker process serves its Prometheus metrics (port + process "
     "index); 0 turns it off.",
 )
+
+# --- Workflow files (manage.py sync_workflows and hot reload) ----------------------------------
+
+WORKFLOW_ENVIRONMENT = env_str(
+    "WORKFLOW_ENVIRONMENT", "dev",
+    "Environment whose overlays (orders.<env>.yml) workflow file syncs apply.",
+)
+WORKFLOW_SYNC_DIR = env_str(
+    "WORKFLOW_SYNC_DIR", "",
+    "Directory of workflow and schedule files that beat applies every "
+    "WORKFLOW_SYNC_INTERVAL seconds (hot reload); empty turns it off.",
+)
+WORKFLOW_SYNC_INTERVAL = env_int(
+    "WORKFLOW_SYNC_INTERVAL", 10, "Seconds between two hot-reload runs of WORKFLOW_SYNC_DIR."
+)
+if WORKFLOW_SYNC_DIR:
+    CELERY_BEAT_SCHEDULE["workflow-sync"] = {
+        "task": "workflows.sync",
+        "schedule": timedelta(seconds=WORKFLOW_SYNC_INTERVAL),
+        "options": {"expires": WORKFLOW_SYNC_INTERVAL},
+    }

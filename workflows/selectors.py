@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from workflows import encryption
 from workflows.definitions import definition_diff
 from workflows.errors import VersionNotFoundError
-from workflows.models import Secret, Workflow, WorkflowVersion
+from workflows.models import Schedule, ScheduleRun, Secret, Workflow, WorkflowVersion
 
 
 def workflow_list() -> QuerySet[Workflow]:
@@ -48,3 +48,12 @@ def secret_list() -> QuerySet[Secret]:
 def secret_value(*, name: str) -> str:
     """The decrypted value, for a node about to run; never for an API response."""
     return encryption.decrypt(Secret.objects.get(name=name).ciphertext)
+
+
+def schedule_list() -> QuerySet[Schedule]:
+    return Schedule.objects.select_related("workflow")
+
+
+def schedule_runs(*, schedule: Schedule) -> QuerySet[ScheduleRun]:
+    """A schedule's runs, newest fire time first."""
+    return schedule.runs.select_related("execution").order_by("-fire_at", "-attempt")

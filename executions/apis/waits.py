@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import django_filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
@@ -19,6 +26,9 @@ from executions import selectors
 from executions.models import Bookmark, BookmarkKind, BookmarkStatus
 from executions.services import waits
 from workflows.permissions import EXECUTE, READ, WorkflowExecutePermission
+from workflows.triggers import webhooks
+
+logger = logging.getLogger(__name__)
 
 
 class BookmarkPermission(BasePermission):
@@ -144,24 +154,62 @@ class MessageApi(APIView):
                         status=status.HTTP_202_ACCEPTED)
 
 
+class HookTriggerResultSerializer(serializers.Serializer):
+    execution = serializers.UUIDField()
+    status = serializers.CharField()
+
+
 class HookApi(APIView):
-    """A webhook wait's secret URL: the token is the credential, so no login is needed."""
+    """A secret hook URL: a webhook trigger's (starts its workflow) or a webhook wait's
+    (resumes the node). The token is the credential, so no login is needed."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code >= 400:
+            # Django's request log would print the path, which holds the secret token.
+            code = response.data.get("code", "") if isinstance(response.data, dict) else ""
+            logger.warning("hook request refused: %s %s", response.status_code, code)
+            response._has_been_logged = True
+        return response
+
     @extend_schema(
         tags=["waits"], request=OpenApiTypes.OBJECT,
         parameters=[OpenApiParameter("token", OpenApiTypes.STR, OpenApiParameter.PATH)],
-        responses={202: HookResultSerializer, **error_responses(400, 404, 405, 409, 413, 429)},
+        responses={202: PolymorphicProxySerializer(
+                       component_name="HookPostResult",
+                       serializers=[HookTriggerResultSerializer, HookResultSerializer],
+                       resource_type_field_name=None),
+                   **error_responses(400, 401, 404, 405, 409, 413, 415, 429)},
+        description="A webhook trigger's token starts its workflow with the JSON object "
+                    "body as input (`{execution, status}`); a webhook wait's token resumes "
+                    "the node (`{execution, node_id}`). See docs/webhooks.md.",
     )
     def post(self, request, token: str):
-        """Resume the webhook wait; the JSON body and the headers are the node's output."""
+        """Start the trigger's workflow, or resume the webhook wait."""
+        body = request.body  # the raw bytes first: the size and signature are over them
+        if request.method == "POST":
+            try:
+                execution, _ = webhooks.webhook_fire(
+                    token=token, body=body, headers=request.headers,
+                    content_type=request.content_type or "",
+                    correlation_id=getattr(request, "correlation_id", "") or "",
+                )
+            except webhooks.WebhookRateLimitedError as exc:
+                return Response(exc.as_dict(), status=exc.status_code,
+                                headers={"Retry-After": str(exc.retry_after)})
+            except webhooks.WebhookNotFoundError:
+                pass  # not a trigger: perhaps a webhook wait
+            else:
+                return Response({"execution": str(execution.pk), "status": execution.status},
+                                status=status.HTTP_202_ACCEPTED)
         bookmark = Bookmark.objects.filter(token=token, status=BookmarkStatus.OPEN,
                                            kind=BookmarkKind.WEBHOOK).first()
         if bookmark is None:  # unknown, used or closed: the same answer, revealing nothing
-            raise NotFoundError("No open hook at this address.")
+            raise NotFoundError(webhooks.HOOK_NOT_FOUND)
         if request.method not in bookmark.request.get("methods", ["POST"]):
             raise MethodNotAllowed(request.method)
         body = request.data
@@ -173,7 +221,16 @@ class HookApi(APIView):
         return Response({"execution": str(resumed.execution_id), "node_id": resumed.node_id},
                         status=status.HTTP_202_ACCEPTED)
 
-    put = extend_schema(tags=["waits"], request=OpenApiTypes.OBJECT,
-                        responses={202: HookResultSerializer,
-                                   **error_responses(400, 404, 405, 409, 413, 429)})(post)
-    patch = put
+    @extend_schema(tags=["waits"], request=OpenApiTypes.OBJECT,
+                   responses={202: HookResultSerializer,
+                              **error_responses(400, 404, 405, 409, 413, 429)})
+    def put(self, request, token: str):
+        """Resume the webhook wait (when its node accepts PUT)."""
+        return self.post(request, token)
+
+    @extend_schema(tags=["waits"], request=OpenApiTypes.OBJECT,
+                   responses={202: HookResultSerializer,
+                              **error_responses(400, 404, 405, 409, 413, 429)})
+    def patch(self, request, token: str):
+        """Resume the webhook wait (when its node accepts PATCH)."""
+        return self.post(request, token)

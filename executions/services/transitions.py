@@ -99,6 +99,11 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
         setattr(execution, name, value)
     logs_write([log_entry(execution, f"execution.{to}", actor=actor,
          data={"from": previous})])
+    if to in EXECUTION_TERMINAL and not execution.parent_id:
+        # In this transaction, so a dependency run is never lost (docs/dependencies.md).
+        from workflows.triggers.dependencies import dependents_notify
+
+        dependents_notify(execution=execution)
 
 
 def node_timeout(plan: Plan, node_id: str) -> float:

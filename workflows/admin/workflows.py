@@ -1,4 +1,4 @@
-"""Operators' admin for workflows, versions and secrets. Every change goes through services."""
+"""Admin of workflows, versions, secrets and tags. Every change goes through services."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from django.utils.html import format_html
 from config.admin import ReadOnlyAdminMixin
 from config.errors import ApplicationError
 from workflows import services
+from workflows.admin.problems import problem_line as _problem_line
+from workflows.admin.templates import FromTemplateAdminMixin
 from workflows.definitions import (
     DefinitionSyntaxError,
     definition_dump,
@@ -19,11 +21,6 @@ from workflows.definitions import (
     definition_validate,
 )
 from workflows.models import Secret, Tag, Workflow, WorkflowVersion
-
-
-def _problem_line(problem: dict) -> str:
-    where = problem.get("node") or problem.get("edge") or problem.get("field")
-    return f"{where}: {problem['message']}" if where else problem["message"]
 
 
 class WorkflowVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -69,7 +66,7 @@ class WorkflowForm(forms.ModelForm):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
+class WorkflowAdmin(FromTemplateAdminMixin, admin.ModelAdmin):
     form = WorkflowForm
     list_display = ["name", "namespace", "active", "version_number", "owner", "updated_at"]
     list_filter = ["active", "namespace", "tags", ("updated_at", admin.DateFieldListFilter)]
@@ -203,5 +200,3 @@ class SecretAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Tag, search_fields=["name"])
-admin.site.site_header = "Weft operations"
-admin.site.site_title = "Weft"

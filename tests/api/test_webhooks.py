@@ -1,0 +1,137 @@
+"""Webhook triggers API: the URL is shown once; the token and the secret never come back."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from monitoring.models import AuditLog
+from tests.engine import workflow_from
+from workflows.models import WebhookTrigger
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "a-signing-secret-of-some-length"
+
+
+@pytest.fixture
+def workflow(definition):
+    return workflow_from(definition())
+
+
+@pytest.fixture
+def created(client_for, editor, workflow):
+    response = client_for(editor).post("/api/webhooks", {
+        "workflow": str(workflow.pk), "name": "shop", "signing_secret": SECRET,
+        "rate_limit": 10}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def token_of(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def test_create_shows_the_url_once_and_stores_only_its_hash(created):
+    token = token_of(created["url"])
+    assert created["url"].startswith("http://testserver/api/hooks/")
+    assert created["token_hint"] == token[:len(created["token_hint"])]
+    assert created["has_signing_secret"] is True and "signing_secret" not in created
+    stored = WebhookTrigger.objects.get(pk=created["id"])
+    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert SECRET.encode() not in bytes(stored.signing_secret)
+
+
+def test_the_token_and_the_secret_are_never_returned_again(client_for, viewer, created):
+    token = token_of(created["url"])
+    client = client_for(viewer)
+    listed = client.get("/api/webhooks")
+    detail = client.get(f"/api/webhooks/{created['id']}")
+
+    for response in (listed, detail):
+        assert response.status_code == 200
+        assert token not in response.content.decode()
+        assert SECRET not in response.content.decode()
+    assert "url" not in detail.json()
+    assert detail.json()["has_signing_secret"] is True
+
+
+def test_list_filters_by_workflow(client_for, viewer, created, definition):
+    other = workflow_from(definition(name="other"))
+    client = client_for(viewer)
+
+    mine = client.get("/api/webhooks", {"workflow": created["workflow"]}).json()["results"]
+    theirs = client.get("/api/webhooks", {"workflow": str(other.pk)}).json()["results"]
+
+    assert [hook["id"] for hook in mine] == [created["id"]]
+    assert theirs == []
+
+
+def test_update_changes_settings_and_can_remove_the_secret(client_for, editor, created):
+    response = client_for(editor).patch(f"/api/webhooks/{created['id']}", {
+        "enabled": False, "signing_secret": None, "timestamp_header": ""}, format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["enabled"], body["has_signing_secret"], body["timestamp_header"]) == (
+        False, False, "")
+    assert body["token_hint"] == created["token_hint"]
+
+
+def test_rotate_returns_a_new_url_once_and_the_old_stops(client_for, editor, anonymous,
+                                                           created):
+    old = created["url"]
+
+    response = client_for(editor).post(f"/api/webhooks/{created['id']}/rotate")
+
+    assert response.status_code == 200
+    new = response.json()["url"]
+    assert new != old and response.json()["rotated_at"]
+    assert anonymous.post(old, {}, format="json").status_code == 404
+    stored = WebhookTrigger.objects.get(pk=created["id"])
+    assert stored.token_hash == hashlib.sha256(token_of(new).encode()).hexdigest()
+    assert AuditLog.objects.filter(object_type="webhook", action="rotate").count() == 1
+
+
+def test_delete_removes_the_hook(client_for, editor, anonymous, created):
+    assert client_for(editor).delete(f"/api/webhooks/{created['id']}").status_code == 204
+    assert not WebhookTrigger.objects.exists()
+    assert anonymous.post(created["url"], {}, format="json").status_code == 404
+
+
+def test_reading_needs_workflow_read_and_changing_workflow_write(client_for, viewer, nobody,
+                                                                 created, workflow):
+    assert client_for(nobody).get("/api/webhooks").status_code == 403
+    for response in (
+        client_for(viewer).post("/api/webhooks", {"workflow": str(workflow.pk)}, format="json"),
+        client_for(viewer).patch(f"/api/webhooks/{created['id']}", {"enabled": False},
+                                 format="json"),
+        client_for(viewer).post(f"/api/webhooks/{created['id']}/rotate"),
+        client_for(viewer).delete(f"/api/webhooks/{created['id']}"),
+    ):
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"workflow": "not-a-uuid"}, "workflow"),
+    ({"name": "Bad Name!"}, "name"),
+    ({"signing_secret": "short"}, "signing_secret"),
+    ({"rate_limit": -1}, "rate_limit"),
+    ({"max_body_bytes": 0}, "max_body_bytes"),
+    ({"signature_header": "X Bad"}, "signature_header"),
+])
+def test_bad_input_is_a_400_naming_the_field(client_for, editor, workflow, body, field):
+    response = client_for(editor).post("/api/webhooks", {"workflow": str(workflow.pk), **body},
+                                       format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["details"]["fields"]
+
+
+def test_a_second_hook_with_the_same_name_is_a_conflict(client_for, editor, created):
+    response = client_for(editor).post("/api/webhooks", {
+        "workflow": created["workflow"], "name": "shop"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "webhook_exists"

@@ -1,0 +1,36 @@
+"""Celery tasks of the workflows app: thin adapters around the trigger services."""
+
+from celery import shared_task
+
+from workflows.triggers import schedules
+
+
+@shared_task(name="workflows.schedules_fire", ignore_result=True)
+def schedules_fire() -> int:
+    """Beat, every second: start the due schedules' workflows and retry failed runs."""
+    return schedules.schedules_fire()
+
+
+@shared_task(name="workflows.sync", ignore_result=True)
+def workflows_sync(directory: str = "", environment: str = "") -> dict[str, int]:
+    """Beat, every WORKFLOW_SYNC_INTERVAL seconds when WORKFLOW_SYNC_DIR is set: apply the
+    workflow and schedule files that changed (hot reload). One run at a time."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from workflows.triggers import sync
+
+    directory = directory or settings.WORKFLOW_SYNC_DIR
+    if not directory:
+        return {}
+    lock = f"weft:sync:lock:{directory}"
+    if not cache.add(lock, 1, timeout=max(60, settings.WORKFLOW_SYNC_INTERVAL * 6)):
+        return {}
+    try:
+        report = sync.workflows_sync(
+            directory=directory, environment=environment or settings.WORKFLOW_ENVIRONMENT,
+            skip_unchanged_files=True,
+        )
+    finally:
+        cache.delete(lock)
+    return report.summary
