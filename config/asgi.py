@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["WEFT_ASGI"] = "1"  # the web server borrows database connections from a pool
 django_asgi_application = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

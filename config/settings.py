@@ -141,6 +141,18 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     _database["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+elif env_bool("WEFT_ASGI", False, "Set by config/asgi.py: this process is the web server."):
+    # The ASGI server runs each request's sync code in a thread of its own, and a
+    # persistent connection is kept per thread: under load they pile up to PostgreSQL's
+    # max_connections. The web server borrows from a bounded pool instead (Django's
+    # psycopg pool needs CONN_MAX_AGE 0); workers keep one persistent connection each.
+    _database["CONN_MAX_AGE"] = 0
+    _database.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10,
+                            "Connections the web server's pool may open to PostgreSQL."),
+        "timeout": 10,
+    }
 else:
     _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -88,3 +89,23 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout():
         cursor.execute("PRAGMA busy_timeout")
         busy_timeout = cursor.fetchone()[0]
     assert journal == "wal" and busy_timeout >= 5000
+
+
+def test_the_web_server_borrows_database_connections_from_a_bounded_pool():
+    # Under ASGI each request's sync code runs in a thread of its own; persistent
+    # per-thread connections would pile up to PostgreSQL's max_connections.
+    script = ("import json, django; django.setup(); from django.conf import settings; "
+              "db = settings.DATABASES['default']; "
+              "print(json.dumps([db['CONN_MAX_AGE'], db.get('OPTIONS', {}).get('pool')]))")
+    env = {**os.environ, "DATABASE_URL": "postgres://weft@db.invalid:5432/weft",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+    def database_settings(**extra: str) -> list:
+        result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, **extra},
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert database_settings(WEFT_ASGI="1", DATABASE_POOL_MAX_SIZE="7") == [
+        0, {"min_size": 1, "max_size": 7, "timeout": 10}]
+    assert database_settings()[1] is None  # workers keep a persistent connection each
