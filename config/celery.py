@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -22,6 +22,35 @@ def _use_django_logging(**kwargs) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+HEALTH_CHECK_IDLE_SECONDS = 1.0  # a connection idle less than this is not checked again
+_last_task_end: list[float] = [0.0]
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_settle(sender=None, signal=None, **kwargs) -> None:
+    """Between tasks, treat database connections as Django does between requests: close
+    one that errored, was left in a transaction or outlived CONN_MAX_AGE; keep the rest
+    (CELERY_DB_REUSE_MAX stops Celery's fixup from closing them after every task). The
+    health check (CONN_HEALTH_CHECKS, a `SELECT 1` round trip) is skipped for a task that
+    starts within a second of the previous one's end: its connection was just used. Not
+    for an eager task, which runs inside its caller's transaction."""
+    import time
+
+    from django.db import close_old_connections, connections
+
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    close_old_connections()
+    now = time.monotonic()
+    if signal is task_postrun:
+        _last_task_end[0] = now
+    elif now - _last_task_end[0] < HEALTH_CHECK_IDLE_SECONDS:
+        for connection in connections.all(initialized_only=True):
+            if connection.connection is not None:
+                connection.health_check_done = True
 
 
 import monitoring.correlation  # noqa: E402,F401  (connects the correlation-id task signals)

@@ -11,6 +11,7 @@ series-parallel form (A->C, A->D, B->D, B->E); see docs/engine.md.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,16 @@ class Plan:
     leaves: tuple[str, ...]
     settings: dict[str, Any] = field(default_factory=dict)
     compensators: frozenset[str] = frozenset()
+    output: Any = None  # the workflow's `output` template, if any
+    # Nodes whose `data` mentions `nodes` anywhere: only their templates can read the
+    # outputs of other nodes (a template names what it reads); see `_needs_nodes` in
+    # executions/services/nodes.py.
+    mention_nodes: frozenset[str] = frozenset()
+
+    @property
+    def concurrency_limited(self) -> bool:
+        """The workflow caps its running executions (`settings.concurrency`)."""
+        return int(self.settings.get("concurrency", 0) or 0) > 0
 
     @property
     def flow_nodes(self) -> list[str]:
@@ -66,6 +77,9 @@ def plan_build(definition: dict[str, Any]) -> Plan:
                      if not outgoing[node_id] and node_id not in compensators),
         settings=dict(definition.get("settings", {})),
         compensators=compensators,
+        output=definition.get("output"),
+        mention_nodes=frozenset(node_id for node_id, node in nodes.items()
+                                if "nodes" in json.dumps(node.get("data") or {})),
     )
 
 

@@ -13,9 +13,14 @@ from executions.services import children, cleanup, concurrency, outbox, sweeper,
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=None,
+    ignore_result=True,
 )
 def node_run(self, execution_id: str, node_id: str) -> None:
     """Run one attempt of one node; idempotent, so a redelivery changes nothing twice.
+
+    Its result is not stored (`ignore_result`): the outcome is in the database, and no
+    part of the engine waits on a Celery result, so a result backend write per step
+    would buy nothing.
 
     A short retry delay is left to the broker (a countdown); a longer one is kept in the
     database and dispatched by the sweeper when due, because brokers are not timers

@@ -97,7 +97,8 @@ def test_the_web_server_borrows_database_connections_from_a_bounded_pool():
     script = ("import json, django; django.setup(); from django.conf import settings; "
               "db = settings.DATABASES['default']; "
               "print(json.dumps([db['CONN_MAX_AGE'], db.get('OPTIONS', {}).get('pool')]))")
-    env = {**os.environ, "DATABASE_URL": "postgres://weft@db.invalid:5432/weft",
+    inherited = {k: v for k, v in os.environ.items() if k != "WEFT_ASGI"}
+    env = {**inherited, "DATABASE_URL": "postgres://weft@db.invalid:5432/weft",
            "DJANGO_SETTINGS_MODULE": "config.settings"}
 
     def database_settings(**extra: str) -> list:

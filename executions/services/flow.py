@@ -24,6 +24,7 @@ from executions.services.transitions import (
     log_entry,
     logs_write,
     nodes_dispatch,
+    nodes_publish,
 )
 from workflows.nodes.faults import FatalFault, NodeFault
 from workflows.templating import TemplateRenderError, render
@@ -43,13 +44,63 @@ def _active(edge: Any, row: NodeExecution) -> bool:
     return edge_active(edge, row.status, row.branch)
 
 
+def single_input_successors(plan: Plan, node_id: str, branch: str) -> list[str] | None:
+    """The successors of a node that completed taking `branch`, when each has that node
+    as its only input and its edge is active (a chain, a fan-out): each is then ready
+    exactly when it is still pending. None otherwise (no successor, a join, a branch not
+    taken), which needs the general path."""
+    edges = plan.outgoing[node_id]
+    if not edges or not all(
+        len(plan.incoming[edge.target]) == 1 and edge_active(edge, NodeStatus.COMPLETED, branch)
+        for edge in edges
+    ):
+        return None
+    return [edge.target for edge in edges]
+
+
+def execution_advance_completed(execution: Execution, plan: Plan, node_id: str, branch: str,
+                                entries: list[Any], *, locked: bool = True) -> bool:
+    """Advance after `node_id` completed (taking `branch`) in this transaction, writing
+    its log `entries` (with their outbox events).
+
+    The common case needs no read of the node rows: for `single_input_successors`, the
+    conditional update that stamps their `dispatched_at` decides which are ready (the
+    pending ones); it is sent in one statement with the log entries (`logs_write`).
+    Anything else (a join, a branch not taken, the last node, no successor pending any
+    more) takes the general path, `execution_advance`, which needs the execution's row
+    lock: without it (`locked=False`) nothing else is done and False is returned, for the
+    caller to roll back and start again under the lock.
+    """
+    targets = single_input_successors(plan, node_id, branch)
+    if targets is None:
+        if not locked:
+            return False
+        logs_write(entries)
+    else:
+        pending = NodeExecution.objects.filter(
+            execution=execution, node_id__in=targets, iteration="", status=NodeStatus.PENDING)
+        stamped = logs_write(entries, then_update=(pending, {"dispatched_at": timezone.now()}))
+        if stamped == len(targets):
+            nodes_publish(execution, plan, targets)
+            return True
+        if stamped:  # some successor already ran (a redelivery): send only the pending ones
+            nodes_publish(execution, plan, list(pending.values_list("node_id", flat=True)))
+            return True
+        if not locked:
+            return False
+    execution_advance(execution, plan, [node_id])
+    return True
+
+
 def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> None:
     """Dispatch the successors whose inputs are all finished; skip those with none active.
 
     Runs under the execution's row lock, so of two predecessors of a join finishing at
-    once, exactly one sees both finished.
+    once, exactly one sees both finished. The rows are read without their outputs (a
+    finish reads those it needs).
     """
-    rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
+    rows = {row.node_id: row
+            for row in execution.nodes.filter(iteration="").defer("output", "error")}
     ready: list[str] = []
     queue = list(finished)
     skipped_logs = []
@@ -93,12 +144,14 @@ def _only_waits(rows: dict[str, NodeExecution], plan: Plan) -> bool:
 
 
 def _output(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> Any:
+    if any("output" in row.get_deferred_fields() for row in rows.values()):
+        rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
     if execution.graph_path:  # a loop body: its one leaf's output, else {leaf: output}
         leaves = [rows[node_id] for node_id in plan.leaves if node_id in rows]
         if len(leaves) == 1:
             return leaves[0].output if leaves[0].status == NodeStatus.COMPLETED else None
         return {row.node_id: row.output for row in leaves if row.status == NodeStatus.COMPLETED}
-    template = execution.version.definition.get("output")
+    template = plan.output
     if template:
         scope = template_scope(execution, rows.values(), attempt=0)
         try:

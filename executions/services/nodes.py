@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from datetime import timedelta
@@ -9,16 +10,34 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from executions.models import Execution, ExecutionStatus, NodeExecution, NodeStatus
+from executions.models import (
+    Execution,
+    ExecutionLog,
+    ExecutionStatus,
+    NodeExecution,
+    NodeStatus,
+    OutboxEvent,
+)
 from executions.plan import Plan, execution_plan
 from executions.services.external import external_call
-from executions.services.flow import execution_advance, node_failed_finally
+from executions.services.flow import (
+    execution_advance,
+    execution_advance_completed,
+    node_failed_finally,
+    single_input_successors,
+)
+from executions.services.outbox import outbox_event
 from executions.services.scope import SecretsView, redact, template_scope
-from executions.services.transitions import log_entry, logs_write, node_lease
+from executions.services.transitions import (
+    log_entry,
+    logs_write,
+    node_lease,
+    update_statement,
+)
 from executions.services.waits import node_wait, redact_wait
 from monitoring import metrics
 from workflows.nodes.context import NodeContext, WaitRequest
@@ -26,6 +45,77 @@ from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
 from workflows.nodes.registry import default_registry
 
 logger = logging.getLogger(__name__)
+
+
+def _execution_load(execution_id: str) -> Execution | None:
+    """The execution with its version and workflow in one query, without the version's
+    definition: the plan is cached (executions/plan.py) and reads it only on a full miss."""
+    return Execution.objects.select_related("version", "workflow").defer(
+        "version__definition").filter(pk=execution_id).first()
+
+
+def _locked(execution: Execution) -> Execution:
+    """The execution's row under its lock (`SELECT ... FOR UPDATE`, no join), with the
+    version and workflow already loaded (neither changes what a step does)."""
+    locked = Execution.objects.select_for_update().get(pk=execution.pk)
+    locked.version = execution.version
+    locked.workflow = execution.workflow
+    return locked
+
+
+# The condition that the execution is still running, locking its row in share mode first
+# (before the node's row, the order every writer follows: the execution, then its nodes).
+# Parameters: the execution's id, "running".
+EXECUTION_RUNNING_SHARED = (
+    f"EXISTS (SELECT 1 FROM {Execution._meta.db_table} "  # noqa: S608
+    "WHERE id = %s AND status = %s FOR SHARE)"
+)
+
+
+def _claim_statement(execution: Execution, rows: QuerySet[NodeExecution],
+                     values: dict[str, Any]) -> NodeExecution | None:
+    """Claim the one row `rows` selects with `values`, and write its `node.running` log
+    entry and outbox event in the same transaction; the claimed row, or None.
+
+    On PostgreSQL this is one statement, so one round trip and its own transaction: the
+    ORM's own `UPDATE` for `rows.update(**values)`, also conditional on the execution
+    still running (its row locked in share mode first, so a cancel or pause that holds
+    it is waited for, then seen), with `RETURNING *`, and the two inserts as
+    data-modifying `WITH` queries reading the claimed row (its new attempt). They write
+    what `logs_write` would (the outbox payload is `outbox_event`'s, its `attempt` taken
+    from the claimed row). Elsewhere: an update, a read and `logs_write`.
+    """
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            if not rows.update(**values):
+                return None
+            row = rows.get()
+            logs_write([log_entry(execution, "node.running", node_id=row.node_id,
+                                  data={"attempt": row.attempt})])
+            return row
+    update_sql, update_params = update_statement(rows, values)
+    now = timezone.now()
+    entry = log_entry(execution, "node.running", data={})
+    payload = outbox_event(entry).payload
+    # Table names come from the models and every value is a parameter.
+    sql = (
+        f"WITH claimed AS ({update_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING *), "  # noqa: S608
+        f"logged AS (INSERT INTO {ExecutionLog._meta.db_table} "
+        "(execution_id, node_id, level, event, message, data, actor, created_at) "
+        "SELECT execution_id, node_id, 'info', 'node.running', '', "
+        "jsonb_build_object('attempt', attempt), '', %s FROM claimed), "
+        f"announced AS (INSERT INTO {OutboxEvent._meta.db_table} "
+        "(execution_id, event, payload, created_at, attempts, next_attempt_at, published_at, "
+        "dead, last_error) "
+        "SELECT execution_id, 'node.running', "
+        "%s::jsonb || jsonb_build_object('node', node_id, 'attempt', attempt), "
+        "%s, 0, %s, NULL, false, '' FROM claimed) "
+        "SELECT * FROM claimed"
+    )
+    found = list(NodeExecution.objects.raw(sql, (
+        *update_params, execution.pk, ExecutionStatus.RUNNING, now, json.dumps(payload), now,
+        now)))
+    return found[0] if found else None
 
 
 def _claim(execution_id: str, node_id: str,
@@ -38,35 +128,51 @@ def _claim(execution_id: str, node_id: str,
     reject-on-worker-lost put the message back). A node that already completed (a
     duplicate message) is not run again; the successors it made ready are dispatched
     again, which is harmless because each of them is claimed the same way.
+
+    The claim, its `node.running` log entry and its outbox event commit together
+    (`_claim_statement`).
     """
-    execution = Execution.objects.select_related("version", "workflow").filter(
-        pk=execution_id).first()
+    execution = _execution_load(execution_id)
     if execution is None:
         logger.warning("node %s of unknown execution %s: message dropped", node_id, execution_id)
         return None
     if execution.status != ExecutionStatus.RUNNING:
         return None
+    plan = execution_plan(execution)
     now = timezone.now()
     takeable = Q(status__in=(NodeStatus.PENDING, NodeStatus.RETRYING)) | Q(
         status=NodeStatus.RUNNING, lease_expires_at__lt=now)
     if redelivered:
         takeable |= Q(status=NodeStatus.RUNNING)
-    claimed = NodeExecution.objects.filter(
-        takeable, execution=execution, node_id=node_id, iteration="",
-    ).update(status=NodeStatus.RUNNING, attempt=F("attempt") + 1, started_at=now,
-             lease_expires_at=now + node_lease(execution_plan(execution), node_id),
-             retry_at=None)
-    row = NodeExecution.objects.get(execution=execution, node_id=node_id, iteration="")
-    if not claimed:
-        if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED):
-            with transaction.atomic():
-                locked = Execution.objects.select_for_update().get(pk=execution.pk)
-                if locked.status == ExecutionStatus.RUNNING:
-                    execution_advance(locked, execution_plan(execution), [node_id])
-        return None
-    logs_write([log_entry(execution, "node.running", node_id=node_id,
-                          data={"attempt": row.attempt})])
-    return execution, row
+    this_node = NodeExecution.objects.filter(execution=execution, node_id=node_id, iteration="")
+    row = _claim_statement(execution, this_node.filter(takeable), {
+        "status": NodeStatus.RUNNING, "attempt": F("attempt") + 1, "started_at": now,
+        "lease_expires_at": now + node_lease(plan, node_id), "retry_at": None})
+    if row is not None:
+        return execution, row
+    row = this_node.get()
+    if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED):
+        with transaction.atomic():
+            locked = _locked(execution)
+            if locked.status == ExecutionStatus.RUNNING:
+                execution_advance(locked, plan, [node_id])
+    return None
+
+
+BUILTIN_TYPES = "workflows.nodes.builtin."
+
+
+def _needs_nodes(plan: Plan, node_id: str, node_type: type) -> bool:
+    """Whether the attempt's template scope needs `nodes`, the outputs of the finished
+    nodes (a query of the node rows). A template names what it reads, so a node whose data
+    never mentions `nodes` cannot read them through its templates; a built-in type reads
+    nothing else of the scope, except a Transform's JMESPath query without a `source`,
+    which applies to the whole scope. A type from elsewhere may read the scope in its
+    code, so it always gets `nodes`."""
+    if node_id in plan.mention_nodes or not node_type.__module__.startswith(BUILTIN_TYPES):
+        return True
+    data = plan.nodes[node_id].get("data") or {}
+    return plan.node_type(node_id) == "Transform" and "jmespath" in data and "source" not in data
 
 
 def attempts_allowed(plan: Plan, node: dict[str, Any]) -> int:
@@ -98,7 +204,9 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False) -> f
     node = plan.nodes[node_id]
     node_type = default_registry().get(node["type"])
     secrets = SecretsView()
-    scope = template_scope(execution, execution.nodes.filter(iteration=""), row.attempt)
+    rows = (execution.nodes.filter(iteration="")
+            if _needs_nodes(plan, node_id, node_type) else ())
+    scope = template_scope(execution, rows, row.attempt)
     scope["secrets"] = secrets
     context = NodeContext(
         execution_id=str(execution.pk), node_id=node_id, node_type=node["type"],
@@ -126,26 +234,81 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False) -> f
         except Exception:  # noqa: BLE001 - finalize must not hide the attempt's outcome
             logger.exception("finalize of node %s of execution %s raised", node_id, execution_id)
     if fault is not None:
-        return _node_fault(execution.pk, row, plan, fault, secrets)
+        return _node_fault(execution, row, plan, fault, secrets)
     if isinstance(output, WaitRequest):
         node_wait(execution_id=execution.pk, row=row, plan=plan,
                   wait=redact_wait(output, secrets), context=context)
         return None
     try:
-        _node_complete(execution.pk, row, plan, redact(output, secrets), branch or "", context,
+        _node_complete(execution, row, plan, redact(output, secrets), branch or "", context,
                        secrets)
     except (TypeError, ValueError) as exc:  # an output JSON cannot hold; nothing committed
         logger.exception("node %s of execution %s returned a bad output", node_id, execution_id)
-        return _node_fault(execution.pk, row, plan, FatalFault(
+        return _node_fault(execution, row, plan, FatalFault(
             f"Node '{node_id}' returned an output that is not JSON: {exc}"), secrets)
     return None
 
 
-def _node_complete(execution_id: Any, row: NodeExecution, plan: Plan, output: Any, branch: str,
+def _log_entries(execution: Execution, row: NodeExecution, branch: str, context: NodeContext,
+                 secrets: SecretsView) -> list[Any]:
+    """The node's own log lines and its `node.completed` entry."""
+    return [
+        *(log_entry(execution, "node.message", node_id=row.node_id, level=m["level"],
+                    message=redact(m["message"], secrets), data=redact(m["data"], secrets))
+          for m in context.messages),
+        log_entry(execution, "node.completed", node_id=row.node_id,
+                  data={"attempt": row.attempt, **({"branch": branch} if branch else {})}),
+    ]
+
+
+class _TakeTheLock(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """The unlocked completion found it must decide under the execution's lock."""
+
+
+def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, output: Any,
+                            branch: str, context: NodeContext, secrets: SecretsView) -> bool:
+    """Complete a node whose successors each have it as their only input (a chain, a
+    fan-out) with the execution's row locked in share mode, by the completion's own
+    statement; False when it must take the locked path (nothing is then written).
+
+    The completion `UPDATE` is fenced (this attempt still running) and holds
+    `EXISTS (SELECT ... FROM execution WHERE id = ... AND status = running FOR SHARE)`:
+    the execution's row is locked first, as every other writer does, but in share mode,
+    so such completions of one execution do not wait for each other (they decide nothing
+    together: each successor is made ready by the conditional update of its own row),
+    while whatever needs the whole graph (a join, a skip, finishing the execution, a
+    status change, cancel) takes the row exclusively and waits for them. PostgreSQL only.
+    """
+    if (connection.vendor != "postgresql" or context.variables
+            or single_input_successors(plan, row.node_id, branch) is None):
+        return False
+    sql, params = update_statement(
+        NodeExecution.objects.filter(pk=row.pk, status=NodeStatus.RUNNING, attempt=row.attempt),
+        {"status": NodeStatus.COMPLETED, "output": output, "branch": branch, "error": None,
+         "finished_at": timezone.now()})
+    sql += f" AND {EXECUTION_RUNNING_SHARED}"
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql, (*params, claimed.pk, ExecutionStatus.RUNNING))
+                if not cursor.rowcount:
+                    return False  # cancelled, another attempt, or the execution not running
+            if not execution_advance_completed(
+                    claimed, plan, row.node_id, branch,
+                    _log_entries(claimed, row, branch, context, secrets), locked=False):
+                raise _TakeTheLock
+    except _TakeTheLock:
+        return False
+    metrics.node_observe(row, NodeStatus.COMPLETED)
+    return True
+
+
+def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: Any, branch: str,
                    context: NodeContext, secrets: SecretsView) -> None:
+    if _node_complete_unlocked(claimed, row, plan, output, branch, context, secrets):
+        return
     with transaction.atomic():
-        execution = Execution.objects.select_for_update(of=("self",)).select_related(
-            "version", "workflow").get(pk=execution_id)
+        execution = _locked(claimed)
         completed = NodeExecution.objects.filter(
             pk=row.pk, status=NodeStatus.RUNNING, attempt=row.attempt
         ).update(status=NodeStatus.COMPLETED, output=output, branch=branch, error=None,
@@ -158,24 +321,19 @@ def _node_complete(execution_id: Any, row: NodeExecution, plan: Plan, output: An
             Execution.objects.filter(pk=execution.pk).update(
                 variables=execution.variables, lock_version=F("lock_version") + 1)
             execution.lock_version += 1
-        logs_write([
-            *(log_entry(execution, "node.message", node_id=row.node_id, level=m["level"],
-                   message=redact(m["message"], secrets), data=redact(m["data"], secrets))
-              for m in context.messages),
-            log_entry(execution, "node.completed", node_id=row.node_id,
-                 data={"attempt": row.attempt, **({"branch": branch} if branch else {})}),
-        ])
+        entries = _log_entries(execution, row, branch, context, secrets)
         if execution.status == ExecutionStatus.RUNNING:
-            execution_advance(execution, plan, [row.node_id])
+            execution_advance_completed(execution, plan, row.node_id, branch, entries)
+        else:
+            logs_write(entries)
 
 
-def _node_fault(execution_id: Any, row: NodeExecution, plan: Plan, fault: NodeFault,
+def _node_fault(claimed: Execution, row: NodeExecution, plan: Plan, fault: NodeFault,
                 secrets: SecretsView) -> float | None:
     node = plan.nodes[row.node_id]
     error = redact(fault.as_dict(), secrets)
     with transaction.atomic():
-        execution = Execution.objects.select_for_update(of=("self",)).select_related(
-            "version", "workflow").get(pk=execution_id)
+        execution = _locked(claimed)
         current = NodeExecution.objects.filter(pk=row.pk, status=NodeStatus.RUNNING,
                                                attempt=row.attempt)
         if fault.retryable and row.attempt < attempts_allowed(plan, node) and (

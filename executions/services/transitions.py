@@ -7,8 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from executions.errors import IllegalTransitionError
@@ -40,20 +41,75 @@ def log_entry(execution: Execution, event: str, *, node_id: str = "", message: s
                         level=level, data=data, actor=actor)
 
 
-def logs_write(entries: Iterable[ExecutionLog]) -> None:
+def logs_write(entries: Iterable[ExecutionLog], *,
+               then_update: tuple[QuerySet, dict[str, Any]] | None = None) -> int | None:
     """Store log entries; call it inside the transaction of the change they record.
 
     Each entry also becomes an outbox event in the same transaction, which the dispatcher
-    publishes after the commit (`executions/services/outbox.py`).
+    publishes after the commit (`executions/services/outbox.py`). On PostgreSQL both go in
+    one statement, and `then_update` (a queryset and the values of its `update()`) joins
+    it too: one round trip; its row count is returned.
     """
     entries = list(entries)
-    ExecutionLog.objects.bulk_create(entries)
-    OutboxEvent.objects.bulk_create(outbox_event(entry) for entry in entries)
+    if not entries:
+        return then_update[0].update(**then_update[1]) if then_update else None
+    events = [outbox_event(entry) for entry in entries]
     transaction.on_commit(lambda: metrics.log_entries_observe(entries))
+    if connection.vendor == "postgresql":
+        return _insert_both(entries, events, then_update)
+    ExecutionLog.objects.bulk_create(entries)
+    OutboxEvent.objects.bulk_create(events)
+    return then_update[0].update(**then_update[1]) if then_update else None
+
+
+def update_statement(rows: QuerySet, values: dict[str, Any]) -> tuple[str, tuple]:
+    """The SQL and parameters of `rows.update(**values)`, to send as part of a larger
+    statement (its filters must be on the table's own columns)."""
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    sql, params = query.get_compiler(rows.db).as_sql()
+    return sql, tuple(params)
+
+
+def _insert_sql(objs: list[Any]) -> tuple[str, tuple]:
+    """The INSERT that `bulk_create` would send for these objects (without RETURNING)."""
+    model = type(objs[0])
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    query = InsertQuery(model)
+    query.insert_values(fields, objs, raw=False)
+    [(sql, params)] = query.get_compiler(connection=connection).as_sql()
+    return sql, tuple(params)
+
+
+def _insert_both(entries: list[ExecutionLog], events: list[OutboxEvent],
+                 then_update: tuple[QuerySet, dict[str, Any]] | None) -> int | None:
+    """The log entries and their outbox events in one statement (one round trip):
+    `WITH logged AS (INSERT ... log) INSERT ... outbox`, or with `then_update`,
+    `WITH logged AS (...), announced AS (...) UPDATE ...` (all of it, or nothing, in the
+    current transaction). The SQL of each part is the ORM's own."""
+    for obj in (*entries, *events):
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    log_sql, log_params = _insert_sql(entries)
+    outbox_sql, outbox_params = _insert_sql(events)
+    if then_update is None:
+        sql, params = f"WITH logged AS ({log_sql}) {outbox_sql}", log_params + outbox_params
+    else:
+        update_sql, update_params = update_statement(*then_update)
+        sql = f"WITH logged AS ({log_sql}), announced AS ({outbox_sql}) {update_sql}"
+        params = log_params + outbox_params + tuple(update_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        count = cursor.rowcount
+    for obj in (*entries, *events):
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return count if then_update is not None else None
 
 
 def _limited(execution: Execution) -> bool:
-    return int(execution.version.definition.get("settings", {}).get("concurrency", 0)) > 0
+    from executions.plan import execution_plan
+
+    return execution_plan(execution).concurrency_limited
 
 
 def execution_transition(execution: Execution, to: str, *, actor: str = "", **fields: Any) -> None:
@@ -123,21 +179,32 @@ def nodes_dispatch(execution: Execution, plan: Plan, node_ids: Iterable[str]) ->
     timeout fault) and a hard limit a little later (the worker process is replaced). The
     rows remember when they were sent, so that the sweeper can resend a lost message.
     """
-    from executions.tasks import node_run
-
     node_ids = list(node_ids)
     if not node_ids:
         return
     NodeExecution.objects.filter(
         execution=execution, node_id__in=node_ids, iteration=""
     ).update(dispatched_at=timezone.now())
+    nodes_publish(execution, plan, node_ids)
+
+
+def nodes_publish(execution: Execution, plan: Plan, node_ids: list[str]) -> None:
+    """Publish the node tasks after the commit (their rows' `dispatched_at` is already set),
+    all of them through one producer taken from Celery's pool."""
+    if not node_ids:
+        return
     priority = BROKER_PRIORITY.get(execution.priority, 5)
     execution_id = str(execution.pk)
-    for node_id in node_ids:
-        timeout = node_timeout(plan, node_id)
-        transaction.on_commit(
-            lambda node_id=node_id, timeout=timeout: node_run.apply_async(
-                (execution_id, node_id), priority=priority,
-                soft_time_limit=timeout, time_limit=timeout + HARD_LIMIT_MARGIN,
-            )
-        )
+    messages = [(node_id, node_timeout(plan, node_id)) for node_id in node_ids]
+
+    def publish() -> None:
+        from executions.tasks import node_run
+
+        with node_run.app.producer_or_acquire() as producer:
+            for node_id, timeout in messages:
+                node_run.apply_async(
+                    (execution_id, node_id), priority=priority, producer=producer,
+                    soft_time_limit=timeout, time_limit=timeout + HARD_LIMIT_MARGIN,
+                )
+
+    transaction.on_commit(publish)

@@ -1,0 +1,192 @@
+"""The cost of a node step, pinned: the statements one no-op step sends to the database.
+
+Each step runs in this process (`services.node_run`), inside the test's transaction, so
+Celery is only touched where a message would leave the machine: the publish of the
+successor is replaced by a recorder.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from executions import services, tasks
+from executions.models import NodeExecution
+from tests.engine import workflow_from
+from workflows.nodes import NodeCategory, NodeType
+from workflows.nodes.context import NodeContext
+
+pytestmark = pytest.mark.django_db
+
+# A completed no-op step with one successor (claim to successor dispatched) costs at most
+# these statements on PostgreSQL (BEGIN/COMMIT and savepoints not counted):
+#   claim:    1. the execution with its version (definition deferred) and workflow
+#             2. one statement, its own transaction: the conditional claim UPDATE ...
+#                RETURNING the row, with the `node.running` log entry and its outbox
+#                event inserted from it (data-modifying WITH queries)
+#   run:      nothing (the data of a no-op node does not mention `nodes`)
+#   complete: (one transaction)
+#             3. the fenced completion UPDATE (this attempt still running), which also
+#                locks the execution's row in share mode while checking it still runs
+#                (EXISTS (... FOR SHARE))
+#             4. one statement: the `node.completed` log entry and its outbox event
+#                (WITH ... INSERT) and the successor's conditional `dispatched_at`
+#                UPDATE, whose row count decides that it is ready (its only input is
+#                this node, so no node rows are read)
+# Elsewhere (SQLite): the locked path, 10. See "Cost of a node step" in docs/engine.md.
+# Raise it only with a reason written there.
+STEP_STATEMENTS = 4 if connection.vendor == "postgresql" else 10
+
+BOOKKEEPING = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    return [query["sql"] for query in captured.captured_queries
+            if not query["sql"].upper().startswith(BOOKKEEPING)]
+
+
+def chain(name: str, nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"name": name, "namespace": "hot-path", "nodes": nodes,
+            "edges": [{"source": a["id"], "target": b["id"]} for a, b in pairwise(nodes)]}
+
+
+def noop(node_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"id": node_id, "type": "Transform", "data": data or {"template": 0}}
+
+
+def step(execution: Any, node_id: str) -> tuple[list[str], list[tuple]]:
+    """Run one node here; the statements it sent and the messages it published."""
+    published: list[tuple] = []
+    with mock.patch.object(tasks.node_run, "apply_async",
+                           side_effect=lambda args, **options: published.append(tuple(args))), \
+            CaptureQueriesContext(connection) as captured:
+        from django.test import TestCase
+
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            assert services.node_run(execution_id=str(execution.pk), node_id=node_id) is None
+    return statements(captured), published
+
+
+def test_a_no_op_step_costs_at_most_its_pinned_statements():
+    # given a chain of three no-op nodes whose first node has completed
+    flow = workflow_from(chain("pinned", [noop("a"), noop("b"), noop("c")]))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    step(execution, "a")
+    # when the middle node runs
+    sql, published = step(execution, "b")
+    # then it committed its output and dispatched its successor within the pinned cost
+    assert len(sql) <= STEP_STATEMENTS, "\n".join(sql)
+    assert published == [(str(execution.pk), "c")]
+    rows = {row.node_id: row for row in execution.nodes.all()}
+    assert rows["b"].status == "completed" and rows["b"].output == 0
+    assert rows["c"].status == "pending" and rows["c"].dispatched_at is not None
+    # and its log entries and outbox events were written with it
+    assert execution.logs.filter(node_id="b").count() == 2
+    assert execution.outbox_events.filter(payload__node="b").count() == 2
+
+
+def test_a_step_does_not_read_the_workflow_definition():
+    flow = workflow_from(chain("no-definition", [noop("a"), noop("b")]))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    sql, _ = step(execution, "a")
+    assert not [statement for statement in sql if '"definition"' in statement], sql
+
+
+def test_a_node_whose_templates_read_nodes_still_sees_them():
+    # given b reads a's output through a template, and c through a JMESPath query that
+    # applies to the whole scope (no `source`)
+    flow = workflow_from(chain("reads-nodes", [
+        noop("a", {"template": {"n": 4}}),
+        noop("b", {"template": "{{ nodes.a.n * 2 }}"}),
+        noop("c", {"jmespath": "nodes.b"}),
+    ]))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    for node_id in ("a", "b", "c"):
+        step(execution, node_id)
+    execution.refresh_from_db()
+    assert execution.status == "completed", execution.error
+    assert execution.output == {"c": 8}
+
+
+def test_a_step_whose_successor_already_ran_does_not_send_it_again():
+    # given a -> b where b has already completed (a's message is redelivered after a
+    # crash between a's claim and its completion's commit)
+    flow = workflow_from(chain("resent", [noop("a"), noop("b")]))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    NodeExecution.objects.filter(execution=execution, node_id="b").update(status="completed")
+    # when a completes
+    _, published = step(execution, "a")
+    # then b is not sent again
+    assert published == []
+    assert execution.nodes.get(node_id="a").status == "completed"
+
+
+def test_a_fan_out_sends_every_successor_and_a_join_waits_for_all_its_inputs():
+    # given a -> (b, c) -> d
+    nodes = [noop("a"), noop("b"), noop("c"), noop("d")]
+    edges = [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")]
+    flow = workflow_from({"name": "fan", "namespace": "hot-path", "nodes": nodes,
+                          "edges": [{"source": s, "target": t} for s, t in edges]})
+    execution, _ = services.execution_start(workflow=flow, input={})
+    # when a runs, both successors are sent; after b only, the join is not
+    assert sorted(step(execution, "a")[1]) == [(str(execution.pk), "b"), (str(execution.pk), "c")]
+    assert step(execution, "b")[1] == []
+    # and after c, the join is sent once, then the execution completes with it
+    assert step(execution, "c")[1] == [(str(execution.pk), "d")]
+    step(execution, "d")
+    execution.refresh_from_db()
+    assert execution.status == "completed" and execution.output == {"d": 0}
+
+
+class PauseItsExecution(NodeType):
+    """Pauses its own execution while it runs: a pause that lands between a claim and its
+    completion, as a concurrent request's would."""
+
+    name = "PauseItsExecution"
+    category = NodeCategory.UTILITY
+    description = "Test node: pauses its execution, returns 0."
+    data_schema = {"type": "object"}
+    output_schema = {"type": "integer"}
+
+    def execute(self, context: NodeContext) -> Any:
+        from executions.models import Execution
+
+        services.execution_pause(execution=Execution.objects.get(pk=context.execution_id))
+        return 0
+
+
+@pytest.fixture
+def pausing_type(settings):
+    from workflows.nodes.registry import registry_reset
+
+    settings.WORKFLOW_NODE_TYPES = [*settings.WORKFLOW_NODE_TYPES,
+                                    f"{__name__}.PauseItsExecution"]
+    registry_reset()
+    yield
+    registry_reset()
+
+
+@pytest.mark.usefixtures("pausing_type")
+def test_a_step_of_an_execution_paused_meanwhile_completes_but_sends_nothing():
+    # given a -> b, where a pauses the execution while it runs
+    flow = workflow_from(chain("paused", [{"id": "a", "type": "PauseItsExecution", "data": {}},
+                                          noop("b")]))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    # when a completes
+    _, published = step(execution, "a")
+    # then its output is kept and b waits for the resume
+    assert published == []
+    rows = {row.node_id: row for row in execution.nodes.all()}
+    assert rows["a"].status == "completed" and rows["b"].status == "pending"
+    # and the resume sends it
+    with mock.patch.object(tasks.node_run, "apply_async") as publish:
+        from django.test import TestCase
+
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            services.execution_resume(execution=execution)
+    assert [call.args[0] for call in publish.call_args_list] == [(str(execution.pk), "b")]
