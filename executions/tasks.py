@@ -2,9 +2,12 @@
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from executions import services
 from executions.services import children, cleanup, concurrency, outbox, sweeper, waits
+
+DATABASE_RETRIES = 60  # about five minutes of a database outage
 
 
 @shared_task(
@@ -27,8 +30,16 @@ def node_run(self, execution_id: str, node_id: str) -> None:
     (RabbitMQ's consumer timeout, Redis's visibility timeout).
     """
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    delay = services.node_run(execution_id=execution_id, node_id=node_id,
-                              redelivered=redelivered)
+    try:
+        delay = services.node_run(execution_id=execution_id, node_id=node_id,
+                                  redelivered=redelivered)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is unreachable: send the step again shortly (1, 2, 4, 5, 5... s)
+        # rather than dropping it until the sweeper's resend; a step that had claimed its
+        # node is taken over by the lease as usual. After DATABASE_RETRIES tries, the task
+        # fails and the sweeper is the safety net.
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 5),
+                         max_retries=DATABASE_RETRIES) from None
     if delay is not None and delay <= settings.WORKFLOW_RETRY_COUNTDOWN_MAX:
         raise self.retry(countdown=delay)
 

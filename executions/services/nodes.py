@@ -87,9 +87,13 @@ def _claim_statement(execution: Execution, rows: QuerySet[NodeExecution],
     """
     if connection.vendor != "postgresql":
         with transaction.atomic():
-            if not rows.update(**values):
+            # `rows` selects by the values the update changes: find the row first.
+            target = rows.values_list("pk", flat=True).first()
+            running = Execution.objects.filter(pk=execution.pk,
+                                               status=ExecutionStatus.RUNNING).exists()
+            if target is None or not running or not rows.filter(pk=target).update(**values):
                 return None
-            row = rows.get()
+            row = NodeExecution.objects.get(pk=target)
             logs_write([log_entry(execution, "node.running", node_id=row.node_id,
                                   data={"attempt": row.attempt})])
             return row
