@@ -122,13 +122,27 @@ def anonymous() -> APIClient:
     return APIClient()
 
 
+_SESSION_WORKER: list = []  # the session's worker, once a test started it
+
+
+def _commits(request) -> bool:
+    """Whether the test commits (a transactional database): only then can it send tasks."""
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames)
+
+
 @pytest.fixture(autouse=True)
 def _worker_settles(request):
     """A test on the worker ends when the worker is idle, before its tables are emptied
-    (work left running, e.g. a child reporting to its parent, would race the flush)."""
+    (work left running, e.g. a child reporting to its parent, would race the flush). So
+    does a committing test that did not ask for the worker but started an execution while
+    the session's worker runs: it takes the nodes all the same."""
     yield
     if "worker" in request.fixturenames:
         request.getfixturevalue("worker").wait_idle()
+    elif _SESSION_WORKER and _commits(request):
+        _SESSION_WORKER[0].wait_idle()
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +152,9 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
 
     with django_db_blocker.unblock(), celery_worker(tmp_path_factory.mktemp("worker"),
                                                     concurrency=2) as running:
+        _SESSION_WORKER.append(running)
         yield running
+        _SESSION_WORKER.clear()
 
 
 @pytest.fixture
