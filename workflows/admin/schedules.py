@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
 from config.admin import ReadOnlyAdminMixin
-from config.errors import ApplicationError
+from workflows.admin.access import ServiceErrorsMixin, WorkflowPermissionsMixin
 from workflows.models import Schedule, ScheduleRun
 from workflows.triggers.schedules import (
     EDITABLE,
@@ -42,7 +41,7 @@ class ScheduleForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(WorkflowPermissionsMixin, ServiceErrorsMixin, admin.ModelAdmin):
     form = ScheduleForm
     list_display = ["workflow", "name", "cron", "timezone", "enabled", "next_fire_at",
                     "last_fire_at"]
@@ -97,25 +96,6 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj) -> None:
         schedule_delete(schedule=obj, actor=request.user)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:  # e.g. a name taken by a concurrent save
-            self.message_user(request, exc.message, level=messages.ERROR)
-            return HttpResponseRedirect(request.path)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.has_perm("workflow.write")
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.write")
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.write")
 
 
 @admin.register(ScheduleRun)

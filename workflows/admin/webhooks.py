@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from workflows.admin.access import WorkflowPermissionsMixin
 from workflows.models import WebhookTrigger
 from workflows.triggers import webhooks as webhook_services
 
@@ -29,7 +30,7 @@ class WebhookTriggerForm(forms.ModelForm):
 
 
 @admin.register(WebhookTrigger)
-class WebhookTriggerAdmin(admin.ModelAdmin):
+class WebhookTriggerAdmin(WorkflowPermissionsMixin, admin.ModelAdmin):
     form = WebhookTriggerForm
     list_display = ["workflow", "name", "enabled", "token_hint", "last_used_at"]
     list_filter = ["enabled"]
@@ -77,15 +78,3 @@ class WebhookTriggerAdmin(admin.ModelAdmin):
         for trigger in queryset.select_related("workflow"):
             token = webhook_services.webhook_rotate(trigger=trigger, actor=request.user)
             self._show_url(request, trigger, token)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.has_perm("workflow.write")
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.write")
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.write")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.contrib import admin
 from django.utils.html import format_html
 
 from config.admin import ReadOnlyAdminMixin
-from config.errors import ApplicationError
 from workflows import services
+from workflows.admin.access import ServiceErrorsMixin, WorkflowPermissionsMixin
 from workflows.admin.problems import problem_line as _problem_line
 from workflows.admin.templates import FromTemplateAdminMixin
 from workflows.definitions import (
@@ -66,7 +65,8 @@ class WorkflowForm(forms.ModelForm):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(FromTemplateAdminMixin, admin.ModelAdmin):
+class WorkflowAdmin(WorkflowPermissionsMixin, ServiceErrorsMixin, FromTemplateAdminMixin,
+                    admin.ModelAdmin):
     form = WorkflowForm
     list_display = ["name", "namespace", "active", "version_number", "owner", "updated_at"]
     list_filter = ["active", "namespace", "tags", ("updated_at", admin.DateFieldListFilter)]
@@ -101,25 +101,6 @@ class WorkflowAdmin(FromTemplateAdminMixin, admin.ModelAdmin):
 
     def delete_model(self, request, obj) -> None:
         services.workflow_delete(workflow=obj, actor=request.user)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:  # e.g. a name taken by a concurrent save
-            self.message_user(request, exc.message, level=messages.ERROR)
-            return HttpResponseRedirect(request.path)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.read")
-
-    def has_add_permission(self, request) -> bool:
-        return request.user.has_perm("workflow.write")
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.write")
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return request.user.has_perm("workflow.write")
 
 
 @admin.register(WorkflowVersion)
