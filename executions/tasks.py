@@ -6,6 +6,7 @@ from django.db import InterfaceError, OperationalError
 
 from executions import services
 from executions.services import children, cleanup, concurrency, outbox, sweeper, waits
+from executions.services.transitions import attempt_lease
 
 DATABASE_RETRIES = 60  # about five minutes of a database outage
 
@@ -30,9 +31,13 @@ def node_run(self, execution_id: str, node_id: str) -> None:
     (RabbitMQ's consumer timeout, Redis's visibility timeout).
     """
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    # The message carries the node's timeout as its soft time limit (`nodes_publish`), so
+    # the claim can take its lease without reading the plan first.
+    soft_limit = (self.request.timelimit or (None, None))[1]
     try:
-        delay = services.node_run(execution_id=execution_id, node_id=node_id,
-                                  redelivered=redelivered)
+        delay = services.node_run(
+            execution_id=execution_id, node_id=node_id, redelivered=redelivered,
+            lease=attempt_lease(float(soft_limit)) if soft_limit else None)
     except (OperationalError, InterfaceError) as exc:
         # The database is unreachable: send the step again shortly (1, 2, 4, 5, 5... s)
         # rather than dropping it until the sweeper's resend; a step that had claimed its

@@ -59,22 +59,18 @@ def single_input_successors(plan: Plan, node_id: str, branch: str) -> list[str] 
 
 
 def execution_advance_completed(execution: Execution, plan: Plan, node_id: str, branch: str,
-                                entries: list[Any], *, locked: bool = True) -> bool:
-    """Advance after `node_id` completed (taking `branch`) in this transaction, writing
-    its log `entries` (with their outbox events).
+                                entries: list[Any]) -> None:
+    """Advance, under the execution's row lock, after `node_id` completed (taking `branch`)
+    in this transaction, writing its log `entries` (with their outbox events).
 
     The common case needs no read of the node rows: for `single_input_successors`, the
     conditional update that stamps their `dispatched_at` decides which are ready (the
     pending ones); it is sent in one statement with the log entries (`logs_write`).
     Anything else (a join, a branch not taken, the last node, no successor pending any
-    more) takes the general path, `execution_advance`, which needs the execution's row
-    lock: without it (`locked=False`) nothing else is done and False is returned, for the
-    caller to roll back and start again under the lock.
+    more) takes the general path, `execution_advance`.
     """
     targets = single_input_successors(plan, node_id, branch)
     if targets is None:
-        if not locked:
-            return False
         logs_write(entries)
     else:
         pending = NodeExecution.objects.filter(
@@ -82,14 +78,11 @@ def execution_advance_completed(execution: Execution, plan: Plan, node_id: str, 
         stamped = logs_write(entries, then_update=(pending, {"dispatched_at": timezone.now()}))
         if stamped == len(targets):
             nodes_publish(execution, plan, targets)
-            return True
+            return
         if stamped:  # some successor already ran (a redelivery): send only the pending ones
             nodes_publish(execution, plan, list(pending.values_list("node_id", flat=True)))
-            return True
-        if not locked:
-            return False
+            return
     execution_advance(execution, plan, [node_id])
-    return True
 
 
 def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> None:

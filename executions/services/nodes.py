@@ -12,6 +12,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.sql import Query
 from django.utils import timezone
 
 from executions.models import (
@@ -33,13 +34,16 @@ from executions.services.flow import (
 from executions.services.outbox import outbox_event
 from executions.services.scope import SecretsView, redact, template_scope
 from executions.services.transitions import (
+    insert_if_sql,
     log_entry,
     logs_write,
     node_lease,
+    nodes_publish,
     update_statement,
 )
 from executions.services.waits import node_wait, redact_wait
 from monitoring import metrics
+from workflows.models import Workflow, WorkflowVersion
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
 from workflows.nodes.registry import default_registry
@@ -122,8 +126,88 @@ def _claim_statement(execution: Execution, rows: QuerySet[NodeExecution],
     return found[0] if found else None
 
 
-def _claim(execution_id: str, node_id: str,
-           redelivered: bool) -> tuple[Execution, NodeExecution] | None:
+def _loaded_columns() -> list[tuple[str, list[Any]]]:
+    """The tables and fields the claiming statement returns besides the claimed row: the
+    execution, its version (without the definition) and its workflow, as `_execution_load`
+    reads them."""
+    return [
+        ("e", list(Execution._meta.concrete_fields)),
+        ("v", [field for field in WorkflowVersion._meta.concrete_fields
+               if field.name != "definition"]),
+        ("w", list(Workflow._meta.concrete_fields)),
+    ]
+
+
+def _claim_loading(execution_id: str, rows: QuerySet[NodeExecution],
+                   values: dict[str, Any]) -> tuple[Execution, NodeExecution] | None:
+    """PostgreSQL: claim like `_claim_statement`, and read the execution with its version
+    and workflow in the same statement (one round trip for what was two): the final
+    `SELECT` joins them to the claimed row. The execution is as the statement's snapshot
+    saw it, which is what a read just before the claim would have seen. None when nothing
+    was claimed (the caller then finds out why)."""
+    update_sql, update_params = update_statement(rows, values)
+    now = timezone.now()
+    # The payload's execution, status and time; the node, attempt and workflow are
+    # filled in from the claimed row and its execution.
+    payload = outbox_event(log_entry(
+        Execution(pk=execution_id, status=ExecutionStatus.RUNNING), "node.running")).payload
+    node_fields = list(NodeExecution._meta.concrete_fields)
+    loaded = _loaded_columns()
+    columns = ", ".join([f'c."{field.column}"' for field in node_fields] + [
+        f'{alias}."{field.column}"' for alias, fields in loaded for field in fields])
+    table = connection.ops.quote_name
+    # Table names come from the models and every value is a parameter.
+    sql = (
+        f"WITH claimed AS ({update_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING *), "  # noqa: S608
+        f"logged AS (INSERT INTO {ExecutionLog._meta.db_table} "
+        "(execution_id, node_id, level, event, message, data, actor, created_at) "
+        "SELECT execution_id, node_id, 'info', 'node.running', '', "
+        "jsonb_build_object('attempt', attempt), '', %s FROM claimed), "
+        f"announced AS (INSERT INTO {OutboxEvent._meta.db_table} "
+        "(execution_id, event, payload, created_at, attempts, next_attempt_at, published_at, "
+        "dead, last_error) "
+        "SELECT c.execution_id, 'node.running', "
+        "%s::jsonb || jsonb_build_object('node', c.node_id, 'attempt', c.attempt, "
+        "'workflow', e.workflow_id::text), %s, 0, %s, NULL, false, '' FROM claimed c "
+        f"JOIN {table(Execution._meta.db_table)} e ON e.id = c.execution_id) "
+        f"SELECT {columns} FROM claimed c "
+        f"JOIN {table(Execution._meta.db_table)} e ON e.id = c.execution_id "
+        f"JOIN {table(WorkflowVersion._meta.db_table)} v ON v.id = e.version_id "
+        f"JOIN {table(Workflow._meta.db_table)} w ON w.id = e.workflow_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*update_params, execution_id, ExecutionStatus.RUNNING, now,
+                             json.dumps(payload), now, now))
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    return _instances(found, [(NodeExecution, node_fields)] + [
+        (fields[0].model, fields) for _, fields in loaded])
+
+
+def _instances(found: tuple, parts: list[tuple[type, list[Any]]]) -> tuple[Execution,
+                                                                           NodeExecution]:
+    """Model instances from one row holding the columns of several tables, converted as
+    the ORM converts them (JSON, times)."""
+    fields = [field for _, part in parts for field in part]
+    compiler = connection.ops.compiler("SQLCompiler")(Query(NodeExecution), connection,
+                                                      connection.alias)
+    converters = compiler.get_converters([field.get_col(field.model._meta.db_table)
+                                          for field in fields])
+    values = next(iter(compiler.apply_converters([list(found)], converters)))
+    instances = []
+    for model, part in parts:
+        instances.append(model.from_db(connection.alias, [f.attname for f in part],
+                                       values[:len(part)]))
+        values = values[len(part):]
+    row, execution, version, workflow = instances
+    execution.version = version
+    execution.workflow = workflow
+    return execution, row
+
+
+def _claim(execution_id: str, node_id: str, redelivered: bool,
+           lease: timedelta | None = None) -> tuple[Execution, NodeExecution] | None:
     """Take the node for one attempt, or None when it must not run now.
 
     A pending or retrying node is taken by a conditional update, so of two messages for
@@ -134,8 +218,25 @@ def _claim(execution_id: str, node_id: str,
     again, which is harmless because each of them is claimed the same way.
 
     The claim, its `node.running` log entry and its outbox event commit together
-    (`_claim_statement`).
+    (`_claim_statement`). When the message says how long the attempt may run (`lease`,
+    from its time limit), PostgreSQL claims first and reads the execution in the same
+    statement (`_claim_loading`); otherwise, or when that claimed nothing, the execution
+    is read first and the reason found.
     """
+    now = timezone.now()
+    takeable = Q(status__in=(NodeStatus.PENDING, NodeStatus.RETRYING)) | Q(
+        status=NodeStatus.RUNNING, lease_expires_at__lt=now)
+    if redelivered:
+        takeable |= Q(status=NodeStatus.RUNNING)
+    this_node = NodeExecution.objects.filter(execution_id=execution_id, node_id=node_id,
+                                             iteration="")
+    values = {"status": NodeStatus.RUNNING, "attempt": F("attempt") + 1, "started_at": now,
+              "retry_at": None}
+    if lease is not None and connection.vendor == "postgresql":
+        claimed = _claim_loading(execution_id, this_node.filter(takeable),
+                                 {**values, "lease_expires_at": now + lease})
+        if claimed is not None:
+            return claimed
     execution = _execution_load(execution_id)
     if execution is None:
         logger.warning("node %s of unknown execution %s: message dropped", node_id, execution_id)
@@ -143,15 +244,8 @@ def _claim(execution_id: str, node_id: str,
     if execution.status != ExecutionStatus.RUNNING:
         return None
     plan = execution_plan(execution)
-    now = timezone.now()
-    takeable = Q(status__in=(NodeStatus.PENDING, NodeStatus.RETRYING)) | Q(
-        status=NodeStatus.RUNNING, lease_expires_at__lt=now)
-    if redelivered:
-        takeable |= Q(status=NodeStatus.RUNNING)
-    this_node = NodeExecution.objects.filter(execution=execution, node_id=node_id, iteration="")
     row = _claim_statement(execution, this_node.filter(takeable), {
-        "status": NodeStatus.RUNNING, "attempt": F("attempt") + 1, "started_at": now,
-        "lease_expires_at": now + node_lease(plan, node_id), "retry_at": None})
+        **values, "lease_expires_at": now + node_lease(plan, node_id)})
     if row is not None:
         return execution, row
     row = this_node.get()
@@ -198,9 +292,13 @@ def _retry_delay(node: dict[str, Any], attempt: int, fault: NodeFault) -> float:
     return max(delay, fault.retry_after or 0.0)
 
 
-def node_run(*, execution_id: str, node_id: str, redelivered: bool = False) -> float | None:
-    """Run one attempt of a node. Returns a delay when the attempt should be retried."""
-    claimed = _claim(execution_id, node_id, redelivered)
+def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
+             lease: timedelta | None = None) -> float | None:
+    """Run one attempt of a node. Returns a delay when the attempt should be retried.
+
+    `lease`: how long the attempt may go unheard of, when the message says so
+    (`attempt_lease` of its time limit); otherwise it is read from the plan."""
+    claimed = _claim(execution_id, node_id, redelivered, lease)
     if claimed is None:
         return None
     execution, row = claimed
@@ -265,45 +363,66 @@ def _log_entries(execution: Execution, row: NodeExecution, branch: str, context:
     ]
 
 
-class _TakeTheLock(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """The unlocked completion found it must decide under the execution's lock."""
-
-
 def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, output: Any,
                             branch: str, context: NodeContext, secrets: SecretsView) -> bool:
     """Complete a node whose successors each have it as their only input (a chain, a
-    fan-out) with the execution's row locked in share mode, by the completion's own
-    statement; False when it must take the locked path (nothing is then written).
+    fan-out) in one statement, its own transaction, without the execution's row lock;
+    False when it must take the locked path (nothing was then written).
 
-    The completion `UPDATE` is fenced (this attempt still running) and holds
-    `EXISTS (SELECT ... FROM execution WHERE id = ... AND status = running FOR SHARE)`:
-    the execution's row is locked first, as every other writer does, but in share mode,
-    so such completions of one execution do not wait for each other (they decide nothing
-    together: each successor is made ready by the conditional update of its own row),
-    while whatever needs the whole graph (a join, a skip, finishing the execution, a
-    status change, cancel) takes the row exclusively and waits for them. PostgreSQL only.
+    The statement (PostgreSQL only):
+    - `completed`: the fenced completion `UPDATE` (this attempt still running), holding
+      `EXISTS (SELECT ... FROM execution WHERE id = ... AND status = running FOR SHARE)`:
+      the execution's row is locked first, as every other writer does, but in share mode,
+      so such completions of one execution do not wait for each other (they decide
+      nothing together: each successor is made ready by the conditional update of its
+      own row), while whatever needs the whole graph (a join, a skip, finishing the
+      execution, a status change, cancel) takes the row exclusively and waits for them;
+    - `logged`, `announced`: the node's log entries and their outbox events, inserted
+      only if `completed` updated the row;
+    - `stamped`: the successors' conditional `dispatched_at` update (the pending ones,
+      only if `completed`), whose rows are the successors now ready.
+    One round trip and one commit where a transaction took four round trips.
     """
-    if (connection.vendor != "postgresql" or context.variables
-            or single_input_successors(plan, row.node_id, branch) is None):
+    targets = single_input_successors(plan, row.node_id, branch)
+    if connection.vendor != "postgresql" or context.variables or targets is None:
         return False
-    sql, params = update_statement(
+    now = timezone.now()
+    completion_sql, completion_params = update_statement(
         NodeExecution.objects.filter(pk=row.pk, status=NodeStatus.RUNNING, attempt=row.attempt),
         {"status": NodeStatus.COMPLETED, "output": output, "branch": branch, "error": None,
-         "finished_at": timezone.now()})
-    sql += f" AND {EXECUTION_RUNNING_SHARED}"
-    try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, (*params, claimed.pk, ExecutionStatus.RUNNING))
-                if not cursor.rowcount:
-                    return False  # cancelled, another attempt, or the execution not running
-            if not execution_advance_completed(
-                    claimed, plan, row.node_id, branch,
-                    _log_entries(claimed, row, branch, context, secrets), locked=False):
-                raise _TakeTheLock
-    except _TakeTheLock:
-        return False
+         "finished_at": now})
+    entries = _log_entries(claimed, row, branch, context, secrets)
+    written = "EXISTS (SELECT 1 FROM completed)"
+    logged_sql, logged_params = insert_if_sql(entries, written)
+    announced_sql, announced_params = insert_if_sql(
+        [outbox_event(entry) for entry in entries], written)
+    stamped_sql, stamped_params = update_statement(NodeExecution.objects.filter(
+        execution_id=claimed.pk, node_id__in=targets, iteration="", status=NodeStatus.PENDING,
+    ), {"dispatched_at": now})
+    # The SQL of each part is the ORM's own; every value is a parameter.
+    sql = (
+        f"WITH completed AS ({completion_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING 1), "  # noqa: S608
+        f"logged AS ({logged_sql}), announced AS ({announced_sql}), "
+        f"stamped AS ({stamped_sql} AND {written} RETURNING node_id) "
+        "SELECT (SELECT count(*) FROM completed), ARRAY(SELECT node_id FROM stamped)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*completion_params, claimed.pk, ExecutionStatus.RUNNING,
+                             *logged_params, *announced_params, *stamped_params))
+        completed, ready = cursor.fetchone()
+    if not completed:
+        return False  # cancelled, another attempt, or the execution not running
+    transaction.on_commit(lambda: metrics.log_entries_observe(entries))
     metrics.node_observe(row, NodeStatus.COMPLETED)
+    if ready:
+        nodes_publish(claimed, plan, [node_id for node_id in targets if node_id in ready])
+        return True
+    # No successor was pending any more (a redelivered message whose successors already
+    # ran): the completion stands; what comes next is decided under the lock.
+    with transaction.atomic():
+        execution = _locked(claimed)
+        if execution.status == ExecutionStatus.RUNNING:
+            execution_advance(execution, plan, [row.node_id])
     return True
 
 

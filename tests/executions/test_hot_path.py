@@ -12,11 +12,13 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from executions import services, tasks
 from executions.models import NodeExecution
+from executions.services.transitions import attempt_lease
 from tests.engine import workflow_from
 from workflows.nodes import NodeCategory, NodeType
 from workflows.nodes.context import NodeContext
@@ -24,25 +26,30 @@ from workflows.nodes.context import NodeContext
 pytestmark = pytest.mark.django_db
 
 # A completed no-op step with one successor (claim to successor dispatched) costs at most
-# these statements on PostgreSQL (BEGIN/COMMIT and savepoints not counted):
-#   claim:    1. the execution with its version (definition deferred) and workflow
-#             2. one statement, its own transaction: the conditional claim UPDATE ...
-#                RETURNING the row, with the `node.running` log entry and its outbox
-#                event inserted from it (data-modifying WITH queries)
+# these statements on PostgreSQL (BEGIN/COMMIT and savepoints not counted; each of these
+# is its own transaction):
+#   claim:    1. the conditional claim UPDATE ... RETURNING the row (the execution still
+#                running, its row locked in share mode), with the `node.running` log entry
+#                and its outbox event inserted from it (data-modifying WITH queries), and
+#                the execution, its version (definition left out) and workflow joined to
+#                the claimed row in the final SELECT
 #   run:      nothing (the data of a no-op node does not mention `nodes`)
-#   complete: (one transaction)
-#             3. the fenced completion UPDATE (this attempt still running), which also
-#                locks the execution's row in share mode while checking it still runs
-#                (EXISTS (... FOR SHARE))
-#             4. one statement: the `node.completed` log entry and its outbox event
-#                (WITH ... INSERT) and the successor's conditional `dispatched_at`
-#                UPDATE, whose row count decides that it is ready (its only input is
-#                this node, so no node rows are read)
-# Elsewhere (SQLite): the locked path, 12 (the claim alone is a read of the row, a check
-# that the execution runs, the update and the re-read, then the log rows).
-# See "Cost of a node step" in docs/engine.md.
+#   complete: 2. the fenced completion UPDATE (this attempt still running, the execution's
+#                row locked in share mode while checking it still runs), the
+#                `node.completed` log entry and its outbox event (inserted only if the
+#                completion updated the row), and the successor's conditional
+#                `dispatched_at` UPDATE, whose rows are the successors made ready (their
+#                only input is this node, so no node rows are read)
+# A message without a time limit (the lease then comes from the plan) reads the execution
+# before its claim: one more. Elsewhere (SQLite): the locked path, 12 (the claim alone is a
+# read of the row, a check that the execution runs, the update and the re-read, then the
+# log rows). See "Cost of a node step" in docs/engine.md.
 # Raise it only with a reason written there.
-STEP_STATEMENTS = 4 if connection.vendor == "postgresql" else 12
+STEP_STATEMENTS = 2 if connection.vendor == "postgresql" else 12
+
+# The lease a node_run message of a node with the default timeout carries (its soft time
+# limit), as executions.tasks.node_run passes it.
+LEASE = attempt_lease(settings.WORKFLOW_NODE_TIMEOUT)
 
 BOOKKEEPING = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK")
 
@@ -61,8 +68,9 @@ def noop(node_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"id": node_id, "type": "Transform", "data": data or {"template": 0}}
 
 
-def step(execution: Any, node_id: str) -> tuple[list[str], list[tuple]]:
-    """Run one node here; the statements it sent and the messages it published."""
+def step(execution: Any, node_id: str, lease: Any = LEASE) -> tuple[list[str], list[tuple]]:
+    """Run one node here, as a message with the node's time limit would (`lease=None`:
+    one without); the statements it sent and the messages it published."""
     published: list[tuple] = []
     with mock.patch.object(tasks.node_run, "apply_async",
                            side_effect=lambda args, **options: published.append(tuple(args))), \
@@ -70,7 +78,8 @@ def step(execution: Any, node_id: str) -> tuple[list[str], list[tuple]]:
         from django.test import TestCase
 
         with TestCase.captureOnCommitCallbacks(execute=True):
-            assert services.node_run(execution_id=str(execution.pk), node_id=node_id) is None
+            assert services.node_run(execution_id=str(execution.pk), node_id=node_id,
+                                     lease=lease) is None
     return statements(captured), published
 
 
@@ -89,7 +98,46 @@ def test_a_no_op_step_costs_at_most_its_pinned_statements():
     assert rows["c"].status == "pending" and rows["c"].dispatched_at is not None
     # and its log entries and outbox events were written with it
     assert execution.logs.filter(node_id="b").count() == 2
-    assert execution.outbox_events.filter(payload__node="b").count() == 2
+    events = {event.event: event.payload
+              for event in execution.outbox_events.filter(payload__node="b")}
+    assert sorted(events) == ["node.completed", "node.running"]
+    assert events["node.running"]["workflow"] == str(flow.pk)
+    assert events["node.running"]["attempt"] == 1
+
+
+def test_a_message_without_a_time_limit_takes_its_lease_from_the_plan():
+    # given a chain whose node b says its own timeout
+    flow = workflow_from(chain("no-limit", [noop("a"), {**noop("b"), "timeout": 7}, noop("c")]))
+    execution, _ = services.execution_start(workflow=flow, input={})
+    step(execution, "a", lease=None)
+    # when b's message carries no time limit
+    sql, published = step(execution, "b", lease=None)
+    # then it runs and sends c, reading the execution first (one statement more)
+    assert published == [(str(execution.pk), "c")]
+    assert len(sql) <= STEP_STATEMENTS + (1 if connection.vendor == "postgresql" else 0)
+    b = execution.nodes.get(node_id="b")
+    assert b.status == "completed"
+    # and its lease was its own timeout plus the margins, not the default
+    assert b.lease_expires_at - b.started_at == attempt_lease(7)
+
+
+def test_a_step_writes_its_log_lines_with_its_completion():
+    # given a chain whose first node writes a log line
+    flow = workflow_from(chain("logs", [
+        {"id": "a", "type": "Logger", "data": {"message": "hello {{ input.who }}",
+                                               "level": "warning"}},
+        noop("b"),
+    ]))
+    execution, _ = services.execution_start(workflow=flow, input={"who": "ops"})
+    # when it runs
+    _, published = step(execution, "a")
+    # then its line, its completion and their events are stored, and b is sent
+    assert published == [(str(execution.pk), "b")]
+    entries = list(execution.logs.filter(node_id="a").order_by("id")
+                   .values_list("event", "level", "message"))
+    assert entries == [("node.running", "info", ""), ("node.message", "warning", "hello ops"),
+                       ("node.completed", "info", "")]
+    assert execution.outbox_events.filter(payload__node="a").count() == 3
 
 
 def test_a_step_does_not_read_the_workflow_definition():
