@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -30,7 +31,25 @@ from workflows.nodes.faults import FatalFault, NodeFault
 from workflows.templating import TemplateRenderError, render
 
 
-def _finished(row: NodeExecution, plan: Plan) -> bool:
+@dataclass(slots=True)
+class NodeState:
+    """What deciding the next step reads of a node run: no output, no error, no times."""
+
+    pk: int
+    node_id: str
+    status: str
+    branch: str
+
+
+def node_states(execution: Execution) -> dict[str, NodeState]:
+    """The execution's top-level node runs by node id (tuples, not model instances: a
+    join's every completion reads them all)."""
+    return {node_id: NodeState(pk, node_id, status, branch)
+            for pk, node_id, status, branch in execution.nodes.filter(iteration="")
+            .values_list("pk", "node_id", "status", "branch")}
+
+
+def _finished(row: NodeState, plan: Plan) -> bool:
     if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED):
         return True
     node = plan.nodes[row.node_id]
@@ -38,7 +57,7 @@ def _finished(row: NodeExecution, plan: Plan) -> bool:
     return row.status == NodeStatus.FAILED and continues
 
 
-def _active(edge: Any, row: NodeExecution) -> bool:
+def _active(edge: Any, row: NodeState) -> bool:
     if row.status == NodeStatus.FAILED:  # a failed node that continues feeds plain edges
         return edge.handle is None
     return edge_active(edge, row.status, row.branch)
@@ -89,11 +108,10 @@ def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> 
     """Dispatch the successors whose inputs are all finished; skip those with none active.
 
     Runs under the execution's row lock, so of two predecessors of a join finishing at
-    once, exactly one sees both finished. The rows are read without their outputs (a
-    finish reads those it needs).
+    once, exactly one sees both finished. The rows are read as `NodeState`s, without
+    their outputs (a finish reads those it needs).
     """
-    rows = {row.node_id: row
-            for row in execution.nodes.filter(iteration="").defer("output", "error")}
+    rows = node_states(execution)
     ready: list[str] = []
     queue = list(finished)
     skipped_logs = []
@@ -119,12 +137,12 @@ def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> 
     if ready:
         return
     if not any(row.status in OPEN_NODE_STATUSES for row in rows.values()):
-        execution_finish(execution, plan, rows)
+        execution_finish(execution, plan)
     elif execution.status == ExecutionStatus.RUNNING and _only_waits(rows, plan):
         execution_transition(execution, ExecutionStatus.WAITING)
 
 
-def _only_waits(rows: dict[str, NodeExecution], plan: Plan) -> bool:
+def _only_waits(rows: dict[str, NodeState], plan: Plan) -> bool:
     """Nothing runs or is queued: every open node waits on a bookmark or on a waiting node."""
     for row in rows.values():
         if row.status in (NodeStatus.RUNNING, NodeStatus.RETRYING):
@@ -136,9 +154,8 @@ def _only_waits(rows: dict[str, NodeExecution], plan: Plan) -> bool:
     return True
 
 
-def _output(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> Any:
-    if any("output" in row.get_deferred_fields() for row in rows.values()):
-        rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
+def _output(execution: Execution, plan: Plan) -> Any:
+    rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
     if execution.graph_path:  # a loop body: its one leaf's output, else {leaf: output}
         leaves = [rows[node_id] for node_id in plan.leaves if node_id in rows]
         if len(leaves) == 1:
@@ -157,13 +174,13 @@ def _output(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) ->
     }
 
 
-def execution_finish(execution: Execution, plan: Plan, rows: dict[str, NodeExecution]) -> None:
+def execution_finish(execution: Execution, plan: Plan) -> None:
     """Nothing is left to run: complete it, or, when compensating, go on compensating."""
     if execution.compensation is not None:
         _compensate_next(execution, plan)
         return
     try:
-        output = _output(execution, plan, rows)
+        output = _output(execution, plan)
     except NodeFault as fault:
         execution_fail(execution, fault.as_dict())
         return

@@ -131,7 +131,7 @@ def execution_admit(execution: Execution, plan: Any) -> None:
     if plan.nodes:
         nodes_dispatch(execution, plan, plan.roots)
     else:
-        execution_finish(execution, plan, rows={})
+        execution_finish(execution, plan)
 
 
 def execution_start_child(*, parent: Execution, node_id: str, workflow: Workflow,
