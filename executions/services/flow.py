@@ -77,6 +77,27 @@ def single_input_successors(plan: Plan, node_id: str, branch: str) -> list[str] 
     return [edge.target for edge in edges]
 
 
+def plain_join(plan: Plan, node_id: str, branch: str) -> str | None:
+    """The one successor of a node that completed taking `branch`, when that successor is
+    a join (two inputs or more) whose incoming edges are all plain (no branch handle)
+    and none of whose inputs goes on after failing (`on_failure: continue`). Such a join
+    is ready exactly when every input has completed or was skipped (this one completed,
+    so one edge is active); nothing else about it needs the other node rows. None
+    otherwise."""
+    edges = plan.outgoing[node_id]
+    if len(edges) != 1 or not edge_active(edges[0], NodeStatus.COMPLETED, branch):
+        return None
+    join = edges[0].target
+    incoming = plan.incoming[join]
+    if len(incoming) < 2 or any(edge.handle is not None for edge in incoming):
+        return None
+    default = plan.settings.get("on_failure", "fail")
+    if any((plan.nodes[edge.source].get("on_failure") or default) == "continue"
+           for edge in incoming):
+        return None
+    return join
+
+
 def execution_advance_completed(execution: Execution, plan: Plan, node_id: str, branch: str,
                                 entries: list[Any]) -> None:
     """Advance, under the execution's row lock, after `node_id` completed (taking `branch`)

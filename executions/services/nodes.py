@@ -11,7 +11,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, Q, QuerySet
 from django.db.models.sql import Query
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from executions.services.flow import (
     execution_advance,
     execution_advance_completed,
     node_failed_finally,
+    plain_join,
     single_input_successors,
 )
 from executions.services.outbox import outbox_event
@@ -384,7 +385,8 @@ def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, 
     One round trip and one commit where a transaction took four round trips.
     """
     targets = single_input_successors(plan, row.node_id, branch)
-    if connection.vendor != "postgresql" or context.variables or targets is None:
+    join = plain_join(plan, row.node_id, branch) if targets is None else None
+    if connection.vendor != "postgresql" or context.variables or (targets or join) is None:
         return False
     now = timezone.now()
     completion_sql, completion_params = update_statement(
@@ -396,33 +398,91 @@ def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, 
     logged_sql, logged_params = insert_if_sql(entries, written)
     announced_sql, announced_params = insert_if_sql(
         [outbox_event(entry) for entry in entries], written)
+    # The SQL of each part is the ORM's own; every value is a parameter.
+    head = (
+        f"WITH completed AS ({completion_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING 1), "  # noqa: S608
+        f"logged AS ({logged_sql}), announced AS ({announced_sql}), "
+    )
+    head_params = (*completion_params, claimed.pk, ExecutionStatus.RUNNING, *logged_params,
+                   *announced_params)
+    if join is not None:
+        return _join_input_complete(claimed, row, plan, join, head, head_params, entries, now)
     stamped_sql, stamped_params = update_statement(NodeExecution.objects.filter(
         execution_id=claimed.pk, node_id__in=targets, iteration="", status=NodeStatus.PENDING,
     ), {"dispatched_at": now})
-    # The SQL of each part is the ORM's own; every value is a parameter.
     sql = (
-        f"WITH completed AS ({completion_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING 1), "  # noqa: S608
-        f"logged AS ({logged_sql}), announced AS ({announced_sql}), "
-        f"stamped AS ({stamped_sql} AND {written} RETURNING node_id) "
+        f"{head}stamped AS ({stamped_sql} AND {written} RETURNING node_id) "  # noqa: S608
         "SELECT (SELECT count(*) FROM completed), ARRAY(SELECT node_id FROM stamped)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*completion_params, claimed.pk, ExecutionStatus.RUNNING,
-                             *logged_params, *announced_params, *stamped_params))
+        cursor.execute(sql, (*head_params, *stamped_params))
         completed, ready = cursor.fetchone()
     if not completed:
         return False  # cancelled, another attempt, or the execution not running
-    transaction.on_commit(lambda: metrics.log_entries_observe(entries))
-    metrics.node_observe(row, NodeStatus.COMPLETED)
+    _completed_observe(row, entries)
     if ready:
         nodes_publish(claimed, plan, [node_id for node_id in targets if node_id in ready])
         return True
     # No successor was pending any more (a redelivered message whose successors already
     # ran): the completion stands; what comes next is decided under the lock.
+    _advance_locked(claimed, plan, row.node_id)
+    return True
+
+
+def _completed_observe(row: NodeExecution, entries: list[Any]) -> None:
+    transaction.on_commit(lambda: metrics.log_entries_observe(entries))
+    metrics.node_observe(row, NodeStatus.COMPLETED)
+
+
+def _advance_locked(claimed: Execution, plan: Plan, node_id: str) -> None:
+    """Decide what follows a committed completion in a transaction of its own, under the
+    execution's row lock (the general path's decision)."""
     with transaction.atomic():
         execution = _locked(claimed)
         if execution.status == ExecutionStatus.RUNNING:
-            execution_advance(execution, plan, [row.node_id])
+            execution_advance(execution, plan, [node_id])
+
+
+def _join_input_complete(claimed: Execution, row: NodeExecution, plan: Plan, join: str,
+                         head: str, head_params: tuple, entries: list[Any], now: Any) -> bool:
+    """Complete an input of a `plain_join` without the execution's exclusive lock: the
+    join's own row is the lock its inputs take (after the execution's, in share mode, and
+    their own), so their completions queue only there and only for a moment.
+
+    One transaction, two statements: the completion with its entries, locking the join's
+    row (`FOR UPDATE`); then, in a statement of its own (so that it sees every input
+    completed by those that held the join's row before), the conditional stamp that makes
+    the join ready when no input is unfinished any more. When it is not ready and a node
+    of the execution waits, the execution may have nothing left but waits: the general
+    path decides that under the lock, after the commit.
+    """
+    nodes = NodeExecution.objects.filter(execution_id=claimed.pk, iteration="")
+    table = connection.ops.quote_name(NodeExecution._meta.db_table)
+    unfinished = nodes.filter(
+        node_id__in=[edge.source for edge in plan.incoming[join]],
+    ).exclude(status__in=(NodeStatus.COMPLETED, NodeStatus.SKIPPED))
+    stamp_sql, stamp_params = update_statement(
+        nodes.filter(~Exists(unfinished), node_id=join, status=NodeStatus.PENDING),
+        {"dispatched_at": now})
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"{head}joined AS (SELECT 1 FROM {table} WHERE execution_id = %s "  # noqa: S608
+            "AND node_id = %s AND iteration = '' FOR UPDATE) "
+            "SELECT (SELECT count(*) FROM completed), (SELECT count(*) FROM joined)",
+            (*head_params, claimed.pk, join))
+        if not cursor.fetchone()[0]:
+            return False  # cancelled, another attempt, or the execution not running
+        cursor.execute(
+            f"WITH stamped AS ({stamp_sql} RETURNING 1) "  # noqa: S608
+            "SELECT (SELECT count(*) FROM stamped), "
+            f"EXISTS (SELECT 1 FROM {table} WHERE execution_id = %s AND status = %s)",
+            (*stamp_params, claimed.pk, NodeStatus.WAITING))
+        ready, waiting = cursor.fetchone()
+        _completed_observe(row, entries)
+        if ready:
+            nodes_publish(claimed, plan, [join])
+    if not ready and waiting:
+        _advance_locked(claimed, plan, row.node_id)
     return True
 
 

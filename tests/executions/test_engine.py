@@ -88,6 +88,23 @@ def test_a_wide_fan_in_waits_for_every_input():
     assert execution.logs.filter(event="node.running", node_id="join").count() == 1
 
 
+def test_joins_of_executions_running_together_each_run_once_with_every_input():
+    # given four executions of 1 -> 12 -> join started at once on the two-process worker,
+    # so that inputs of one join complete at the same moment
+    width = 12
+    nodes = [transform("start", 0)] + [transform(f"p{i}", i) for i in range(width)]
+    nodes.append(transform("join", "{{ " + " + ".join(f"nodes.p{i}" for i in range(width)) + " }}"))
+    edges = [("start", f"p{i}") for i in range(width)] + [(f"p{i}", "join") for i in range(width)]
+    flow = workflow_from(workflow("fan-in-together", nodes, edges))
+    started = [services.execution_start(workflow=flow, input={})[0] for _ in range(4)]
+    # then each completes, its join ran once and saw every input's output
+    for execution in started:
+        execution = wait_for(execution)
+        assert execution.status == "completed", execution.error
+        assert execution.output == {"join": sum(range(width))}
+        assert execution.logs.filter(event="node.running", node_id="join").count() == 1
+
+
 def test_a_branch_skips_the_untaken_path_and_the_join_still_runs():
     # given big? -true-> approve -> notify, big? -false-> auto -> notify, and audit after approve
     definition = workflow("branch", [

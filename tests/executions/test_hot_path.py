@@ -185,12 +185,54 @@ def test_a_fan_out_sends_every_successor_and_a_join_waits_for_all_its_inputs():
     execution, _ = services.execution_start(workflow=flow, input={})
     # when a runs, both successors are sent; after b only, the join is not
     assert sorted(step(execution, "a")[1]) == [(str(execution.pk), "b"), (str(execution.pk), "c")]
-    assert step(execution, "b")[1] == []
+    sql, published = step(execution, "b")
+    assert published == []
+    # (an input of a plain join: the claim, then the completion locking the join's row
+    # and the join's conditional stamp; no read of the node rows)
+    assert len(sql) <= (3 if connection.vendor == "postgresql" else STEP_STATEMENTS + 2), sql
     # and after c, the join is sent once, then the execution completes with it
     assert step(execution, "c")[1] == [(str(execution.pk), "d")]
     step(execution, "d")
     execution.refresh_from_db()
     assert execution.status == "completed" and execution.output == {"d": 0}
+
+
+def test_a_join_input_that_leaves_only_a_wait_settles_the_execution_to_waiting():
+    # given a -> (b, c) -> d, where c waits for a person
+    nodes = [noop("a"), noop("b"),
+             {"id": "c", "type": "UserAction",
+              "data": {"prompt": "Approve?", "assignee": "ops"}}, noop("d")]
+    edges = [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")]
+    flow = workflow_from({"name": "join-wait", "namespace": "hot-path", "nodes": nodes,
+                          "edges": [{"source": s, "target": t} for s, t in edges]})
+    execution, _ = services.execution_start(workflow=flow, input={})
+    step(execution, "a")
+    # when c opens its wait and then b completes
+    step(execution, "c")
+    _, published = step(execution, "b")
+    # then the join is not sent and the execution only waits now
+    assert published == []
+    execution.refresh_from_db()
+    assert execution.status == "waiting"
+    assert execution.nodes.get(node_id="d").status == "pending"
+
+
+def test_a_join_with_a_skipped_input_runs_when_the_taken_branch_completes():
+    # given a condition whose false branch is not taken, both branches joining in d
+    nodes = [{"id": "a", "type": "Conditional", "data": {"expression": "1 == 1"}},
+             noop("yes"), noop("no"), noop("d")]
+    flow = workflow_from({"name": "join-skip", "namespace": "hot-path", "nodes": nodes, "edges": [
+        {"source": "a", "target": "yes", "sourceHandle": "true"},
+        {"source": "a", "target": "no", "sourceHandle": "false"},
+        {"source": "yes", "target": "d"}, {"source": "no", "target": "d"}]})
+    execution, _ = services.execution_start(workflow=flow, input={})
+    assert step(execution, "a")[1] == [(str(execution.pk), "yes")]
+    # when the taken branch completes, the join is sent (its other input was skipped)
+    assert step(execution, "yes")[1] == [(str(execution.pk), "d")]
+    step(execution, "d")
+    execution.refresh_from_db()
+    assert execution.status == "completed"
+    assert execution.nodes.get(node_id="no").status == "skipped"
 
 
 class PauseItsExecution(NodeType):
