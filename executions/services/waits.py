@@ -140,25 +140,23 @@ def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
             status=BookmarkStatus.RESUMED, resumed_by=by or "", resumed_with=payload,
             resumed_at=now,
         )
-        NodeExecution.objects.filter(
+        waiting = NodeExecution.objects.filter(
             execution=execution, node_id=locked.node_id, iteration=locked.iteration,
             status=NodeStatus.WAITING,
-        ).update(status=NodeStatus.COMPLETED, output=output, branch=branch or "",
-                 finished_at=now)
-        if execution.status == ExecutionStatus.WAITING:
-            execution_transition(execution, ExecutionStatus.RUNNING, actor=by or "")
-        entries = [
+        )
+        logs_write([  # on PostgreSQL, one statement with the node's completion
             log_entry(execution, "node.resumed", node_id=locked.node_id, actor=by or "",
                       data={"kind": locked.kind, "timed_out": timed_out}),
             log_entry(execution, "node.completed", node_id=locked.node_id,
                       data={"branch": branch} if branch else None),
-        ]
+        ], then_update=(waiting, {"status": NodeStatus.COMPLETED, "output": output,
+                                  "branch": branch or "", "finished_at": now}))
+        if execution.status == ExecutionStatus.WAITING:
+            execution_transition(execution, ExecutionStatus.RUNNING, actor=by or "")
         if locked.iteration:  # a wait inside a loop body's iteration: the general path
-            logs_write(entries)
             execution_advance(execution, plan, [locked.node_id])
-        else:  # successors stamped with the log entries when they are a chain or a fan-out
-            execution_advance_completed(execution, plan, locked.node_id, branch or "",
-                                        entries)
+        else:  # a chain or a fan-out: the successors' dispatch stamp decides, no rows read
+            execution_advance_completed(execution, plan, locked.node_id, branch or "", [])
     locked.status = BookmarkStatus.RESUMED
     return locked
 
