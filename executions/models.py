@@ -234,6 +234,10 @@ class Bookmark(models.Model):
     resumed_with = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resumed_at = models.DateTimeField(null=True, blank=True)
+    fire_lease_until = models.DateTimeField(
+        null=True, blank=True,
+        help_text="A due bookmark handed out to a worker is not handed out again before this.",
+    )
 
     class Meta:
         ordering = ["created_at"]

@@ -51,8 +51,14 @@ def node_run(self, execution_id: str, node_id: str) -> None:
 
 @shared_task(name="executions.timers_fire", ignore_result=True)
 def timers_fire() -> int:
-    """Beat, every second: resume due timers and expire timed-out waits."""
-    return waits.timers_fire()
+    """Beat, every second: hand the due timers and timeouts out to `timers_resume` tasks."""
+    return len(waits.timers_fire())
+
+
+@shared_task(name="executions.timers_resume", ignore_result=True)
+def timers_resume(bookmark_ids: list[int]) -> int:
+    """A batch of due bookmarks: resume each timer, expire each timed-out wait, once."""
+    return waits.timers_resume(bookmark_ids=bookmark_ids)
 
 
 @shared_task(name="executions.sweep", ignore_result=True)

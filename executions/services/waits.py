@@ -9,14 +9,19 @@ lives in process memory, so a wait survives a restart of every process.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import secrets
+from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from executions.errors import BookmarkClosedError, IllegalTransitionError, ResumeInvalidError
 from executions.models import (
+    BROKER_PRIORITY,
     Bookmark,
     BookmarkKind,
     BookmarkStatus,
@@ -26,14 +31,23 @@ from executions.models import (
     NodeStatus,
 )
 from executions.plan import Plan, execution_plan
-from executions.services.flow import execution_advance, node_failed_finally
+from executions.services.flow import (
+    execution_advance,
+    execution_advance_completed,
+    node_failed_finally,
+)
 from executions.services.scope import SecretsView, redact
 from executions.services.transitions import execution_transition, log_entry, logs_write
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import TimeoutFault, ValidationFault
 from workflows.nodes.registry import default_registry
 
-TIMER_BATCH = 500
+TIMER_BATCH = 50  # bookmark ids per `executions.timers_resume` task
+TIMER_CHUNK = 500  # due bookmarks leased per transaction of a tick
+TIMERS_OUTSTANDING = 2000  # handed out and not yet fired, at most (the queued backlog)
+TIMER_LEASE = timedelta(seconds=60)  # before a handed-out bookmark may be handed out again
+
+logger = logging.getLogger(__name__)
 
 
 def redact_wait(wait: WaitRequest, secrets_used: SecretsView) -> WaitRequest:
@@ -78,9 +92,18 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
                 logs_write([log_entry(execution, "node.completed", node_id=row.node_id)])
                 execution_advance(execution, plan, [row.node_id])
                 return bookmark
-        if execution.status == ExecutionStatus.RUNNING:
+        if execution.status == ExecutionStatus.RUNNING and _waits_first(execution, plan, row):
+            execution_transition(execution, ExecutionStatus.WAITING)
+        elif execution.status == ExecutionStatus.RUNNING:  # the node rows say if all wait
             execution_advance(execution, plan, [])
     return bookmark
+
+
+def _waits_first(execution: Execution, plan: Plan, row: NodeExecution) -> bool:
+    """The waiting node is the graph's only root: every other node comes after it, so
+    nothing else can run or be queued, and no node row needs reading to know it."""
+    return (plan.roots == (row.node_id,) and not row.iteration
+            and execution.compensation is None)
 
 
 def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
@@ -117,25 +140,28 @@ def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
             status=BookmarkStatus.RESUMED, resumed_by=by or "", resumed_with=payload,
             resumed_at=now,
         )
-        NodeExecution.objects.filter(
+        waiting = NodeExecution.objects.filter(
             execution=execution, node_id=locked.node_id, iteration=locked.iteration,
             status=NodeStatus.WAITING,
-        ).update(status=NodeStatus.COMPLETED, output=output, branch=branch or "",
-                 finished_at=now)
-        logs_write([
+        )
+        logs_write([  # on PostgreSQL, one statement with the node's completion
             log_entry(execution, "node.resumed", node_id=locked.node_id, actor=by or "",
                       data={"kind": locked.kind, "timed_out": timed_out}),
             log_entry(execution, "node.completed", node_id=locked.node_id,
                       data={"branch": branch} if branch else None),
-        ])
+        ], then_update=(waiting, {"status": NodeStatus.COMPLETED, "output": output,
+                                  "branch": branch or "", "finished_at": now}))
         if execution.status == ExecutionStatus.WAITING:
             execution_transition(execution, ExecutionStatus.RUNNING, actor=by or "")
-        execution_advance(execution, plan, [locked.node_id])
+        if locked.iteration:  # a wait inside a loop body's iteration: the general path
+            execution_advance(execution, plan, [locked.node_id])
+        else:  # a chain or a fan-out: the successors' dispatch stamp decides, no rows read
+            execution_advance_completed(execution, plan, locked.node_id, branch or "", [])
     locked.status = BookmarkStatus.RESUMED
     return locked
 
 
-def _bookmark_expire(bookmark: Bookmark) -> None:
+def _bookmark_expire(bookmark: Bookmark) -> bool:
     """A wait's timeout fired and the node has no timeout outcome: the node fails."""
     with transaction.atomic():
         execution = Execution.objects.select_for_update(of=("self",)).select_related(
@@ -143,7 +169,7 @@ def _bookmark_expire(bookmark: Bookmark) -> None:
         if not Bookmark.objects.filter(pk=bookmark.pk, status=BookmarkStatus.OPEN).update(
             status=BookmarkStatus.CLOSED, resumed_at=timezone.now()
         ):
-            return
+            return False
         error = TimeoutFault(
             f"Node '{bookmark.node_id}' waited longer than its timeout."
         ).as_dict()
@@ -155,30 +181,103 @@ def _bookmark_expire(bookmark: Bookmark) -> None:
                   message=error["message"], data=error)])
         if execution.status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
             node_failed_finally(execution, execution_plan(execution), bookmark.node_id, error)
+    return True
 
 
-def timers_fire(*, now: Any = None, batch: int = TIMER_BATCH) -> int:
-    """Fire the bookmarks that are due: timers resume, timeouts resume or fail the node.
+def _due(now: Any) -> QuerySet:
+    """Open bookmarks that are due and not handed out (or whose lease has run out).
 
-    Each bookmark is taken by a conditional update, so a bookmark fired twice (two beats,
-    a retried task) resumes its node once. Returns how many fired.
+    Rows another tick holds are skipped, not waited for; SQLite has no SKIP LOCKED, but its
+    transactions are IMMEDIATE (one writer at a time), so a second tick starts only once the
+    first has committed its leases, and sees them.
+    """
+    due = Bookmark.objects.filter(status=BookmarkStatus.OPEN, due_at__lte=now).filter(
+        Q(fire_lease_until__isnull=True) | Q(fire_lease_until__lte=now)
+    ).order_by("due_at")
+    if connection.features.has_select_for_update_skip_locked:
+        return due.select_for_update(skip_locked=True, of=("self",))
+    return due.select_for_update()
+
+
+def _resumes_send(handed: list[tuple[int, str]], batch: int) -> None:
+    """After the commit, send `executions.timers_resume` tasks of up to `batch` bookmark
+    ids each, at the broker priority of their executions (like their node steps)."""
+    by_priority: dict[int, list[int]] = defaultdict(list)
+    for pk, priority in handed:
+        by_priority[BROKER_PRIORITY.get(priority, 5)].append(pk)
+
+    def publish() -> None:
+        from executions.tasks import timers_resume
+
+        with timers_resume.app.producer_or_acquire() as producer:
+            for priority, ids in sorted(by_priority.items(), reverse=True):
+                for first in range(0, len(ids), batch):
+                    timers_resume.apply_async((ids[first:first + batch],), priority=priority,
+                                              producer=producer)
+
+    transaction.on_commit(publish)
+
+
+def timers_fire(*, now: Any = None, batch: int = TIMER_BATCH,
+                limit: int = TIMERS_OUTSTANDING, chunk: int = TIMER_CHUNK) -> list[int]:
+    """Hand the due bookmarks out to the workers, in disjoint batches; returns their ids.
+
+    Each chunk of due bookmarks is taken with FOR UPDATE SKIP LOCKED and leased
+    (`fire_lease_until`) in one transaction, so two ticks never hand out the same bookmark
+    while its lease runs; after the commit, `executions.timers_resume` tasks of `batch` ids
+    each resume them on the workers. A task that is lost costs the lease: the bookmarks are
+    handed out again once it has run out. A tick goes on while more are due, up to `limit`
+    handed out and not yet resumed (the backlog it leaves in the queue).
     """
     now = now or timezone.now()
-    due = list(
-        Bookmark.objects.filter(status=BookmarkStatus.OPEN, due_at__lte=now)
-        .order_by("due_at")[:batch]
-    )
+    lease_until = now + TIMER_LEASE
+    room = limit - Bookmark.objects.filter(
+        status=BookmarkStatus.OPEN, due_at__lte=now, fire_lease_until__gt=now).count()
+    handed_out: list[int] = []
+    while room > 0:
+        with transaction.atomic():
+            handed = list(_due(now).values_list("pk", "execution__priority")[:min(chunk, room)])
+            if not handed:
+                break
+            Bookmark.objects.filter(pk__in=[pk for pk, _ in handed]).update(
+                fire_lease_until=lease_until)
+            _resumes_send(handed, batch)
+        handed_out += [pk for pk, _ in handed]
+        room -= len(handed)
+        if len(handed) < chunk:
+            break
+    return handed_out
+
+
+def bookmark_fire(bookmark: Bookmark) -> bool:
+    """A due bookmark fires: a timer resumes, a timeout takes its timeout outcome or fails
+    the node. Conditional, so a bookmark fired twice resumes its node once; False when it
+    was no longer open or its execution cannot go on (paused, cancelled)."""
+    try:
+        if bookmark.request.get("on_due") == "fail":
+            return _bookmark_expire(bookmark)
+        bookmark_resume(bookmark=bookmark, payload={}, by=None,
+                        timed_out=bookmark.kind != BookmarkKind.TIMER)
+    except (BookmarkClosedError, IllegalTransitionError):
+        return False  # resumed, cancelled or paused meanwhile
+    return True
+
+
+def timers_resume(*, bookmark_ids: list[int]) -> int:
+    """Fire the bookmarks of a batch handed out by `timers_fire`; returns how many fired.
+
+    A batch handed out twice (its lease ran out, its task was redelivered) fires each
+    bookmark once. One that fails unexpectedly is logged and left to its lease, so it does
+    not hold up the rest of the batch.
+    """
     fired = 0
-    for bookmark in due:
+    for bookmark in Bookmark.objects.filter(pk__in=bookmark_ids, status=BookmarkStatus.OPEN
+                                            ).order_by("due_at"):
         try:
-            if bookmark.request.get("on_due") == "fail":
-                _bookmark_expire(bookmark)
-            else:
-                bookmark_resume(bookmark=bookmark, payload={}, by=None,
-                                timed_out=bookmark.kind != BookmarkKind.TIMER)
-            fired += 1
-        except (BookmarkClosedError, IllegalTransitionError):
-            continue  # resumed, cancelled or paused meanwhile
+            fired += bookmark_fire(bookmark)
+        except Exception:  # noqa: BLE001 - handed out again when its lease runs out
+            logger.exception("bookmark %s did not fire; it is retried after its lease",
+                             bookmark.pk)
     return fired
 
 
