@@ -281,6 +281,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth and API -------------------------------------------------------------------------------
 
+# Django's model backend, with a user's own and group permissions read in one query.
+AUTHENTICATION_BACKENDS = ["workflows.permissions.PermissionBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
