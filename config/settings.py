@@ -330,6 +330,10 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
 }
 
+# Above this many rows (the planner's estimate), an unfiltered list answers the estimate
+# as its `count` instead of counting the table (config/pagination.py, docs/api.md).
+PAGINATION_COUNT_ESTIMATE_ABOVE = 100_000
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(
         seconds=env_int("JWT_ACCESS_LIFETIME", 900, "Seconds an access token is valid.")
