@@ -119,6 +119,19 @@ TEMPLATES = [
     },
 ]
 
+# --- Web server ---------------------------------------------------------------------------------
+
+# uvicorn reads WEB_CONCURRENCY itself as its number of processes (`--workers`); it is
+# declared here to be documented and checked with the rest. One process runs Python on one
+# core at a time, so production runs one per core (docker-compose.yml, the Dockerfile).
+WEB_CONCURRENCY = env_int(
+    "WEB_CONCURRENCY", 2,
+    "uvicorn processes of the web server (production); one per core. `dev.py up` runs one.",
+)
+if WEB_CONCURRENCY < 1:
+    raise ImproperlyConfiguredEnvironment(
+        f"WEB_CONCURRENCY must be at least 1, not {WEB_CONCURRENCY}")
+
 # --- Database -----------------------------------------------------------------------------------
 
 DATABASE_URL = env_str(
