@@ -25,7 +25,8 @@ FROM python:3.11-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
-    DJANGO_SETTINGS_MODULE=config.settings
+    DJANGO_SETTINGS_MODULE=config.settings \
+    WEB_CONCURRENCY=2
 
 RUN groupadd --system --gid 10001 weft \
     && useradd --system --uid 10001 --gid weft --home-dir /app --no-create-home \

@@ -184,8 +184,9 @@ def up() -> int:
         manage(env, "load_demo")
         host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
         flower_port = env.get("FLOWER_PORT", "5555")
+        # One web process whatever WEB_CONCURRENCY says: see docs/configuration.md.
         processes.start("web", [str(PYTHON), "-m", "uvicorn", "config.asgi:application",
-                                "--host", host, "--port", port], env)
+                                "--host", host, "--port", port, "--workers", "1"], env)
         processes.start("worker", [str(PYTHON), "-m", "celery", "-A", "config", "worker",
                                    "--loglevel", "INFO"], env)
         processes.start("beat", [str(PYTHON), "-m", "celery", "-A", "config", "beat",

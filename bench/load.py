@@ -11,8 +11,9 @@ itself with `.venv/bin/python`. Each command:
 
 1. checks PostgreSQL, RabbitMQ and Redis, creates its database afresh and migrates it;
 2. starts the processes it measures with the production commands and profile: the ASGI
-   web server (`uvicorn config.asgi:application`, one process as in docker-compose.yml,
-   `--web-workers` for more), `celery worker` (prefork) and, for `scale`, `celery beat`;
+   web server (`uvicorn config.asgi:application --workers N`, N as docker-compose.yml's
+   WEB_CONCURRENCY unless `--web-workers`), `celery worker` (prefork) and, for `scale`,
+   `celery beat`;
 3. measures `--runs` times and writes `bench/results/<command>-<date>[-<label>].json` and
    `.md`: the median, min and max over the runs of every figure, the targets, the machine;
 4. always stops its processes, deletes its queues and drops its database.
@@ -43,6 +44,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -95,6 +97,16 @@ OPERATOR = "bench-operator"
 # --- Arguments ----------------------------------------------------------------------------
 
 
+def production_web_workers() -> int:
+    """The web server's processes in production: docker-compose.yml's WEB_CONCURRENCY
+    default."""
+    compose = (ROOT / "docker-compose.yml").read_text()
+    match = re.search(r"WEB_CONCURRENCY: \$\{WEB_CONCURRENCY:-(\d+)\}", compose)
+    if match is None:
+        raise BenchError("docker-compose.yml's web service sets no WEB_CONCURRENCY default")
+    return int(match.group(1))
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--runs", type=int, default=3,
@@ -103,11 +115,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="`celery worker` processes (default 1, as docker-compose.yml)")
     common.add_argument("--concurrency", type=int, default=2,
                         help="prefork processes per worker (default 2, as production)")
-    common.add_argument("--web-workers", type=int, default=1,
-                        help="uvicorn processes (default 1, as docker-compose.yml's web)")
-    common.add_argument("--web-conn-max-age", type=int, default=None,
-                        help="DATABASE_CONN_MAX_AGE of the web process only (default: the "
-                             "platform's, 60); 0 closes the connection after each request")
+    common.add_argument("--web-workers", type=int, default=production_web_workers(),
+                        help="uvicorn processes (default: docker-compose.yml's "
+                             f"WEB_CONCURRENCY, {production_web_workers()})")
     common.add_argument("--database", default="weft_bench_load",
                         help="database created, migrated and dropped (default weft_bench_load)")
     common.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
@@ -217,18 +227,16 @@ class Platform:
                     raise BenchError(f"{role} exited ({process.returncode}):\n" + self.tail())
 
 
-def web_start(platform: Platform, workers: int, conn_max_age: int | None = None,
-              timeout: float = 60) -> None:
-    """The production web command (docker-compose.yml) on a free local port."""
+def web_start(platform: Platform, workers: int, timeout: float = 60) -> None:
+    """The production web command (docker-compose.yml) on a free local port; the number of
+    processes is given explicitly, so a WEB_CONCURRENCY in the caller's environment does
+    not change it."""
     import httpx
 
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "config.asgi:application",
-               "--host", "127.0.0.1", "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
-    extra = {} if conn_max_age is None else {"DATABASE_CONN_MAX_AGE": str(conn_max_age)}
-    platform.start("web", command, extra)
+               "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    platform.start("web", command)
     platform.base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -282,7 +290,7 @@ def platform_running(args: argparse.Namespace, *, web: bool, workers: int,
                 [p for role, ps in platform.roles.items() if role != "worker" for p in ps]))
             if web:
                 say(f"starting the web server ({args.web_workers} uvicorn process(es))")
-                web_start(platform, args.web_workers, args.web_conn_max_age)
+                web_start(platform, args.web_workers)
             if beat:
                 say("starting beat")
                 beat_start(platform)
@@ -743,9 +751,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         f"- command: `{report['command']}`",
         f"- {settings_['runs']} run(s), median (min - max) over the runs",
-        f"- processes: web {settings_['web_workers']} uvicorn process(es)"
-        + ("" if settings_.get("web_conn_max_age") is None else
-           f" with DATABASE_CONN_MAX_AGE={settings_['web_conn_max_age']}") + "; "
+        f"- processes: web {settings_['web_workers']} uvicorn process(es); "
         f"{settings_['workers_started']} worker(s) x prefork concurrency "
         f"{settings_['concurrency']}{'; beat' if report['benchmark'] == 'scale' else ''}; "
         "PLATFORM_PROFILE=production",

@@ -119,6 +119,19 @@ TEMPLATES = [
     },
 ]
 
+# --- Web server ---------------------------------------------------------------------------------
+
+# uvicorn reads WEB_CONCURRENCY itself as its number of processes (`--workers`); it is
+# declared here to be documented and checked with the rest. One process runs Python on one
+# core at a time, so production runs one per core (docker-compose.yml, the Dockerfile).
+WEB_CONCURRENCY = env_int(
+    "WEB_CONCURRENCY", 2,
+    "uvicorn processes of the web server (production); one per core. `dev.py up` runs one.",
+)
+if WEB_CONCURRENCY < 1:
+    raise ImproperlyConfiguredEnvironment(
+        f"WEB_CONCURRENCY must be at least 1, not {WEB_CONCURRENCY}")
+
 # --- Database -----------------------------------------------------------------------------------
 
 DATABASE_URL = env_str(
@@ -281,6 +294,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth and API -------------------------------------------------------------------------------
 
+# Django's model backend, with a user's own and group permissions read in one query.
+AUTHENTICATION_BACKENDS = ["workflows.permissions.PermissionBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -326,6 +342,10 @@ REST_FRAMEWORK = {
     # `format` is the export endpoint's own parameter (yaml | json), not content negotiation.
     "URL_FORMAT_OVERRIDE": None,
 }
+
+# Above this many rows (the planner's estimate), an unfiltered list answers the estimate
+# as its `count` instead of counting the table (config/pagination.py, docs/api.md).
+PAGINATION_COUNT_ESTIMATE_ABOVE = 100_000
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(

@@ -123,6 +123,8 @@ class Execution(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
+            # The default ordering of GET /api/executions: a page is an index range scan.
+            models.Index(fields=["-created_at"], name="execution_created_idx"),
             models.Index(fields=["workflow", "-created_at"], name="execution_workflow_idx"),
             models.Index(fields=["status", "-created_at"], name="execution_status_idx"),
             models.Index(fields=["status", "deadline"], name="execution_deadline_idx"),

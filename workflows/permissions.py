@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 READ = "workflow.read"
@@ -25,6 +27,30 @@ def default_groups_ensure(group_model, permission_model) -> None:
         group, _ = group_model.objects.get_or_create(name=name)
         group.permissions.add(*permission_model.objects.filter(
             content_type__app_label="workflow", codename__in=codenames))
+
+
+class PermissionBackend(ModelBackend):
+    """Django's model backend, reading a user's permissions (their own and their groups')
+    in one query instead of two.
+
+    Nothing is cached beyond the request (Django keeps the set on the user object, which
+    each request loads afresh), so a revoked permission is refused on the next request.
+    """
+
+    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            if user_obj.is_superuser:
+                rows = Permission.objects.values_list("content_type__app_label", "codename")
+            else:
+                fields = ("content_type__app_label", "codename")
+                own = Permission.objects.filter(user=user_obj)
+                granted = Permission.objects.filter(group__user=user_obj)
+                rows = own.order_by().values_list(*fields).union(
+                    granted.order_by().values_list(*fields))
+            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
+        return user_obj._perm_cache
 
 
 class MethodPermission(BasePermission):

@@ -23,6 +23,7 @@ from executions.services.transitions import (
     log_entry,
     logs_write,
     nodes_dispatch,
+    nodes_publish,
 )
 from workflows.models import Workflow
 
@@ -106,9 +107,15 @@ def _execution_create(*, version: Any, priority: str | None, started_by: Any = N
     plan = execution_plan(execution)
     execution.priority = priority or plan.settings.get("priority", "normal")
     execution.save(force_insert=True)
+    # An admitted execution's roots are sent when this transaction commits: their rows
+    # are written with `dispatched_at` set rather than updated afterwards (one statement
+    # less per start).
+    dispatched_at = timezone.now() if admit and plan.nodes else None
+    roots = set(plan.roots)
     NodeExecution.objects.bulk_create(
         NodeExecution(execution=execution, node_id=node_id,
-                      node_type=plan.node_type(node_id))
+                      node_type=plan.node_type(node_id),
+                      dispatched_at=dispatched_at if node_id in roots else None)
         for node_id in plan.flow_nodes
     )
     logs_write([log_entry(execution, "execution.pending",
@@ -116,19 +123,25 @@ def _execution_create(*, version: Any, priority: str | None, started_by: Any = N
               data={"version": version.number, "trigger": execution.trigger,
                     "queued": not admit})])
     if admit:
-        execution_admit(execution, plan)
+        execution_admit(execution, plan, roots_dispatched=dispatched_at is not None)
     return execution
 
 
-def execution_admit(execution: Execution, plan: Any) -> None:
-    """Start a pending execution: running, its deadline set, its roots sent."""
+def execution_admit(execution: Execution, plan: Any, *, roots_dispatched: bool = False) -> None:
+    """Start a pending execution: running, its deadline set, its roots sent.
+
+    `roots_dispatched`: the roots' rows already carry `dispatched_at` (written with it);
+    only their tasks remain to be published.
+    """
     now = timezone.now()
     execution_transition(
         execution, ExecutionStatus.RUNNING, started_at=now,
         deadline=now + timedelta(
             seconds=execution.timeout or plan.settings.get("timeout", 1800)),
     )
-    if plan.nodes:
+    if plan.nodes and roots_dispatched:
+        nodes_publish(execution, plan, list(plan.roots))
+    elif plan.nodes:
         nodes_dispatch(execution, plan, plan.roots)
     else:
         execution_finish(execution, plan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -21,6 +22,7 @@ from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from executions import selectors as execution_selectors
 from executions import services as execution_services
 from executions.apis import ExecuteInputSerializer, ExecutionDetailSerializer
+from executions.models import NodeExecution
 from workflows import selectors, services
 from workflows.apis.parsers import YAML_PARSERS, JsonDocumentParser, RawDocument
 from workflows.definitions import (
@@ -234,6 +236,9 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     ordering = ["namespace", "name"]
 
     def get_queryset(self):
+        if self.action == "execute":
+            # Starting a run needs the workflow and its current version, not its tags.
+            return selectors.workflow_list().prefetch_related(None)
         return selectors.workflow_list()
 
     def get_serializer_class(self):
@@ -365,11 +370,17 @@ class WorkflowViewSet(viewsets.ModelViewSet):
         """Start the current version; the same idempotency key returns the same execution."""
         data = ExecuteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        execution, _ = execution_services.execution_start(
+        execution, created = execution_services.execution_start(
             workflow=self.get_object(), actor=request.user,
             correlation_id=getattr(request, "correlation_id", ""), **data.validated_data,
         )
-        execution = execution_selectors.execution_detail_list().get(pk=execution.pk)
+        if created:
+            # The service returns the row as it committed it, with its workflow, version
+            # and user: only the node rows are read back.
+            prefetch_related_objects(
+                [execution], Prefetch("nodes", queryset=NodeExecution.objects.order_by("id")))
+        else:
+            execution = execution_selectors.execution_detail_list().get(pk=execution.pk)
         return Response(ExecutionDetailSerializer(execution).data,
                         status=status.HTTP_202_ACCEPTED)
 
