@@ -7,7 +7,11 @@ the row it acts on, so two sweepers (or a sweeper racing a worker) repair each t
   again, or failed when its attempts are spent.
 - A retry kept in the database is sent when due (and a short one whose broker countdown
   was lost, late).
-- A node sent but never taken for WORKFLOW_DISPATCH_RESEND_AFTER seconds is sent again.
+- A node sent but never taken for WORKFLOW_DISPATCH_RESEND_AFTER seconds is sent again,
+  unless the engine's queue holds messages no worker has taken yet: then its message is
+  most likely among them (a backlog, not a loss), and a copy would only join the back
+  of the queue and double the backlog. Past 10 times that delay it is sent again
+  whatever the queue holds.
 - An execution past its deadline (`settings.timeout`) fails with a timeout fault.
 - A workflow with executions queued (concurrency) for as long gets its free slots filled.
 
@@ -16,6 +20,7 @@ Sending a node twice is harmless: a node run is claimed by a conditional update.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +39,25 @@ from workflows.nodes.faults import FatalFault, TimeoutFault
 
 BATCH = 500
 COUNTDOWN_LATE = timedelta(seconds=30)
+BACKLOG_PATIENCE = 10  # times WORKFLOW_DISPATCH_RESEND_AFTER a backlog defers a resend
+
+logger = logging.getLogger(__name__)
+
+
+def queue_backlog() -> int | None:
+    """Messages waiting in the engine's queue, not yet taken by a worker (None when the
+    broker does not answer: the resends then go ahead as they would have)."""
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1)
+            declared = connection.default_channel.queue_declare(
+                settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+    except Exception:  # noqa: BLE001 - any broker error: do not hold the resends back
+        logger.warning("sweeper: the engine queue's depth is unknown", exc_info=True)
+        return None
+    return declared.message_count
 
 
 def _locked_running(execution_id: Any) -> Execution | None:
@@ -105,9 +129,19 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - COUNTDOWN_LATE))
     retries = NodeExecution.objects.filter(running, due_retry).values_list(
         "pk", flat=True)[:batch]
-    unsent = Q(status=NodeStatus.PENDING, dispatched_at__lte=now - timedelta(
-        seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER))
-    stale = NodeExecution.objects.filter(running, unsent).values_list("pk", flat=True)[:batch]
+    resend_after = timedelta(seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER)
+    unsent = Q(status=NodeStatus.PENDING, dispatched_at__lte=now - resend_after)
+    stale = list(NodeExecution.objects.filter(running, unsent).values_list(
+        "pk", flat=True)[:batch])
+    deferred = 0
+    if stale and queue_backlog():
+        # A backlog: resend only what has waited past the patience.
+        unsent = Q(status=NodeStatus.PENDING,
+                   dispatched_at__lte=now - resend_after * BACKLOG_PATIENCE)
+        kept = set(NodeExecution.objects.filter(unsent, pk__in=stale).values_list(
+            "pk", flat=True))
+        deferred = len(stale) - len(kept)
+        stale = [pk for pk in stale if pk in kept]
     overdue = Execution.objects.filter(
         status__in=(ExecutionStatus.RUNNING, ExecutionStatus.WAITING), deadline__lt=now
     ).values_list("pk", flat=True)[:batch]
@@ -119,6 +153,7 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         "admitted": sum(queue_advance(workflow_id=pk) for pk in list(queued)),
         "lost": sum(_lost(pk, now) for pk in list(lost)),
         "retries": sum(_resend(pk, due_retry) for pk in list(retries)),
-        "resent": sum(_resend(pk, unsent) for pk in list(stale)),
+        "resent": sum(_resend(pk, unsent) for pk in stale),
+        "resend_deferred": deferred,
         "timed_out": sum(_overdue(pk, now) for pk in list(overdue)),
     }

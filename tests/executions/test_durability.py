@@ -131,3 +131,69 @@ def _wait_row(execution: Execution, status: str, timeout: float = 30) -> NodeExe
             return row
         time.sleep(0.05)
     raise AssertionError(f"no node reached {status}")
+
+
+def _sent_but_never_taken(name: str, sent_ago: timedelta) -> Execution:
+    """An execution whose node was sent `sent_ago` and never taken (its message lost)."""
+    flow = workflow_from(single(name, {"id": "work", "type": "Flaky", "data": {}}))
+    execution = Execution.objects.create(
+        workflow=flow, version=flow.current_version, status="running",
+        started_at=timezone.now(), deadline=timezone.now() + timedelta(hours=1))
+    NodeExecution.objects.create(execution=execution, node_id="work", node_type="Flaky",
+                                 dispatched_at=timezone.now() - sent_ago)
+    return execution
+
+
+def test_a_node_whose_message_was_lost_is_sent_again_when_the_queue_is_empty(settings):
+    # given a node sent two resend delays ago and never taken, and no backlog
+    execution = _sent_but_never_taken(
+        "unsent", timedelta(seconds=2 * settings.WORKFLOW_DISPATCH_RESEND_AFTER))
+    assert sweeper.queue_backlog() == 0
+    # when the sweeper runs, it sends it again and the execution completes
+    assert sweeper.sweep()["resent"] == 1
+    execution = wait_for(execution)
+    assert execution.status == "completed"
+    assert execution.logs.filter(event="node.resent").count() == 1
+
+
+@pytest.fixture
+def backlogged_queue(settings):
+    """The engine's queue (a private one here) holding a message no worker has taken."""
+    from kombu import Connection, Exchange, Queue
+
+    from config.celery import app
+
+    name = f"{settings.CELERY_TASK_DEFAULT_QUEUE}.backlog-test"
+    # Declared as Celery declares the engine's queue: the resend below is sent to it.
+    queue = Queue(name, Exchange(name, type="direct"), routing_key=name,
+                  queue_arguments={"x-max-priority": app.conf.task_queue_max_priority})
+    with Connection(app.conf.broker_url) as connection:
+        bound = queue(connection.default_channel)
+        bound.declare()
+        connection.Producer().publish({"waiting": True}, exchange=queue.exchange,
+                                      routing_key=name, declare=[queue])
+        settings.CELERY_TASK_DEFAULT_QUEUE = name
+        try:
+            yield
+        finally:
+            bound.delete()
+
+
+@pytest.mark.usefixtures("backlogged_queue")
+def test_a_backlog_defers_resends_until_a_message_has_waited_far_longer(settings):
+    # given the engine's queue holds messages no worker has taken yet
+    assert sweeper.queue_backlog() >= 1
+    delay = settings.WORKFLOW_DISPATCH_RESEND_AFTER
+    recent = _sent_but_never_taken("backlogged", timedelta(seconds=2 * delay))
+    # when the sweeper runs, a node sent a little past the delay is most likely queued
+    # behind the others: it is not sent a second time
+    assert sweeper.sweep()["resend_deferred"] == 1
+    assert not recent.logs.filter(event="node.resent").exists()
+    assert recent.nodes.get().status == "pending"
+    # but one that has waited past the patience is sent again whatever the queue holds
+    old = _sent_but_never_taken(
+        "long-lost", timedelta(seconds=(sweeper.BACKLOG_PATIENCE + 1) * delay))
+    report = sweeper.sweep()
+    assert report["resent"] == 1 and report["resend_deferred"] == 1
+    assert old.logs.filter(event="node.resent").count() == 1
+    assert sweeper.queue_backlog() == 2  # its copy joined the queue
