@@ -77,18 +77,48 @@ EXECUTION_RUNNING_SHARED = (
 )
 
 
+def _claiming_sql(execution_id: Any, rows: QuerySet[NodeExecution], values: dict[str, Any],
+                  returning: str) -> tuple[str, tuple]:
+    """The claim as one PostgreSQL statement: the ORM's own `UPDATE` for
+    `rows.update(**values)`, also conditional on the execution still running (its row
+    locked in share mode first, so a cancel or pause that holds it is waited for, then
+    seen), `RETURNING *` as `claimed` (aliased `c`), and the `node.running` log entry and
+    its outbox event as data-modifying `WITH` queries reading the claimed row (its new
+    attempt), writing what `logs_write` would (the payload is `outbox_event`'s, the node,
+    attempt and workflow filled in from the claimed row and its execution). `returning`
+    is the statement's final query over `claimed c`."""
+    update_sql, update_params = update_statement(rows, values)
+    now = timezone.now()
+    payload = outbox_event(log_entry(
+        Execution(pk=execution_id, status=ExecutionStatus.RUNNING), "node.running")).payload
+    execution_table = connection.ops.quote_name(Execution._meta.db_table)
+    # Table names come from the models and every value is a parameter.
+    sql = (
+        f"WITH claimed AS ({update_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING *), "  # noqa: S608
+        f"logged AS (INSERT INTO {ExecutionLog._meta.db_table} "
+        "(execution_id, node_id, level, event, message, data, actor, created_at) "
+        "SELECT execution_id, node_id, 'info', 'node.running', '', "
+        "jsonb_build_object('attempt', attempt), '', %s FROM claimed), "
+        f"announced AS (INSERT INTO {OutboxEvent._meta.db_table} "
+        "(execution_id, event, payload, created_at, attempts, next_attempt_at, published_at, "
+        "dead, last_error) "
+        "SELECT c.execution_id, 'node.running', "
+        "%s::jsonb || jsonb_build_object('node', c.node_id, 'attempt', c.attempt, "
+        "'workflow', e.workflow_id::text), %s, 0, %s, NULL, false, '' FROM claimed c "
+        f"JOIN {execution_table} e ON e.id = c.execution_id) "
+        f"{returning}"
+    )
+    return sql, (*update_params, execution_id, ExecutionStatus.RUNNING, now,
+                 json.dumps(payload), now, now)
+
+
 def _claim_statement(execution: Execution, rows: QuerySet[NodeExecution],
                      values: dict[str, Any]) -> NodeExecution | None:
     """Claim the one row `rows` selects with `values`, and write its `node.running` log
     entry and outbox event in the same transaction; the claimed row, or None.
 
-    On PostgreSQL this is one statement, so one round trip and its own transaction: the
-    ORM's own `UPDATE` for `rows.update(**values)`, also conditional on the execution
-    still running (its row locked in share mode first, so a cancel or pause that holds
-    it is waited for, then seen), with `RETURNING *`, and the two inserts as
-    data-modifying `WITH` queries reading the claimed row (its new attempt). They write
-    what `logs_write` would (the outbox payload is `outbox_event`'s, its `attempt` taken
-    from the claimed row). Elsewhere: an update, a read and `logs_write`.
+    On PostgreSQL this is one statement, so one round trip and its own transaction
+    (`_claiming_sql`). Elsewhere: an update, a read and `logs_write`.
     """
     if connection.vendor != "postgresql":
         with transaction.atomic():
@@ -102,28 +132,8 @@ def _claim_statement(execution: Execution, rows: QuerySet[NodeExecution],
             logs_write([log_entry(execution, "node.running", node_id=row.node_id,
                                   data={"attempt": row.attempt})])
             return row
-    update_sql, update_params = update_statement(rows, values)
-    now = timezone.now()
-    entry = log_entry(execution, "node.running", data={})
-    payload = outbox_event(entry).payload
-    # Table names come from the models and every value is a parameter.
-    sql = (
-        f"WITH claimed AS ({update_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING *), "  # noqa: S608
-        f"logged AS (INSERT INTO {ExecutionLog._meta.db_table} "
-        "(execution_id, node_id, level, event, message, data, actor, created_at) "
-        "SELECT execution_id, node_id, 'info', 'node.running', '', "
-        "jsonb_build_object('attempt', attempt), '', %s FROM claimed), "
-        f"announced AS (INSERT INTO {OutboxEvent._meta.db_table} "
-        "(execution_id, event, payload, created_at, attempts, next_attempt_at, published_at, "
-        "dead, last_error) "
-        "SELECT execution_id, 'node.running', "
-        "%s::jsonb || jsonb_build_object('node', node_id, 'attempt', attempt), "
-        "%s, 0, %s, NULL, false, '' FROM claimed) "
-        "SELECT * FROM claimed"
-    )
-    found = list(NodeExecution.objects.raw(sql, (
-        *update_params, execution.pk, ExecutionStatus.RUNNING, now, json.dumps(payload), now,
-        now)))
+    sql, params = _claiming_sql(execution.pk, rows, values, "SELECT * FROM claimed c")
+    found = list(NodeExecution.objects.raw(sql, params))
     return found[0] if found else None
 
 
@@ -146,39 +156,18 @@ def _claim_loading(execution_id: str, rows: QuerySet[NodeExecution],
     `SELECT` joins them to the claimed row. The execution is as the statement's snapshot
     saw it, which is what a read just before the claim would have seen. None when nothing
     was claimed (the caller then finds out why)."""
-    update_sql, update_params = update_statement(rows, values)
-    now = timezone.now()
-    # The payload's execution, status and time; the node, attempt and workflow are
-    # filled in from the claimed row and its execution.
-    payload = outbox_event(log_entry(
-        Execution(pk=execution_id, status=ExecutionStatus.RUNNING), "node.running")).payload
     node_fields = list(NodeExecution._meta.concrete_fields)
     loaded = _loaded_columns()
     columns = ", ".join([f'c."{field.column}"' for field in node_fields] + [
         f'{alias}."{field.column}"' for alias, fields in loaded for field in fields])
     table = connection.ops.quote_name
-    # Table names come from the models and every value is a parameter.
-    sql = (
-        f"WITH claimed AS ({update_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING *), "  # noqa: S608
-        f"logged AS (INSERT INTO {ExecutionLog._meta.db_table} "
-        "(execution_id, node_id, level, event, message, data, actor, created_at) "
-        "SELECT execution_id, node_id, 'info', 'node.running', '', "
-        "jsonb_build_object('attempt', attempt), '', %s FROM claimed), "
-        f"announced AS (INSERT INTO {OutboxEvent._meta.db_table} "
-        "(execution_id, event, payload, created_at, attempts, next_attempt_at, published_at, "
-        "dead, last_error) "
-        "SELECT c.execution_id, 'node.running', "
-        "%s::jsonb || jsonb_build_object('node', c.node_id, 'attempt', c.attempt, "
-        "'workflow', e.workflow_id::text), %s, 0, %s, NULL, false, '' FROM claimed c "
-        f"JOIN {table(Execution._meta.db_table)} e ON e.id = c.execution_id) "
-        f"SELECT {columns} FROM claimed c "
+    sql, params = _claiming_sql(execution_id, rows, values, (
+        f"SELECT {columns} FROM claimed c "  # noqa: S608 - the models' names only
         f"JOIN {table(Execution._meta.db_table)} e ON e.id = c.execution_id "
         f"JOIN {table(WorkflowVersion._meta.db_table)} v ON v.id = e.version_id "
-        f"JOIN {table(Workflow._meta.db_table)} w ON w.id = e.workflow_id"
-    )
+        f"JOIN {table(Workflow._meta.db_table)} w ON w.id = e.workflow_id"))
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*update_params, execution_id, ExecutionStatus.RUNNING, now,
-                             json.dumps(payload), now, now))
+        cursor.execute(sql, params)
         found = cursor.fetchone()
     if found is None:
         return None
