@@ -51,8 +51,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV = Path(os.environ.get("WEFT_VENV", ROOT / ".venv"))
-VENV_PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 CASES = ("kill-worker", "restart-rabbitmq", "restart-redis", "stop-postgres", "kill-beat")
 DEFAULT_EXECUTIONS = 1000
@@ -71,17 +69,6 @@ class FaultsError(RuntimeError):
 
 
 # --- Environment --------------------------------------------------------------------------
-
-
-def reexec_in_venv() -> None:
-    """Run under the project's virtual environment (where Django and Celery are)."""
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    if not VENV_PYTHON.exists():
-        raise SystemExit(f"[faults] {VENV_PYTHON} is missing: run `python3 dev.py test` once "
-                         "to create the virtual environment")
-    os.execv(str(VENV_PYTHON),  # noqa: S606 - replaces this process, as dev.py's users expect
-             [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1088,8 +1075,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    reexec_in_venv()
     sys.path.insert(0, str(ROOT))
+    from bench.run import reexec_in_venv
+
+    reexec_in_venv(__file__, "faults")
     try:
         raise SystemExit(main())
     except FaultsError as error:

@@ -118,24 +118,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     common.add_argument("--web-workers", type=int, default=production_web_workers(),
                         help="uvicorn processes (default: docker-compose.yml's "
                              f"WEB_CONCURRENCY, {production_web_workers()})")
-    common.add_argument("--database", default="weft_bench_load",
-                        help="database created, migrated and dropped (default weft_bench_load)")
-    common.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server, without a database name")
-    common.add_argument("--queue", default="weft-bench-load",
-                        help="Celery queue of the benchmark (default weft-bench-load)")
-    common.add_argument("--log-level", default="INFO",
-                        help="LOG_LEVEL of the platform's processes (production default INFO)")
-    common.add_argument("--timeout", type=float, default=3600,
-                        help="seconds one phase may take before the run fails")
-    common.add_argument("--output", default=str(ROOT / "bench" / "results"),
-                        help="directory of the JSON and markdown results")
-    common.add_argument("--label", default="",
-                        help="appended to the file names (`smoke` is added for small sizes)")
-    common.add_argument("--keep-database", action="store_true",
-                        help="leave the benchmark database in place afterwards")
-    common.add_argument("--keep-logs", action="store_true",
-                        help="keep the processes' log files (kept anyway when the run fails)")
+    harness.common_arguments(
+        common, database="weft_bench_load", queue="weft-bench-load", timeout=3600,
+        timeout_help="seconds one phase may take before the run fails",
+        logs_of="the processes'")
 
     parser = argparse.ArgumentParser(
         description="Load benchmarks of the platform (docs/performance.md, (e) to (g)).")
@@ -811,19 +797,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def reexec_in_venv() -> None:
-    """Run under the project's virtual environment (where Django and Celery are)."""
-    if Path(sys.prefix).resolve() == harness.VENV.resolve():
-        return
-    if not harness.VENV_PYTHON.exists():
-        raise SystemExit(f"[bench] {harness.VENV_PYTHON} is missing: run `python3 dev.py test` "
-                         "once to create the virtual environment")
-    os.execv(str(harness.VENV_PYTHON),  # noqa: S606 - replaces this process, as dev.py does
-             [str(harness.VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
-
-
 if __name__ == "__main__":
-    reexec_in_venv()
+    harness.reexec_in_venv(__file__)
     try:
         raise SystemExit(main())
     except BenchError as error:

@@ -80,15 +80,39 @@ class BenchError(RuntimeError):
 # --- Environment --------------------------------------------------------------------------
 
 
-def reexec_in_venv() -> None:
-    """Run under the project's virtual environment (where Django and Celery are)."""
+def reexec_in_venv(script: str = __file__, tag: str = "bench") -> None:
+    """Run `script` (a benchmark command of bench/) under the project's virtual
+    environment (where Django and Celery are), with the same arguments."""
     if Path(sys.prefix).resolve() == VENV.resolve():
         return
     if not VENV_PYTHON.exists():
-        raise SystemExit(f"[bench] {VENV_PYTHON} is missing: run `python3 dev.py test` once "
+        raise SystemExit(f"[{tag}] {VENV_PYTHON} is missing: run `python3 dev.py test` once "
                          "to create the virtual environment")
     os.execv(str(VENV_PYTHON),  # noqa: S606 - replaces this process, as dev.py's users expect
-             [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
+             [str(VENV_PYTHON), str(Path(script).resolve()), *sys.argv[1:]])
+
+
+def common_arguments(parser: argparse.ArgumentParser, *, database: str, queue: str,
+                     timeout: float, timeout_help: str, logs_of: str) -> None:
+    """The options every benchmark command of bench/ shares (its database, queue, server,
+    log level, time limit, output and what it keeps afterwards)."""
+    parser.add_argument("--database", default=database,
+                        help=f"database created, migrated and dropped (default {database})")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
+                        help="PostgreSQL server, without a database name")
+    parser.add_argument("--queue", default=queue,
+                        help=f"Celery queue of the benchmark (default {queue})")
+    parser.add_argument("--log-level", default="INFO",
+                        help="LOG_LEVEL of the platform's processes (production default INFO)")
+    parser.add_argument("--timeout", type=float, default=timeout, help=timeout_help)
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results"),
+                        help="directory of the JSON and markdown results")
+    parser.add_argument("--label", default="",
+                        help="appended to the file names (`smoke` is added for small sizes)")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="leave the benchmark database in place afterwards")
+    parser.add_argument("--keep-logs", action="store_true",
+                        help=f"keep {logs_of} log files (kept anyway when the run fails)")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -119,24 +143,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=-1,
                         help="executions per side before measuring (default: 2 per worker "
                              "process; 0: none)")
-    parser.add_argument("--database", default="weft_bench",
-                        help="database created, migrated and dropped (default weft_bench)")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server, without a database name")
-    parser.add_argument("--queue", default="weft-bench",
-                        help="Celery queue of the benchmark (default weft-bench)")
-    parser.add_argument("--log-level", default="INFO",
-                        help="LOG_LEVEL of the workers (production default INFO)")
-    parser.add_argument("--timeout", type=float, default=900,
-                        help="seconds one measurement may take before it fails")
-    parser.add_argument("--output", default=str(ROOT / "bench" / "results"),
-                        help="directory of the JSON and markdown results")
-    parser.add_argument("--label", default="",
-                        help="appended to the file names (`smoke` is added for small sizes)")
-    parser.add_argument("--keep-database", action="store_true",
-                        help="leave the benchmark database in place afterwards")
-    parser.add_argument("--keep-logs", action="store_true",
-                        help="keep the workers' log files (kept anyway when the run fails)")
+    common_arguments(parser, database="weft_bench", queue="weft-bench", timeout=900,
+                     timeout_help="seconds one measurement may take before it fails",
+                     logs_of="the workers'")
     args = parser.parse_args(argv)
     chosen = {part.strip() for part in args.only.split(",") if part.strip()}
     unknown = chosen - {*SHAPES, "baseline"}
