@@ -77,12 +77,17 @@ def test_an_n_shaped_graph_runs_every_node_exactly_once():
     assert execution.logs.filter(event="node.running").count() == 5
 
 
-def test_a_wide_fan_in_waits_for_every_input():
-    width = 20
+def fan_in(name: str, width: int) -> dict[str, Any]:
+    """start -> p0..p(width-1) -> join, the join summing its inputs' outputs (0..width-1)."""
     nodes = [transform("start", 0)] + [transform(f"p{i}", i) for i in range(width)]
     nodes.append(transform("join", "{{ " + " + ".join(f"nodes.p{i}" for i in range(width)) + " }}"))
     edges = [("start", f"p{i}") for i in range(width)] + [(f"p{i}", "join") for i in range(width)]
-    execution = run(workflow("fan-in", nodes, edges))
+    return workflow(name, nodes, edges)
+
+
+def test_a_wide_fan_in_waits_for_every_input():
+    width = 20
+    execution = run(fan_in("fan-in", width))
     assert execution.status == "completed", execution.error
     assert execution.output == {"join": sum(range(width))}
     assert execution.logs.filter(event="node.running", node_id="join").count() == 1
@@ -92,10 +97,7 @@ def test_joins_of_executions_running_together_each_run_once_with_every_input():
     # given four executions of 1 -> 12 -> join started at once on the two-process worker,
     # so that inputs of one join complete at the same moment
     width = 12
-    nodes = [transform("start", 0)] + [transform(f"p{i}", i) for i in range(width)]
-    nodes.append(transform("join", "{{ " + " + ".join(f"nodes.p{i}" for i in range(width)) + " }}"))
-    edges = [("start", f"p{i}") for i in range(width)] + [(f"p{i}", "join") for i in range(width)]
-    flow = workflow_from(workflow("fan-in-together", nodes, edges))
+    flow = workflow_from(fan_in("fan-in-together", width))
     started = [services.execution_start(workflow=flow, input={})[0] for _ in range(4)]
     # then each completes, its join ran once and saw every input's output
     for execution in started:
