@@ -24,6 +24,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from amqp.exceptions import ChannelError
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -46,7 +47,8 @@ logger = logging.getLogger(__name__)
 
 def queue_backlog() -> int | None:
     """Messages waiting in the engine's queue, not yet taken by a worker (None when the
-    broker does not answer: the resends then go ahead as they would have)."""
+    broker does not answer: the resends then go ahead as they would have). A queue the
+    broker does not know holds nothing (the Redis transport keeps no empty queue)."""
     from config.celery import app
 
     try:
@@ -54,6 +56,11 @@ def queue_backlog() -> int | None:
             connection.ensure_connection(max_retries=1)
             declared = connection.default_channel.queue_declare(
                 settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+    except ChannelError as error:
+        if str(error.reply_code) == "404":  # no such queue, e.g. an empty list on Redis
+            return 0
+        logger.warning("sweeper: the engine queue's depth is unknown", exc_info=True)
+        return None
     except Exception:  # noqa: BLE001 - any broker error: do not hold the resends back
         logger.warning("sweeper: the engine queue's depth is unknown", exc_info=True)
         return None
