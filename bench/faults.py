@@ -967,13 +967,9 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def report_write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    stem = f"faults-{report['started_at'][:10]}" + (f"-{report['label']}"
-                                                      if report["label"] else "")
-    json_path, markdown_path = directory / f"{stem}.json", directory / f"{stem}.md"
-    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    markdown_path.write_text(markdown(report))
-    return json_path, markdown_path
+    from bench.run import results_write
+
+    return results_write(report, directory, "faults", markdown(report))
 
 
 # --- Main ---------------------------------------------------------------------------------

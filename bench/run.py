@@ -892,14 +892,21 @@ def report_build(args: argparse.Namespace, figures: dict[str, Any], *, started: 
     }
 
 
-def report_write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+def results_write(report: dict[str, Any], directory: Path, name: str,
+                  text: str) -> tuple[Path, Path]:
+    """Write a benchmark's report as `<name>-<date>[-<label>].json` and its markdown `text`
+    as `.md` in `directory`; returns both paths (every command of bench/ writes so)."""
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"engine-{report['started_at'][:10]}" + (f"-{report['label']}"
-                                                      if report["label"] else "")
+    stem = f"{name}-{report['started_at'][:10]}" + (f"-{report['label']}"
+                                                    if report["label"] else "")
     json_path, markdown_path = directory / f"{stem}.json", directory / f"{stem}.md"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    markdown_path.write_text(markdown(report))
+    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    markdown_path.write_text(text)
     return json_path, markdown_path
+
+
+def report_write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    return results_write(report, directory, "engine", markdown(report))
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:
