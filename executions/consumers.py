@@ -50,5 +50,13 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """The socket only speaks; what a client sends is ignored."""
 
+    async def execution_events(self, message: dict[str, Any]) -> None:
+        """The events of one dispatcher batch for this execution, each sent as its own
+        `execution.event` frame, in order."""
+        for event in message["messages"]:
+            await self.send_json({"type": "execution.event", **event})
+
     async def execution_event(self, message: dict[str, Any]) -> None:
+        """One event, as a dispatcher of an earlier release sends it (during an upgrade
+        where web and worker processes are replaced one by one)."""
         await self.send_json({"type": "execution.event", **message["message"]})

@@ -99,15 +99,21 @@ def _due(batch: int, now: Any) -> list[OutboxEvent]:
 
 
 def _live_send(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send to the websocket groups; live updates are best effort (a client that missed
-    one reconnects and gets a fresh snapshot), so a failure here is logged, not retried."""
+    """Send to the websocket groups, one `execution.events` message per group holding its
+    events in order (the consumer sends each as its own frame): a group send costs Redis
+    round trips whether anyone listens or not, and an execution's events come in bursts.
+    Live updates are best effort (a client that missed one reconnects and gets a fresh
+    snapshot), so a failure here is logged, not retried."""
     layer = get_channel_layer()
     if layer is None or not messages:
         return
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for group, message in messages:
+        by_group.setdefault(group, []).append(message)
 
     async def send_all() -> None:
-        for group, message in messages:
-            await layer.group_send(group, {"type": "execution.event", "message": message})
+        for group, events in by_group.items():
+            await layer.group_send(group, {"type": "execution.events", "messages": events})
 
     try:
         async_to_sync(send_all)()
@@ -154,9 +160,11 @@ def _publish(batch: int, producer: Producer) -> dict[str, int]:
         error = ""
         for index, event in enumerate(events):
             try:
+                if not index:  # once per batch (kombu remembers it per connection)
+                    producer.maybe_declare(EVENTS_EXCHANGE, retry=False)
                 producer.publish(
                     _message(event), exchange=EVENTS_EXCHANGE, routing_key=event.event,
-                    declare=[EVENTS_EXCHANGE], serializer="json", delivery_mode=2, retry=False,
+                    serializer="json", delivery_mode=2, retry=False,
                 )
             except Exception as exc:  # noqa: BLE001 - retried with backoff, then dead
                 error = f"{type(exc).__name__}: {exc}"

@@ -129,17 +129,19 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
     """One pass of every repair; returns how many of each it made."""
     now = now or timezone.now()
     running = Q(execution__status=ExecutionStatus.RUNNING)
+    # Each batch is taken in the order of its index (oldest first), not the models' default
+    # ordering, which sorts every match by its execution's creation before the limit.
     lost = NodeExecution.objects.filter(
         running, status=NodeStatus.RUNNING, lease_expires_at__lt=now
-    ).values_list("pk", flat=True)[:batch]
+    ).order_by("lease_expires_at").values_list("pk", flat=True)[:batch]
     due_retry = Q(status=NodeStatus.RETRYING, retry_at__lte=now) & (
         Q(dispatched_at__isnull=True) | Q(dispatched_at__lte=now - COUNTDOWN_LATE))
-    retries = NodeExecution.objects.filter(running, due_retry).values_list(
+    retries = NodeExecution.objects.filter(running, due_retry).order_by("retry_at").values_list(
         "pk", flat=True)[:batch]
     resend_after = timedelta(seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER)
     unsent = Q(status=NodeStatus.PENDING, dispatched_at__lte=now - resend_after)
-    stale = list(NodeExecution.objects.filter(running, unsent).values_list(
-        "pk", flat=True)[:batch])
+    stale = list(NodeExecution.objects.filter(running, unsent).order_by(
+        "dispatched_at").values_list("pk", flat=True)[:batch])
     deferred = 0
     if stale and queue_backlog():
         # A backlog: resend only what has waited past the patience.
@@ -151,11 +153,11 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         stale = [pk for pk in stale if pk in kept]
     overdue = Execution.objects.filter(
         status__in=(ExecutionStatus.RUNNING, ExecutionStatus.WAITING), deadline__lt=now
-    ).values_list("pk", flat=True)[:batch]
+    ).order_by("deadline").values_list("pk", flat=True)[:batch]
     queued = Execution.objects.filter(
         status=ExecutionStatus.PENDING, parent__isnull=True,
         created_at__lt=now - timedelta(seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER),
-    ).values_list("workflow_id", flat=True).distinct()[:batch]
+    ).order_by().values_list("workflow_id", flat=True).distinct()[:batch]
     return {
         "admitted": sum(queue_advance(workflow_id=pk) for pk in list(queued)),
         "lost": sum(_lost(pk, now) for pk in list(lost)),

@@ -16,8 +16,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
 from executions import services
-from executions.models import Execution, NodeExecution
-from executions.services.outbox import outbox_dispatch
+from executions.models import Execution, NodeExecution, OutboxEvent
+from executions.services.outbox import execution_group, outbox_dispatch
 from tests.engine import wait_for, workflow_from
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -172,3 +172,52 @@ def test_events_of_a_run_on_the_real_worker_reach_the_socket(definition, viewer)
         execution.pk) for message in seen)
     completed = seen[-1]
     assert completed["status"] == "completed" and "output" not in completed
+
+
+@pytest.mark.usefixtures("worker")
+def test_one_dispatch_of_two_runs_sends_each_socket_its_own_events_once_in_order(
+        definition, viewer):
+    # given two executions of a workflow, a viewer watching the first
+    workflow = workflow_from(definition())
+    other, _ = services.execution_start(workflow=workflow, input={"name": "Grace"})
+
+    async def watch(communicator):
+        from channels.db import database_sync_to_async
+
+        assert (await communicator.receive_json_from(timeout=10))["type"] == (
+            "execution.snapshot")
+        # when both have run and one dispatcher pass publishes their events together
+        await database_sync_to_async(wait_for)(execution)
+        await database_sync_to_async(wait_for)(other)
+        await database_sync_to_async(outbox_dispatch)()
+        seen = []
+        while not seen or seen[-1]["event"] != "execution.completed":
+            seen.append(await communicator.receive_json_from(timeout=10))
+        return seen
+
+    execution, _ = services.execution_start(workflow=workflow, input={"name": "Ada"})
+    seen = session(f"/ws/executions/{execution.pk}/",
+                   token=str(AccessToken.for_user(viewer)), script=watch)
+    # then the socket got every event of its execution, each once, in order, and no other's
+    sequences = [message["sequence"] for message in seen]
+    assert sequences == sorted(OutboxEvent.objects.filter(execution=execution)
+                               .values_list("pk", flat=True))
+    assert {message["execution"] for message in seen} == {str(execution.pk)}
+
+
+def test_an_event_sent_one_by_one_still_reaches_the_socket(waiting_execution, viewer):
+    # given a socket watching an execution
+    async def watch(communicator):
+        from channels.layers import get_channel_layer
+
+        await communicator.receive_json_from(timeout=10)  # the snapshot
+        # when a dispatcher of an earlier release sends one event as its own message
+        await get_channel_layer().group_send(
+            execution_group(waiting_execution.pk),
+            {"type": "execution.event", "message": {"sequence": 7, "event": "node.waiting"}})
+        return await communicator.receive_json_from(timeout=10)
+
+    message = session(f"/ws/executions/{waiting_execution.pk}/",
+                      token=str(AccessToken.for_user(viewer)), script=watch)
+    # then the socket relays it as it always did
+    assert message == {"type": "execution.event", "sequence": 7, "event": "node.waiting"}
