@@ -725,6 +725,9 @@ def machine() -> dict[str, Any]:
             "hostname": socket.gethostname(), "python": platform.python_version()}
 
 
+POSTGRESQL_SETTINGS = ("autovacuum", "fsync", "synchronous_commit", "shared_buffers")
+
+
 def versions() -> dict[str, str | None]:
     from django.db import connection
 
@@ -740,6 +743,12 @@ def versions() -> dict[str, str | None]:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             found["postgresql_server"] = cursor.fetchone()[0]
+            # The settings that change what a long run costs: without autovacuum, every
+            # row version a run leaves behind stays in the tables and their indexes.
+            cursor.execute("SELECT string_agg(name || '=' || current_setting(name), ' ' "
+                           "ORDER BY name) FROM unnest(%s::text[]) AS name",
+                           [list(POSTGRESQL_SETTINGS)])
+            found["postgresql_settings"] = cursor.fetchone()[0]
     else:
         found[f"{connection.vendor}_server"] = connection.Database.sqlite_version
     with app.connection_for_write() as broker:
