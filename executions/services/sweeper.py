@@ -7,11 +7,12 @@ the row it acts on, so two sweepers (or a sweeper racing a worker) repair each t
   again, or failed when its attempts are spent.
 - A retry kept in the database is sent when due (and a short one whose broker countdown
   was lost, late).
-- A node sent but never taken for WORKFLOW_DISPATCH_RESEND_AFTER seconds is sent again,
-  unless the engine's queue holds messages no worker has taken yet: then its message is
-  most likely among them (a backlog, not a loss), and a copy would only join the back
-  of the queue and double the backlog. Past 10 times that delay it is sent again
-  whatever the queue holds.
+- A node sent but never taken for WORKFLOW_DISPATCH_RESEND_AFTER seconds is sent again.
+  While the engine's queue holds messages no worker has taken yet, only if the workers
+  have got past it: a node sent that long before the latest node they took. Otherwise
+  its message is most likely among those queued (a backlog, not a loss), and a copy
+  would only join the back of the queue, double the backlog and, the longer the
+  backlog, the more copies: a flood.
 - An execution past its deadline (`settings.timeout`) fails with a timeout fault.
 - A workflow with executions queued (concurrency) for as long gets its free slots filled.
 
@@ -27,7 +28,7 @@ from typing import Any
 from amqp.exceptions import ChannelError
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from executions.models import Execution, ExecutionStatus, NodeExecution, NodeStatus
@@ -40,7 +41,9 @@ from workflows.nodes.faults import FatalFault, TimeoutFault
 
 BATCH = 500
 COUNTDOWN_LATE = timedelta(seconds=30)
-BACKLOG_PATIENCE = 10  # times WORKFLOW_DISPATCH_RESEND_AFTER a backlog defers a resend
+# Statuses of a node whose message a worker took (a retrying node's `dispatched_at` is its
+# due time, and a cancelled one may never have been taken).
+TAKEN = (NodeStatus.RUNNING, NodeStatus.WAITING, NodeStatus.COMPLETED, NodeStatus.FAILED)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,17 @@ def queue_backlog() -> int | None:
         logger.warning("sweeper: the engine queue's depth is unknown", exc_info=True)
         return None
     return declared.message_count
+
+
+def _taken_until() -> Any:
+    """The latest time a node was sent whose message a worker has since taken (the node
+    is running, waiting or finished), or None. The queue is taken in the order it was
+    filled, so a node sent well before that and still not taken has lost its message,
+    while one sent after it is most likely still queued. Each status is one backward
+    step of `node_execution_dispatch_idx`."""
+    latest = [NodeExecution.objects.filter(status=status, dispatched_at__isnull=False)
+              .aggregate(latest=Max("dispatched_at"))["latest"] for status in TAKEN]
+    return max((sent for sent in latest if sent is not None), default=None)
 
 
 def _locked_running(execution_id: Any) -> Execution | None:
@@ -141,16 +155,15 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
     resend_after = timedelta(seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER)
     unsent = Q(status=NodeStatus.PENDING, dispatched_at__lte=now - resend_after)
     stale = list(NodeExecution.objects.filter(running, unsent).order_by(
-        "dispatched_at").values_list("pk", flat=True)[:batch])
+        "dispatched_at").values_list("pk", "dispatched_at")[:batch])
     deferred = 0
     if stale and queue_backlog():
-        # A backlog: resend only what has waited past the patience.
-        unsent = Q(status=NodeStatus.PENDING,
-                   dispatched_at__lte=now - resend_after * BACKLOG_PATIENCE)
-        kept = set(NodeExecution.objects.filter(unsent, pk__in=stale).values_list(
-            "pk", flat=True))
+        # A backlog: resend only what the workers have got past (`_taken_until`).
+        frontier = _taken_until()
+        kept = [(pk, sent) for pk, sent in stale
+                if frontier is not None and sent < frontier - resend_after]
         deferred = len(stale) - len(kept)
-        stale = [pk for pk in stale if pk in kept]
+        stale = kept
     overdue = Execution.objects.filter(
         status__in=(ExecutionStatus.RUNNING, ExecutionStatus.WAITING), deadline__lt=now
     ).order_by("deadline").values_list("pk", flat=True)[:batch]
@@ -162,7 +175,7 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         "admitted": sum(queue_advance(workflow_id=pk) for pk in list(queued)),
         "lost": sum(_lost(pk, now) for pk in list(lost)),
         "retries": sum(_resend(pk, due_retry) for pk in list(retries)),
-        "resent": sum(_resend(pk, unsent) for pk in stale),
+        "resent": sum(_resend(pk, unsent) for pk, _ in stale),
         "resend_deferred": deferred,
         "timed_out": sum(_overdue(pk, now) for pk in list(overdue)),
     }

@@ -180,20 +180,24 @@ def backlogged_queue(settings):
 
 
 @pytest.mark.usefixtures("backlogged_queue")
-def test_a_backlog_defers_resends_until_a_message_has_waited_far_longer(settings):
+def test_a_backlog_defers_a_resend_until_the_workers_have_got_past_the_node(settings):
     # given the engine's queue holds messages no worker has taken yet
     assert sweeper.queue_backlog() >= 1
     delay = settings.WORKFLOW_DISPATCH_RESEND_AFTER
-    recent = _sent_but_never_taken("backlogged", timedelta(seconds=2 * delay))
-    # when the sweeper runs, a node sent a little past the delay is most likely queued
-    # behind the others: it is not sent a second time
+    lost = _sent_but_never_taken("lost", timedelta(seconds=3 * delay))
+    # when the sweeper runs and no worker has taken a node sent since, the node is most
+    # likely queued behind the others: it is not sent a second time, however long ago
     assert sweeper.sweep()["resend_deferred"] == 1
-    assert not recent.logs.filter(event="node.resent").exists()
-    assert recent.nodes.get().status == "pending"
-    # but one that has waited past the patience is sent again whatever the queue holds
-    old = _sent_but_never_taken(
-        "long-lost", timedelta(seconds=(sweeper.BACKLOG_PATIENCE + 1) * delay))
+    assert not lost.logs.filter(event="node.resent").exists()
+    assert lost.nodes.get().status == "pending"
+    # when a worker has taken a node sent well after it, and a node sent after that one
+    # still waits
+    taken = _sent_but_never_taken("taken", timedelta(seconds=1.5 * delay))
+    taken.nodes.update(status="completed")
+    queued = _sent_but_never_taken("queued", timedelta(seconds=1.2 * delay))
     report = sweeper.sweep()
+    # then the node the workers got past is sent again, the one behind them is not
     assert report["resent"] == 1 and report["resend_deferred"] == 1
-    assert old.logs.filter(event="node.resent").count() == 1
-    assert sweeper.queue_backlog() == 2  # its copy joined the queue
+    assert lost.logs.filter(event="node.resent").count() == 1
+    assert not queued.logs.filter(event="node.resent").exists()
+    assert sweeper.queue_backlog() == 2  # the lost node's copy joined the queue
