@@ -369,12 +369,13 @@ def database_size() -> dict[str, Any]:
 # --- Workflows and the HTTP client --------------------------------------------------------
 
 
-def workflow_make(nodes: list[dict[str, Any]], prefix: str) -> Any:
+def workflow_make(nodes: list[dict[str, Any]], prefix: str,
+                  settings: dict[str, Any] | None = None) -> Any:
     from workflows.services import workflow_create
 
     edges = [{"source": a["id"], "target": b["id"]} for a, b in zip(nodes, nodes[1:], strict=False)]
     definition = {"name": f"{prefix}-{uuid.uuid4().hex[:8]}", "namespace": "bench",
-                  "nodes": nodes, "edges": edges}
+                  "nodes": nodes, "edges": edges, **({"settings": settings} if settings else {})}
     return workflow_create(definition=definition, actor=None)
 
 
@@ -526,9 +527,18 @@ def scale_run(args: argparse.Namespace, platform: Platform, workflow: Any,
         start_calls_s = executions_start(workflow, count, args.starters)
         say(f"  {count} execution_start calls in {start_calls_s:.1f} s")
         open_bookmarks = Bookmark.objects.filter(status=BookmarkStatus.OPEN)
-        wait_until("waiting", lambda: (
-            (n := open_bookmarks.count()) >= count, f"{n}/{count} waiting"),
-            platform, args.timeout)
+        ended = Execution.objects.filter(workflow=workflow, status__in=EXECUTION_TERMINAL)
+
+        def all_waiting() -> tuple[bool, str]:
+            # An execution that ended before its resume (a timeout, a failed node) would
+            # leave this phase waiting for it until --timeout: stop at once, with its error.
+            first = ended.exclude(status=ExecutionStatus.COMPLETED).first()
+            if first is not None:
+                raise BenchError(f"execution {first.pk} ended {first.status} while the "
+                                 f"others started: {first.error}")
+            return (n := open_bookmarks.count()) >= count, f"{n}/{count} waiting"
+
+        wait_until("waiting", all_waiting, platform, args.timeout)
         all_waiting_s = time.time() - began
         say(f"  all {count} waiting after {all_waiting_s:.1f} s")
         # What a person looking at the platform does meanwhile: the web has served pages.
@@ -575,8 +585,10 @@ def scale_run(args: argparse.Namespace, platform: Platform, workflow: Any,
 
 
 def scale_measure(args: argparse.Namespace, platform: Platform) -> list[dict[str, Any]]:
+    # The longest execution timeout the contract allows (a day): at 100,000 the first
+    # executions wait longer than the default 30 minutes before the drain resumes them.
     workflow = workflow_make([{"id": "wait", "type": "Timer", "data": {"at": FAR_FUTURE}},
-                              transform()], "bench-scale")
+                              transform()], "bench-scale", settings={"timeout": 86400})
     token = operator_token(platform.base_url)
     runs = []
     for number in range(1, args.runs + 1):
