@@ -142,28 +142,36 @@ def test_a_session_login_authenticates_the_socket(waiting_execution, viewer, cli
     assert message["type"] == "execution.snapshot"
 
 
-@pytest.mark.usefixtures("worker")
-def test_events_of_a_run_on_the_real_worker_reach_the_socket(definition, viewer):
-    # given a workflow and a viewer watching its next execution from the start
-    workflow = workflow_from(definition())
+def events_until_completed(execution: Execution, *others: Execution, viewer: Any) -> list:
+    """Watch `execution` on its socket while it (and `others`) run on the real worker, then
+    let one dispatcher pass publish their events, as beat would: the frames received, up
+    to the execution's completion."""
 
     async def watch(communicator):
-        snapshot = await communicator.receive_json_from(timeout=10)
-        assert snapshot["type"] == "execution.snapshot"
-        # when the workflow runs on the real worker and the dispatcher runs, as beat would
         from channels.db import database_sync_to_async
 
-        await database_sync_to_async(wait_for)(execution)
+        snapshot = await communicator.receive_json_from(timeout=10)
+        assert snapshot["type"] == "execution.snapshot"
+        for run in (execution, *others):
+            await database_sync_to_async(wait_for)(run)
         await database_sync_to_async(outbox_dispatch)()
-        # then every change arrives, in order, up to the completion
         seen = []
         while not seen or seen[-1]["event"] != "execution.completed":
             seen.append(await communicator.receive_json_from(timeout=10))
         return seen
 
-    execution, _ = services.execution_start(workflow=workflow, input={"name": "Ada"})
-    seen = session(f"/ws/executions/{execution.pk}/",
+    return session(f"/ws/executions/{execution.pk}/",
                    token=str(AccessToken.for_user(viewer)), script=watch)
+
+
+@pytest.mark.usefixtures("worker")
+def test_events_of_a_run_on_the_real_worker_reach_the_socket(definition, viewer):
+    # given a viewer watching an execution from its start
+    execution, _ = services.execution_start(workflow=workflow_from(definition()),
+                                            input={"name": "Ada"})
+    # when it runs on the real worker and the dispatcher runs
+    seen = events_until_completed(execution, viewer=viewer)
+    # then every change arrives, in order, up to the completion
     events = [(message["event"], message["node"]) for message in seen]
     assert events[0] == ("execution.pending", None)
     assert ("node.completed", "greet") in events and ("node.completed", "log") in events
@@ -180,24 +188,9 @@ def test_one_dispatch_of_two_runs_sends_each_socket_its_own_events_once_in_order
     # given two executions of a workflow, a viewer watching the first
     workflow = workflow_from(definition())
     other, _ = services.execution_start(workflow=workflow, input={"name": "Grace"})
-
-    async def watch(communicator):
-        from channels.db import database_sync_to_async
-
-        assert (await communicator.receive_json_from(timeout=10))["type"] == (
-            "execution.snapshot")
-        # when both have run and one dispatcher pass publishes their events together
-        await database_sync_to_async(wait_for)(execution)
-        await database_sync_to_async(wait_for)(other)
-        await database_sync_to_async(outbox_dispatch)()
-        seen = []
-        while not seen or seen[-1]["event"] != "execution.completed":
-            seen.append(await communicator.receive_json_from(timeout=10))
-        return seen
-
     execution, _ = services.execution_start(workflow=workflow, input={"name": "Ada"})
-    seen = session(f"/ws/executions/{execution.pk}/",
-                   token=str(AccessToken.for_user(viewer)), script=watch)
+    # when both have run and one dispatcher pass publishes their events together
+    seen = events_until_completed(execution, other, viewer=viewer)
     # then the socket got every event of its execution, each once, in order, and no other's
     sequences = [message["sequence"] for message in seen]
     assert sequences == sorted(OutboxEvent.objects.filter(execution=execution)
