@@ -506,8 +506,7 @@ def wait_until(what: str, check: Callable[[], tuple[bool, str]], platform: Platf
         time.sleep(interval)
 
 
-def scale_run(args: argparse.Namespace, platform: Platform, workflow: Any,
-              token: str) -> dict[str, Any]:
+def scale_run(args: argparse.Namespace, platform: Platform, workflow: Any) -> dict[str, Any]:
     import httpx
     from django.db.models import Max, Min
     from django.utils import timezone
@@ -542,6 +541,8 @@ def scale_run(args: argparse.Namespace, platform: Platform, workflow: Any,
         all_waiting_s = time.time() - began
         say(f"  all {count} waiting after {all_waiting_s:.1f} s")
         # What a person looking at the platform does meanwhile: the web has served pages.
+        # A fresh login: at 100,000 this phase outlives an access token (15 minutes).
+        token = operator_token(platform.base_url)
         with httpx.Client(base_url=platform.base_url, timeout=60,
                           headers={"Authorization": f"Bearer {token}"}) as client:
             for _ in range(5):
@@ -589,11 +590,10 @@ def scale_measure(args: argparse.Namespace, platform: Platform) -> list[dict[str
     # executions wait longer than the default 30 minutes before the drain resumes them.
     workflow = workflow_make([{"id": "wait", "type": "Timer", "data": {"at": FAR_FUTURE}},
                               transform()], "bench-scale", settings={"timeout": 86400})
-    token = operator_token(platform.base_url)
     runs = []
     for number in range(1, args.runs + 1):
         say(f"run {number}/{args.runs}: {args.executions} waiting executions")
-        runs.append(scale_run(args, platform, workflow, token))
+        runs.append(scale_run(args, platform, workflow))
         say(f"  {json.dumps(runs[-1])}")
     return runs
 
