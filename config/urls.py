@@ -1,11 +1,11 @@
-"""Top-level routes: admin, API, OpenAPI, health and metrics."""
+"""Top-level routes: the landing page, admin, API, OpenAPI, health and metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from config.auth import LoginApi, MeApi, RefreshApi
+from config.pages import ApiDocsView, SchemaView, landing
 from monitoring.apis import AuditLogViewSet, health, health_ready
 
 audit_router = SimpleRouter(trailing_slash=False)
@@ -18,11 +18,12 @@ api_patterns = [
     path("", include("workflows.urls")),
     path("", include("executions.urls")),
     *audit_router.urls,
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", ApiDocsView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
     path("health", health, name="health"),
     path("health/ready", health_ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
