@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
 
+from config.errors import NotFoundError
 from workflows import encryption
 from workflows.definitions import definition_diff
 from workflows.errors import VersionNotFoundError
@@ -14,6 +16,21 @@ from workflows.models import Schedule, ScheduleRun, Secret, Workflow, WorkflowVe
 
 def workflow_list() -> QuerySet[Workflow]:
     return Workflow.objects.select_related("current_version", "owner").prefetch_related("tags")
+
+
+def workflow_by_reference(*, reference: str, queryset: QuerySet[Workflow]) -> Workflow:
+    """The workflow a person named by its id or as `namespace/name`; 404 when none is."""
+    namespace, slash, name = reference.partition("/")
+    if slash:
+        workflow = queryset.filter(namespace=namespace, name=name).first()
+    else:
+        try:
+            workflow = queryset.filter(pk=uuid.UUID(reference)).first()
+        except ValueError:
+            workflow = None
+    if workflow is None:
+        raise NotFoundError(f"No workflow '{reference}'.", details={"workflow": reference})
+    return workflow
 
 
 def version_list(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:

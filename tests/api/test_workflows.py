@@ -397,3 +397,49 @@ def test_audit_records_before_and_after_with_request_context(client_for, editor,
     assert created.action == "create" and created.actor_repr == "editor"
     assert created.correlation_id == "req-42" and created.client_address == "127.0.0.1"
     assert updated.before["active"] is True and updated.after["active"] is False
+
+
+# --- addressed as namespace/name ------------------------------------------------------------
+
+BY_NAME = [
+    ("get", "/api/workflows/{ref}", 200),
+    ("patch", "/api/workflows/{ref}", 200),
+    ("get", "/api/workflows/{ref}/versions", 200),
+    ("get", "/api/workflows/{ref}/versions/1", 200),
+    ("get", "/api/workflows/{ref}/diff?from=1&to=1", 200),
+    ("get", "/api/workflows/{ref}/export", 200),
+    ("post", "/api/workflows/{ref}/execute", 202),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), BY_NAME)
+def test_a_workflow_is_addressed_by_namespace_and_name_as_by_id(
+        client_for, wf_admin, existing, method, path, status):
+    # given the workflow tests/hello
+    client = client_for(wf_admin)
+    # when a person names it as namespace/name (also with the slash percent-encoded)
+    for ref in ["tests/hello", "tests%2Fhello", existing]:
+        response = getattr(client, method)(path.format(ref=ref), {}, format="json")
+        # then it is the same workflow as by its id
+        assert response.status_code == status, (ref, response.content)
+        if path == "/api/workflows/{ref}":
+            assert response.json()["id"] == existing
+
+
+@pytest.mark.parametrize("ref", ["tests/nothing", "nowhere/hello", "not-an-id"])
+def test_an_unknown_namespace_and_name_is_a_404_naming_it(client_for, viewer, existing, ref):
+    response = client_for(viewer).get(f"/api/workflows/{ref}/versions")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_workflow_named_like_an_action_is_addressed_by_its_name(
+        client_for, editor, definition):
+    # given a workflow named `versions` beside tests/hello
+    client = client_for(editor)
+    hello = create(client, definition()).json()["id"]
+    named = create(client, definition(name="versions")).json()["id"]
+    # then `tests/versions` is that workflow and `<id>/versions` the versions of hello
+    assert client.get("/api/workflows/tests/versions").json()["id"] == named
+    assert client.get(f"/api/workflows/{hello}/versions").json()[0]["number"] == 1
+    assert client.get("/api/workflows/tests/versions/versions").status_code == 200

@@ -38,6 +38,10 @@ from workflows.permissions import (
     WorkflowReadPermission,
 )
 
+WORKFLOW_REFERENCE = OpenApiParameter(
+    "id", OpenApiTypes.STR, OpenApiParameter.PATH,
+    description="The workflow's id, or `namespace/name` (e.g. `demo/order-approval`).",
+)
 DEFINITION_HELP = "The workflow definition (contract section 1), as a JSON object."
 
 
@@ -224,11 +228,22 @@ IMPORT_BODY = {
     ),
     destroy=extend_schema(responses={204: None, **READ_ERRORS}),
 )
+@extend_schema_view(**{
+    action: extend_schema(parameters=[WORKFLOW_REFERENCE])
+    for action in ["retrieve", "update", "partial_update", "destroy", "versions", "version",
+                   "diff", "export", "execute"]
+})
 @extend_schema(tags=["workflows"])
 class WorkflowViewSet(viewsets.ModelViewSet):
     """Workflows and their immutable versions."""
 
     permission_classes = [WorkflowPermission]
+    # An id, or `namespace/name` whose namespace is not an id: `<id>/versions` stays the
+    # versions of a workflow, `<namespace>/versions` a workflow named `versions`.
+    lookup_value_regex = (
+        r"[^/.]+|(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)"
+        r"[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*"
+    )
     throttle_scope: str | None = None  # set to "execute" on the execute action
     filterset_class = WorkflowFilter
     search_fields = ["name", "namespace", "description"]
@@ -240,6 +255,14 @@ class WorkflowViewSet(viewsets.ModelViewSet):
             # Starting a run needs the workflow and its current version, not its tags.
             return selectors.workflow_list().prefetch_related(None)
         return selectors.workflow_list()
+
+    def get_object(self) -> Workflow:
+        workflow = selectors.workflow_by_reference(
+            reference=self.kwargs[self.lookup_field],
+            queryset=self.filter_queryset(self.get_queryset()),
+        )
+        self.check_object_permissions(self.request, workflow)
+        return workflow
 
     def get_serializer_class(self):
         if self.action == "list":
