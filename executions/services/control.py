@@ -26,6 +26,7 @@ from executions.services.transitions import (
     logs_write,
     nodes_dispatch,
 )
+from executions.services.waits import due_waits_send
 
 
 def _who(actor: Any) -> str:
@@ -77,6 +78,7 @@ def execution_resume(*, execution: Execution, actor: Any = None) -> Execution:
                 finished_at=None, dispatched_at=None, lease_expires_at=None, retry_at=None)
         execution_transition(locked, ExecutionStatus.RUNNING, actor=_who(actor), error=None)
         _reevaluate(locked, execution_plan(locked))
+        due_waits_send(execution=locked)
     return locked
 
 

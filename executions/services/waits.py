@@ -46,6 +46,9 @@ TIMER_BATCH = 50  # bookmark ids per `executions.timers_resume` task
 TIMER_CHUNK = 500  # due bookmarks leased per transaction of a tick
 TIMERS_OUTSTANDING = 2000  # handed out and not yet fired, at most (the queued backlog)
 TIMER_LEASE = timedelta(seconds=60)  # before a handed-out bookmark may be handed out again
+# The statuses in which a wait may fire; in the others (paused, suspended) it waits for
+# the resume, which sends the waits that fell due meanwhile.
+CAN_GO_ON = (ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
             raise BookmarkClosedError(
                 f"This wait was already {locked.status}.", details={"status": locked.status}
             )
-        if execution.status not in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
+        if execution.status not in CAN_GO_ON:
             raise IllegalTransitionError(
                 f"The execution is {execution.status}; it cannot go on now.",
                 details={"from": execution.status},
@@ -162,10 +165,18 @@ def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
 
 
 def _bookmark_expire(bookmark: Bookmark) -> bool:
-    """A wait's timeout fired and the node has no timeout outcome: the node fails."""
+    """A wait's timeout fired and the node has no timeout outcome: the node fails.
+
+    Refused like a resume while the execution cannot go on (paused, suspended): its node
+    fails once the execution is resumed."""
     with transaction.atomic():
         execution = Execution.objects.select_for_update(of=("self",)).select_related(
             "version", "workflow").get(pk=bookmark.execution_id)
+        if execution.status not in CAN_GO_ON:
+            raise IllegalTransitionError(
+                f"The execution is {execution.status}; it cannot go on now.",
+                details={"from": execution.status},
+            )
         if not Bookmark.objects.filter(pk=bookmark.pk, status=BookmarkStatus.OPEN).update(
             status=BookmarkStatus.CLOSED, resumed_at=timezone.now()
         ):
@@ -185,13 +196,15 @@ def _bookmark_expire(bookmark: Bookmark) -> bool:
 
 
 def _due(now: Any) -> QuerySet:
-    """Open bookmarks that are due and not handed out (or whose lease has run out).
+    """Open bookmarks that are due and not handed out (or whose lease has run out), of
+    executions that can go on (a paused one's are handed out when it is resumed).
 
     Rows another tick holds are skipped, not waited for; SQLite has no SKIP LOCKED, but its
     transactions are IMMEDIATE (one writer at a time), so a second tick starts only once the
     first has committed its leases, and sees them.
     """
-    due = Bookmark.objects.filter(status=BookmarkStatus.OPEN, due_at__lte=now).filter(
+    due = Bookmark.objects.filter(status=BookmarkStatus.OPEN, due_at__lte=now,
+                                  execution__status__in=CAN_GO_ON).filter(
         Q(fire_lease_until__isnull=True) | Q(fire_lease_until__lte=now)
     ).order_by("due_at")
     if connection.features.has_select_for_update_skip_locked:
@@ -252,15 +265,36 @@ def timers_fire(*, now: Any = None, batch: int = TIMER_BATCH,
 def bookmark_fire(bookmark: Bookmark) -> bool:
     """A due bookmark fires: a timer resumes, a timeout takes its timeout outcome or fails
     the node. Conditional, so a bookmark fired twice resumes its node once; False when it
-    was no longer open or its execution cannot go on (paused, cancelled)."""
+    was no longer open or its execution cannot go on (paused, suspended, cancelled).
+
+    A refused bookmark that stays open gives its lease back, so that it is not held out
+    of reach for the rest of the lease: resuming its execution sends it at once."""
     try:
         if bookmark.request.get("on_due") == "fail":
             return _bookmark_expire(bookmark)
         bookmark_resume(bookmark=bookmark, payload={}, by=None,
                         timed_out=bookmark.kind != BookmarkKind.TIMER)
-    except (BookmarkClosedError, IllegalTransitionError):
-        return False  # resumed, cancelled or paused meanwhile
+    except BookmarkClosedError:
+        return False  # resumed or closed meanwhile
+    except IllegalTransitionError:
+        Bookmark.objects.filter(pk=bookmark.pk, status=BookmarkStatus.OPEN).update(
+            fire_lease_until=None)
+        return False
     return True
+
+
+def due_waits_send(*, execution: Execution, now: Any = None) -> list[int]:
+    """Send the execution's due waits to the workers after the commit (the caller holds
+    the execution's lock and has just let it go on): leased now, whatever lease a refused
+    hand-out left, since firing is conditional and fires each once."""
+    now = now or timezone.now()
+    handed = list(Bookmark.objects.filter(
+        execution=execution, status=BookmarkStatus.OPEN, due_at__lte=now,
+    ).values_list("pk", flat=True))
+    if handed:
+        Bookmark.objects.filter(pk__in=handed).update(fire_lease_until=now + TIMER_LEASE)
+        _resumes_send([(pk, execution.priority) for pk in handed], TIMER_BATCH)
+    return handed
 
 
 def timers_resume(*, bookmark_ids: list[int]) -> int:

@@ -187,3 +187,47 @@ def test_a_due_timeout_without_a_timeout_outcome_fails_its_node_on_the_worker():
     assert failing.nodes.get(node_id="reply").error["fault"] == "timeout"
     assert Bookmark.objects.get(execution=failing).status == "closed"
     all_completed(timer)
+
+
+WAITS_WITH_A_DUE_TIME = {
+    "timer": ({"type": "Timer", "data": {"at": FAR_FUTURE}}, "completed"),
+    "delay": ({"type": "Delay", "data": {"until": FAR_FUTURE}}, "completed"),
+    "user-action-timeout": ({"type": "UserAction", "data": {
+        "assignee": "nobody", "prompt": "?", "outcomes": ["ok", "late"], "timeout": 3600,
+        "timeout_outcome": "late"}}, "completed"),
+    "message-timeout": ({"type": "WaitForMessage", "data": {
+        "message_type": "reply", "correlation_key": "k", "timeout": 3600}}, "failed"),
+    "webhook-timeout": ({"type": "Webhook", "data": {"timeout": 3600}}, "failed"),
+}
+
+
+@pytest.mark.parametrize("kind", list(WAITS_WITH_A_DUE_TIME))
+def test_a_paused_execution_whose_wait_fell_due_moves_on_at_once_when_resumed(kind):
+    # given an execution waiting on a node with a due time, then paused
+    node, outcome = WAITS_WITH_A_DUE_TIME[kind]
+    workflow = workflow_from({
+        "name": f"paused-{kind}", "namespace": "timers",
+        "nodes": [{"id": "wait", **node},
+                  {"id": "after", "type": "Transform", "data": {"template": "went on"}}],
+        "edges": [{"source": "wait", "target": "after"}],
+    })
+    execution, _ = services.execution_start(workflow=workflow, input={})
+    wait_for(execution, statuses=("waiting",))
+    services.execution_pause(execution=execution)
+    # when its due time passes while it is paused, and beat ticks (the tick's batch runs
+    # here too, so that it has surely been refused before the resume)
+    Bookmark.objects.filter(execution=execution).update(due_at=timezone.now())
+    waits.timers_resume(bookmark_ids=waits.timers_fire())
+    # then nothing moved while paused: the wait is still open, the node still waiting
+    execution.refresh_from_db()
+    assert execution.status == "paused"
+    assert Bookmark.objects.get(execution=execution).status == "open"
+    assert execution.nodes.get(node_id="wait").status == "waiting"
+    # and once resumed, the due wait fires without waiting for a lease or another tick
+    services.execution_resume(execution=execution)
+    execution = wait_for(execution, timeout=15)
+    assert execution.status == outcome, execution.error
+    if outcome == "completed":
+        assert execution.output == {"after": "went on"}
+    else:
+        assert execution.nodes.get(node_id="wait").error["fault"] == "timeout"
