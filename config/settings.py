@@ -484,6 +484,14 @@ WORKFLOW_DISPATCH_RESEND_AFTER = env_int(
 WORKFLOW_NODE_TIMEOUT = env_int(
     "WORKFLOW_NODE_TIMEOUT", 300, "Seconds one node attempt may run when its node does not say."
 )
+WORKFLOW_TEMPLATE_MAX_OUTPUT = env_int(
+    "WORKFLOW_TEMPLATE_MAX_OUTPUT", 1_000_000,
+    "Characters a template may produce, and a value it may build (text, list, object).",
+)
+WORKFLOW_TEMPLATE_MAX_INT_DIGITS = env_int(
+    "WORKFLOW_TEMPLATE_MAX_INT_DIGITS", 4300,
+    "Digits an integer a template computes may have (`**` and `*` are checked before they run).",
+)
 WORKFLOW_FILE_ROOT = BASE_DIR / env_str(
     "WORKFLOW_FILE_ROOT", str(DATA_DIR / "files"),
     "Directory FileOperation nodes work in; no path may leave it.",

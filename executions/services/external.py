@@ -19,7 +19,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from executions.models import ExternalCall, ExternalCallStatus
-from executions.services.scope import SecretsView, redact
 from workflows.nodes.context import NodeContext
 
 
@@ -41,8 +40,7 @@ def external_call(
         return call.response
     ExternalCall.objects.filter(pk=call.pk).update(attempts=F("attempts") + 1)
     response = perform(key)
-    secrets = context.scope.get("secrets")
-    stored = redact(response, secrets) if isinstance(secrets, SecretsView) else response
+    stored = context.secrets.redact(response)
     ExternalCall.objects.filter(pk=call.pk).update(
         status=ExternalCallStatus.COMPLETED, response=stored, completed_at=timezone.now()
     )

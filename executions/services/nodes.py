@@ -33,7 +33,7 @@ from executions.services.flow import (
     single_input_successors,
 )
 from executions.services.outbox import outbox_event
-from executions.services.scope import SecretsView, redact, template_scope
+from executions.services.scope import template_scope
 from executions.services.transitions import (
     insert_if_sql,
     log_entry,
@@ -48,6 +48,7 @@ from workflows.models import Workflow, WorkflowVersion
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
 from workflows.nodes.registry import default_registry
+from workflows.nodes.secrets import SecretsView
 
 logger = logging.getLogger(__name__)
 
@@ -295,16 +296,15 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
     plan = execution_plan(execution)
     node = plan.nodes[node_id]
     node_type = default_registry().get(node["type"])
-    secrets = SecretsView()
     rows = (execution.nodes.filter(iteration="")
             if _needs_nodes(plan, node_id, node_type) else ())
-    scope = template_scope(execution, rows, row.attempt)
-    scope["secrets"] = secrets
     context = NodeContext(
         execution_id=str(execution.pk), node_id=node_id, node_type=node["type"],
-        attempt=row.attempt, raw_data=node.get("data", {}), scope=scope,
+        attempt=row.attempt, raw_data=node.get("data", {}),
+        scope=template_scope(execution, rows, row.attempt),
         iteration=row.iteration, run_external=external_call,
     )
+    secrets = context.secrets
     instance = node_type()
     fault: NodeFault | None = None
     output: Any = None
@@ -332,7 +332,7 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
                   wait=redact_wait(output, secrets), context=context)
         return None
     try:
-        _node_complete(execution, row, plan, redact(output, secrets), branch or "", context,
+        _node_complete(execution, row, plan, secrets.redact(output), branch or "", context,
                        secrets)
     except (TypeError, ValueError) as exc:  # an output JSON cannot hold; nothing committed
         logger.exception("node %s of execution %s returned a bad output", node_id, execution_id)
@@ -346,7 +346,7 @@ def _log_entries(execution: Execution, row: NodeExecution, branch: str, context:
     """The node's own log lines and its `node.completed` entry."""
     return [
         *(log_entry(execution, "node.message", node_id=row.node_id, level=m["level"],
-                    message=redact(m["message"], secrets), data=redact(m["data"], secrets))
+                    message=secrets.redact(m["message"]), data=secrets.redact(m["data"]))
           for m in context.messages),
         log_entry(execution, "node.completed", node_id=row.node_id,
                   data={"attempt": row.attempt, **({"branch": branch} if branch else {})}),
@@ -489,7 +489,7 @@ def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: A
             return  # cancelled meanwhile, or another attempt finished first
         metrics.node_observe(row, NodeStatus.COMPLETED)
         if context.variables:
-            execution.variables = {**execution.variables, **redact(context.variables, secrets)}
+            execution.variables = {**execution.variables, **secrets.redact(context.variables)}
             Execution.objects.filter(pk=execution.pk).update(
                 variables=execution.variables, lock_version=F("lock_version") + 1)
             execution.lock_version += 1
@@ -503,7 +503,7 @@ def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: A
 def _node_fault(claimed: Execution, row: NodeExecution, plan: Plan, fault: NodeFault,
                 secrets: SecretsView) -> float | None:
     node = plan.nodes[row.node_id]
-    error = redact(fault.as_dict(), secrets)
+    error = secrets.redact(fault.as_dict())
     with transaction.atomic():
         execution = _locked(claimed)
         current = NodeExecution.objects.filter(pk=row.pk, status=NodeStatus.RUNNING,

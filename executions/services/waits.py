@@ -36,11 +36,11 @@ from executions.services.flow import (
     execution_advance_completed,
     node_failed_finally,
 )
-from executions.services.scope import SecretsView, redact
 from executions.services.transitions import execution_transition, log_entry, logs_write
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import TimeoutFault, ValidationFault
 from workflows.nodes.registry import default_registry
+from workflows.nodes.secrets import SecretsView
 
 TIMER_BATCH = 50  # bookmark ids per `executions.timers_resume` task
 TIMER_CHUNK = 500  # due bookmarks leased per transaction of a tick
@@ -53,8 +53,8 @@ CAN_GO_ON = (ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
 logger = logging.getLogger(__name__)
 
 
-def redact_wait(wait: WaitRequest, secrets_used: SecretsView) -> WaitRequest:
-    return dataclasses.replace(wait, request=redact(wait.request, secrets_used))
+def redact_wait(wait: WaitRequest, secrets: SecretsView) -> WaitRequest:
+    return dataclasses.replace(wait, request=secrets.redact(wait.request))
 
 
 def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRequest,

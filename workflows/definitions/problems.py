@@ -27,6 +27,8 @@ class DefinitionErrorCode(StrEnum):
     UNKNOWN_NODE_REFERENCE = "unknown_node_reference"
     COMPENSATION_IN_FLOW = "compensation_in_flow"
     TOO_MANY_NODES = "too_many_nodes"
+    SECRET_OUTSIDE_CREDENTIALS = "secret_outside_credentials"  # noqa: S105 - a code
+    UNDECLARED_INPUT = "undeclared_input"
 
 
 class Severity(StrEnum):

@@ -21,7 +21,12 @@ from workflows.definitions.schema_errors import SchemaFinding, schema_findings
 from workflows.nodes.base import NodeType
 from workflows.nodes.fragments import field_path, json_schema_problems
 from workflows.nodes.registry import NodeTypeRegistry, default_registry
-from workflows.templating import expression_parse_error, is_template, template_parse_error
+from workflows.templating import (
+    expression_parse_error,
+    is_template,
+    template_names,
+    template_parse_error,
+)
 
 MAX_NODES = 500
 _DEFINITION_VALIDATOR = Draft202012Validator(DEFINITION_SCHEMA)
@@ -99,6 +104,8 @@ class _Checker:
         self.registry = registry
         self.report = ValidationReport()
         self._validators: dict[str, Draft202012Validator] = {}
+        # `input.<name>` reads of the top-level graph: (name, node label, field)
+        self.input_reads: list[tuple[str, str | None, str]] = []
 
     def add(self, code: Code, message: str, **location: Any) -> None:
         self.report.add(Problem(code=code, message=message, **location))
@@ -128,7 +135,11 @@ class _Checker:
                     Code.TEMPLATE_SYNTAX, f"The output template does not parse: {error}",
                     field="output",
                 )
+        if isinstance(output, str) and is_template(output):
+            self.input_reads.extend((name, None, "output") for root, name in
+                                    template_names(output) if root == "input")
         self._graph(nodes, edges, _Scope())
+        self._undeclared_inputs(inputs)
         if isinstance(nodes, list) and len(nodes) > MAX_NODES:
             self.add(
                 Code.TOO_MANY_NODES,
@@ -137,6 +148,25 @@ class _Checker:
                 severity=Severity.WARNING,
                 field="nodes",
                 details={"count": len(nodes), "limit": MAX_NODES},
+            )
+
+    def _undeclared_inputs(self, inputs: Any) -> None:
+        """Warn about `input.<name>` reads the inputs schema does not declare: such a name
+        is undefined unless the caller sends it (a typo, or an input to declare)."""
+        if not isinstance(inputs, dict) or not isinstance(inputs.get("properties"), dict):
+            return
+        declared = inputs["properties"]
+        for name, node, field in self.input_reads:
+            if name in declared:
+                continue
+            where = f"Node '{node}'" if node else "The workflow"
+            self.add(
+                Code.UNDECLARED_INPUT,
+                f"{where}: {field} reads input.{name}, which the inputs schema does not "
+                f"declare; it is undefined unless sent. Declare it under inputs.properties, "
+                f"or test it with 'input.{name} is defined' or 'input.{name} | default(...)'.",
+                severity=Severity.WARNING, node=node, field=field,
+                details={"input": name},
             )
 
     def _shape(
@@ -351,6 +381,8 @@ class _Checker:
                     f"{at.subject}: the expression in {relative} does not parse: {error}",
                     node=at.label, field=at.field("data", *path), details={"error": error},
                 )
+            elif isinstance(value, str):
+                self._names(node_type, path, value, at)
         for path, text in _strings(data):
             if path in expressions or path[0] in node_type.graph_fields or not is_template(text):
                 continue
@@ -362,6 +394,26 @@ class _Checker:
                     f"{at.subject}: the template in {relative} does not parse: {error}",
                     node=at.label, field=at.field("data", *path), details={"error": error},
                 )
+            else:
+                self._names(node_type, path, text, at)
+
+    def _names(self, node_type: type[NodeType], path: tuple, text: str, at: _NodeAt) -> None:
+        """What a template reads: a secret outside the fields that carry credentials is an
+        error; `input.<name>` reads of the top-level graph are kept for `_undeclared_inputs`."""
+        relative = field_path(path, "data")
+        for root, name in template_names(text):
+            if root == "secrets" and path[0] not in node_type.secret_fields:
+                allowed = ", ".join(f"data.{key}" for key in node_type.secret_fields)
+                self.add(
+                    Code.SECRET_OUTSIDE_CREDENTIALS,
+                    f"{at.subject}: {relative} reads secrets.{name}; a secret may only be "
+                    f"placed in a field that carries credentials "
+                    f"({allowed or f'{node_type.name} has none; name the secret in its data'}).",
+                    node=at.label, field=at.field("data", *path),
+                    details={"secret": name, "secret_fields": list(node_type.secret_fields)},
+                )
+            elif root == "input" and "/" not in (at.label or ""):
+                self.input_reads.append((name, at.label, relative))
 
     def _inline_graph(self, graph: dict[str, Any], at: _NodeAt, name: str) -> None:
         scope = _Scope(field_prefix=at.field("data", name), node_prefix=f"{at.label or '?'}/")

@@ -36,6 +36,9 @@ class NodeType:
       `[*]` stands for every item of a list, e.g. "cases[*].expression".
     - `graph_fields`: keys of `data` that may hold an inline graph `{nodes, edges}` (a Loop
       body), validated like a workflow's graph with its own ids.
+    - `secret_fields`: keys of `data` that carry credentials to where they are used (an
+      HTTP header, a query parameter): only there does `{{ secrets.<name> }}` render to the
+      secret's value. Anywhere else a secret is a validation fault naming the field.
     """
 
     name: ClassVar[str] = ""
@@ -48,6 +51,7 @@ class NodeType:
     waits: ClassVar[bool] = False
     expression_fields: ClassVar[tuple[str, ...]] = ()
     graph_fields: ClassVar[tuple[str, ...]] = ()
+    secret_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def branch_handles(cls, data: dict[str, Any]) -> list[str]:
@@ -80,6 +84,7 @@ class NodeType:
             "handles": handles,
             "waits": cls.waits,
             "expression_fields": list(cls.expression_fields),
+            "secret_fields": list(cls.secret_fields),
         }
 
     def preprocess(self, context: Any) -> None:
@@ -91,7 +96,8 @@ class NodeType:
         unrendered = {path.split("[")[0].split(".")[0]
                       for path in (*self.expression_fields, *self.graph_fields)}
         context.data = {
-            key: value if key in unrendered else context.render(value, path=f"data.{key}")
+            key: value if key in unrendered else context.render(
+                value, path=f"data.{key}", reveal_secrets=key in self.secret_fields)
             for key, value in context.raw_data.items()
         }
 

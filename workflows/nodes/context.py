@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from workflows.nodes.faults import ValidationFault
+from workflows.nodes.secrets import SecretsView
 from workflows.templating import TemplateRenderError, evaluate, render
 
 
@@ -35,7 +36,8 @@ class NodeContext:
 
     `raw_data` is the node's `data` as written in the definition; `preprocess` sets `data`
     to the rendered form. `scope` is the template context: `input`, `nodes`, `vars`,
-    `execution` (and `item`, `index` inside a loop).
+    `execution` (and `item`, `index` inside a loop), and `secrets`: the attempt's one
+    reader of secrets (`secrets` here too), whose values the engine redacts.
     """
 
     execution_id: str
@@ -49,6 +51,10 @@ class NodeContext:
     messages: list[dict[str, Any]] = field(default_factory=list)
     iteration: str = ""
     run_external: Callable[..., dict[str, Any]] | None = None
+    secrets: SecretsView = field(default_factory=SecretsView)
+
+    def __post_init__(self) -> None:
+        self.scope = {**self.scope, "secrets": self.secrets}
 
     @property
     def idempotency_key(self) -> str:
@@ -70,10 +76,13 @@ class NodeContext:
             return perform(self.idempotency_key)
         return self.run_external(self, request, perform)
 
-    def render(self, value: Any, *, path: str = "data") -> Any:
-        """Render templates in a value; a failure is a validation fault naming the field."""
+    def render(self, value: Any, *, path: str = "data", reveal_secrets: bool = False) -> Any:
+        """Render templates in a value; a failure is a validation fault naming the field.
+
+        `reveal_secrets`: the field is secret-bearing, a `{{ secrets.<name> }}` placed in it
+        becomes the secret's value; anywhere else a secret is refused."""
         try:
-            return render(value, self.scope, path=path)
+            return render(value, self.scope, path=path, reveal_secrets=reveal_secrets)
         except TemplateRenderError as exc:
             raise ValidationFault(f"Node '{self.node_id}': {exc}") from None
 
@@ -85,6 +94,16 @@ class NodeContext:
             return evaluate(expression, self.scope)
         except TemplateRenderError as exc:
             raise ValidationFault(f"Node '{self.node_id}' {path}: {exc}") from None
+
+    def secret(self, name: str, *, field: str) -> str:
+        """The value of the secret `data.<field>` names, for the node to use as a credential;
+        the engine redacts it wherever it would be stored or logged."""
+        try:
+            return self.secrets.value(name)
+        except KeyError:
+            raise ValidationFault(
+                f"Node '{self.node_id}' data.{field}: there is no secret named '{name}'.",
+                details={"field": f"data.{field}", "secret": name}) from None
 
     def log(self, level: str, message: str, **data: Any) -> None:
         """Write a line to the execution log (committed with the node's completion)."""

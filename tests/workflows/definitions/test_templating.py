@@ -1,4 +1,4 @@
-"""The template sandbox's syntax checks."""
+"""The template sandbox: syntax checks, bounded work, mappings, opaque secrets."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workflows.templating import (
+    Secret,
+    SecretSource,
+    TemplateRenderError,
+    evaluate,
     expression_parse_error,
     is_template,
+    named,
+    render,
     sandbox_environment,
     single_expression,
     template_parse_error,
@@ -59,3 +65,131 @@ def test_valid_expressions(text):
 @pytest.mark.parametrize("text", ["input.total >", "{{ a }} and {{ b }}", "{% if x %}", ""])
 def test_invalid_expressions(text):
     assert expression_parse_error(text).startswith("line ")
+
+
+# --- bounded work -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "9**(9**8) > 1",
+    "{% autoescape 'x' | center(999999999) %}{% endautoescape %}",
+    "{{ 'x' | center(999999999) }} and text",
+    "{{ '%0999999999d' % 1 }} and text",
+])
+def test_checking_a_template_computes_nothing(text):
+    # given templates whose constants would take minutes or gigabytes to compute
+    # when they are checked (what saving and /api/workflows/validate do)
+    checked = expression_parse_error(text) if "{" not in text else template_parse_error(text)
+    # then they are only compiled: nothing of the value is computed
+    assert checked is None
+    sandbox_environment().from_string(text if "{" in text else "{{ " + text + " }}")
+
+
+@pytest.mark.parametrize(("expression", "limit"), [
+    ("9**(9**8) > 1", "WORKFLOW_TEMPLATE_MAX_INT_DIGITS"),
+    ("2**20000", "WORKFLOW_TEMPLATE_MAX_INT_DIGITS"),
+    ("(10**4000) * (10**4000)", "WORKFLOW_TEMPLATE_MAX_INT_DIGITS"),
+    ("'x' * 5000000", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("[1, 2] * 1000000", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("('x' * 600000) + ('x' * 600000)", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("('x' * 600000) ~ ('x' * 600000)", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("'%999999999d' % 1", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("'{:>999999999}'.format(1)", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("'x' | center(999999999)", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("'x'.ljust(999999999)", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("('x' * 900000) | replace('x', 'yy')", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("('x' * 900000).replace('x', 'yy')", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("[('x' * 900000), ('x' * 900000)] | join", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("('\\n' * 1000) | indent(2000)", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+    ("[1] | batch(999999999, 0) | list", "WORKFLOW_TEMPLATE_MAX_OUTPUT"),
+])
+def test_operations_that_would_build_too_much_are_refused_before_they_run(expression, limit):
+    # when an expression would compute a huge number or build a huge value
+    with pytest.raises(TemplateRenderError) as refused:
+        evaluate(expression, {})
+    # then it is refused, naming the limit, before the work is done
+    assert limit in str(refused.value)
+
+
+@pytest.mark.parametrize(("expression", "value"), [
+    ("2 ** 10", 1024), ("'ab' * 3", "ababab"), ("[1] * 3", [1, 1, 1]), ("'a' ~ 1", "a1"),
+    ("'%s-%05d' % ('a', 7)", "a-00007"), ("'{}:{:>4}'.format('a', 'b')", "a:   b"),
+    ("'x' | center(5)", "  x  "), ("[1, 2] | join('-')", "1-2"), ("1 + 2", 3),
+    ("'a,b'.split(',')", ["a", "b"]), ("range(3) | list | sum", 3),
+])
+def test_ordinary_arithmetic_and_text_still_work(expression, value):
+    assert evaluate(expression, {}) == value
+
+
+def test_a_lone_expression_is_held_to_the_output_limit(settings):
+    # given a small output limit
+    settings.WORKFLOW_TEMPLATE_MAX_OUTPUT = 1000
+    scope = {"input": named("input", {"text": "x" * 600})}
+    # then a value built from the input is measured on the native path too
+    assert render("{{ input.text }}", scope) == "x" * 600
+    with pytest.raises(TemplateRenderError, match=r"data\.v: .*1000 characters"):
+        render("{{ [input.text, input.text] }}", scope, path="data.v")
+    with pytest.raises(TemplateRenderError, match="1000 characters"):
+        render("{{ input.text }}{{ input.text }}", scope)
+
+
+# --- mappings and missing inputs ----------------------------------------------------------
+
+def test_a_mappings_keys_win_over_its_methods():
+    scope = {"input": named("input", {"items": [1, 2], "keys": "k"}),
+             "nodes": named("nodes", {"fetch": {"values": 3}})}
+    assert evaluate("input.items", scope) == [1, 2]
+    assert evaluate("input.keys", scope) == "k"
+    assert evaluate("nodes.fetch.values", scope) == 3
+    assert evaluate("{'get': 1}.get", scope) == 1
+    # a name that is not a key is still the method
+    assert evaluate("input.get('missing', 5)", scope) == 5
+
+
+def test_a_missing_input_is_undefined_but_testable():
+    scope = {"input": named("input", {"order": 1})}
+    assert evaluate("input.threshold is defined", scope) is False
+    assert evaluate("input.threshold | default(5)", scope) == 5
+    assert render("{{ input.threshold | default(5) }}", scope) == 5
+    for use in ("input.threshold > 5", "input['threshold'] + 1", "{{ input.threshold }}"):
+        with pytest.raises(TemplateRenderError, match=r"input\.threshold is not set"):
+            evaluate(use, scope)
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("use", [
+    "secrets.api_key | reverse", "secrets.api_key | list", "secrets.api_key[:6]",
+    "secrets.api_key | upper", "secrets.api_key | string", "secrets.api_key | length",
+    "secrets.api_key | first", "secrets.api_key | tojson", "secrets.api_key ~ ''",
+    "'%s' % secrets.api_key", "'{}'.format(secrets.api_key)", "secrets.api_key + ''",
+    "secrets.api_key == 'hunter2-token'", "'h' in secrets.api_key",
+    "[secrets.api_key] | join", "secrets.api_key.upper()", "secrets | list",
+    "secrets.api_key", "[secrets.api_key]", "secrets",
+])
+def test_a_secret_cannot_become_text_outside_a_credential_field(use):
+    scope = {"secrets": _Secrets(api_key="hunter2-token")}
+    for text in (use, "{{ " + use + " }}", "Value: {{ " + use + " }}"):
+        with pytest.raises(TemplateRenderError) as refused:
+            render(text if "{{" in text else "{{ " + text + " }}", scope, path="data.x")
+        assert "hunter2" not in str(refused.value)
+        assert str(refused.value).startswith("data.x: ")
+
+
+def test_a_secret_placed_as_it_is_renders_in_a_credential_field():
+    scope = {"secrets": _Secrets(api_key="hunter2-token")}
+    assert render("Bearer {{ secrets.api_key }}", scope, reveal_secrets=True) == \
+        "Bearer hunter2-token"
+    assert render({"h": "{{ secrets.api_key }}"}, scope, reveal_secrets=True) == \
+        {"h": "hunter2-token"}
+    with pytest.raises(TemplateRenderError, match="reverse|only be placed"):
+        render("{{ secrets.api_key | reverse }}", scope, reveal_secrets=True)
+    with pytest.raises(TemplateRenderError, match="no secret named 'nope'"):
+        render("{{ secrets.nope }}", scope, reveal_secrets=True)
+
+
+class _Secrets(SecretSource):
+    def __init__(self, **values: str) -> None:
+        self.values = values
+
+    def secret(self, name: str) -> Secret:
+        return Secret(name, self.values[name])

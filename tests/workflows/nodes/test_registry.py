@@ -136,6 +136,7 @@ def test_describe_holds_the_metadata_the_api_publishes():
         "handles": {"static": ["yes", "no"], "dynamic": False},
         "waits": True,
         "expression_fields": [],
+        "secret_fields": [],
     }
     registry = NodeTypeRegistry([Approval])
     assert registry.describe_all() == [description]

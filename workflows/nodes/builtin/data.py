@@ -55,8 +55,8 @@ class Transform(NodeType):
             "template": {"description": "The result, with templates in its strings."},
             "jmespath": {"type": "string", "minLength": 1, "description": "A JMESPath query."},
             "source": {
-                "description": "The value the query applies to (default: the whole context); "
-                "usually one {{ expression }}.",
+                "description": "The value the query applies to (default: the whole context "
+                "but `secrets`); usually one {{ expression }}.",
             },
         },
         "oneOf": [{"required": ["template"]}, {"required": ["jmespath"]}],
@@ -67,7 +67,9 @@ class Transform(NodeType):
     def execute(self, context: NodeContext) -> Any:
         if "template" in context.data:
             return context.data["template"]
-        source = context.data.get("source", context.scope)
+        # the whole context, but not `secrets`: a query could reshape them into an output
+        source = context.data.get(
+            "source", {key: value for key, value in context.scope.items() if key != "secrets"})
         try:
             return jmespath.search(context.data["jmespath"], source)
         except jmespath.exceptions.JMESPathError as exc:
@@ -97,7 +99,8 @@ class Logger(NodeType):
         message = str(context.data["message"])
         level = context.data.get("level", "info")
         context.log(level, message)
-        logger.log(logging.getLevelName(level.upper()), message,
+        # the worker's own log is written now, before the engine redacts what it stores
+        logger.log(logging.getLevelName(level.upper()), context.secrets.redact(message),
                    extra={"execution_id": context.execution_id, "node_id": context.node_id})
         return {"logged": message}
 

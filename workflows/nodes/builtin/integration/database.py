@@ -18,19 +18,6 @@ from workflows.templating import is_template
 CONNECT_TIMEOUT = 10
 
 
-def secret_for(context: NodeContext, name: str, field: str) -> str:
-    """The value of the secret a node's `data.<field>` names; a ValidationFault if missing."""
-    from workflows import selectors
-    from workflows.models import Secret
-
-    try:
-        return selectors.secret_value(name=name)
-    except Secret.DoesNotExist:
-        raise ValidationFault(
-            f"Node '{context.node_id}' data.{field}: there is no secret named '{name}'."
-        ) from None
-
-
 def _json_value(value: Any) -> Any:
     """A column value as JSON: numbers and text as they are, the rest as text."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -128,7 +115,7 @@ class DatabaseQuery(NodeType):
             raise ValidationFault(
                 f"Node '{context.node_id}' data.params must be a list or an object, "
                 f"not {type(params).__name__}.")
-        url = secret_for(context, data["connection"], "connection")
+        url = context.secret(data["connection"], field="connection")
         scheme = urlsplit(url).scheme.lower()
         query = _Query(context, data["sql"], params, data.get("mode", "read") == "write",
                        data.get("max_rows", 1000))

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 
 from workflows.nodes.base import NodeCategory, NodeType
-from workflows.nodes.builtin.integration.database import secret_for
 from workflows.nodes.context import NodeContext
 from workflows.nodes.faults import (
     ExternalFault,
@@ -140,7 +139,7 @@ class EmailNotification(NodeType):
         name = context.data.get("connection")
         if not name:
             return get_connection(fail_silently=False)
-        url = urlsplit(secret_for(context, name, "connection"))
+        url = urlsplit(context.secret(name, field="connection"))
         if url.scheme.lower() not in SMTP_SCHEMES or not url.hostname:
             raise ValidationFault(
                 f"Node '{context.node_id}' data.connection: the secret '{name}' does not hold "

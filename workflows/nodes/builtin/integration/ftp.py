@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from workflows.nodes.base import NodeCategory, NodeType
-from workflows.nodes.builtin.integration.database import secret_for
 from workflows.nodes.builtin.integration.files import path_under_root
 from workflows.nodes.context import NodeContext
 from workflows.nodes.faults import (
@@ -110,7 +109,7 @@ class FtpTransfer(NodeType):
 
     def _client(self, context: NodeContext) -> ftplib.FTP:
         name = context.data["connection"]
-        url = urlsplit(secret_for(context, name, "connection"))
+        url = urlsplit(context.secret(name, field="connection"))
         scheme = url.scheme.lower()
         if scheme not in ("ftp", "ftps") or not url.hostname:
             raise ValidationFault(

@@ -66,6 +66,9 @@ class HttpRequest(NodeType):
         "Call an HTTP endpoint. Unsafe methods carry a stable Idempotency-Key so a redelivered "
         "attempt is not applied twice; a circuit breaker per host stops hammering a failing one."
     )
+    # The request's parts go to the peer, which is where a credential is meant to go: an API
+    # key in the query or URL, a token in a header, a client secret in a token request's body.
+    secret_fields = ("url", "headers", "query", "json", "body")
     data_schema = {
         "type": "object",
         "additionalProperties": False,
@@ -81,7 +84,8 @@ class HttpRequest(NodeType):
                 "type": "object",
                 "propertyNames": {"pattern": r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"},
                 "additionalProperties": {"type": "string"},
-                "description": "Request headers; values may hold templates.",
+                "description": "Request headers; values may hold templates, and "
+                "{{ secrets.<name> }}.",
             },
             "query": {
                 "type": "object",
@@ -337,25 +341,10 @@ def _auth(context: NodeContext, data: Mapping[str, Any]) -> tuple[str, str] | No
     auth = data.get("auth")
     if not auth:
         return None
-    secret = _secret(context, auth["secret"])
+    secret = context.secret(auth["secret"], field="auth.secret")
     kind = auth.get("type", "bearer")
     if kind == "basic":
         return "Authorization", "Basic " + base64.b64encode(secret.encode()).decode()
     if kind == "header":
         return auth.get("header", "Authorization"), secret
     return "Authorization", f"Bearer {secret}"
-
-
-def _secret(context: NodeContext, name: str) -> str:
-    # The engine's view of `secrets` remembers each value read, and replaces it with '***'
-    # in outputs, logs and errors: a peer echoing the credential does not leak it.
-    from workflows.selectors import secret_value
-
-    secrets = context.scope.get("secrets")
-    try:
-        if isinstance(secrets, Mapping):
-            return secrets[name]
-        return secret_value(name=name)
-    except Exception:  # noqa: BLE001 - a missing or unreadable secret is a configuration error
-        raise ValidationFault(f"Node '{context.node_id}': secret '{name}' does not exist "
-                              "or cannot be read", details={"secret": name}) from None
