@@ -445,11 +445,12 @@ class Fleet:
     logs: dict[str, Path] = field(default_factory=dict)
     started: int = 0
 
-    def _spawn(self, label: str, command: list[str]) -> subprocess.Popen:
+    def _spawn(self, label: str, command: list[str], **env: str) -> subprocess.Popen:
         log = self.log_dir / f"{label}.log"
         self.logs[label] = log
         with log.open("ab") as output:
-            return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **self.environment},
+            return subprocess.Popen(command, cwd=ROOT,
+                                    env={**os.environ, **self.environment, **env},
                                     stdout=output, stderr=subprocess.STDOUT,
                                     start_new_session=True)
 
@@ -459,7 +460,8 @@ class Fleet:
         self.workers[name] = self._spawn(f"worker-{self.started}", [
             sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
             "--pool", "prefork", "--concurrency", str(self.concurrency), "--hostname", name,
-            "-Q", self.environment["CELERY_QUEUE"]])
+            "-Q", f"{self.environment['CELERY_QUEUE']},"
+                  f"{self.environment['CELERY_QUEUE']}.housekeeping"])
         return name
 
     def workers_wait(self, names: list[str], timeout: float = 180) -> None:
@@ -494,7 +496,10 @@ class Fleet:
         schedule = self.log_dir / f"{label}-schedule"
         self.beats[label] = self._spawn(label, [
             sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-            "--schedule", str(schedule), "--pidfile", str(self.log_dir / f"{label}.pid")])
+            "--schedule", str(schedule), "--pidfile", str(self.log_dir / f"{label}.pid")],
+            # At DEBUG a beat logs each housekeeping tick it sends ("Sending due task"),
+            # which the kill-beat case counts.
+            LOG_LEVEL="DEBUG")
         return self.logs[label]
 
     def beat_kill(self, label: str) -> None:

@@ -253,8 +253,8 @@ def platform_running(args: argparse.Namespace, *, web: bool, workers: int,
     (log_dir / "data").mkdir()
     harness.services_check(environment)
     os.environ.update(environment)
-    queues = [args.queue, f"{args.queue}.raw", f"{args.queue}.triggers",
-              f"{args.queue}.triggers.dead"]
+    queues = [args.queue, f"{args.queue}.raw", f"{args.queue}.housekeeping",
+              f"{args.queue}.triggers", f"{args.queue}.triggers.dead"]
     platform = Platform(environment, log_dir)
     ok = False
     try:
@@ -263,7 +263,7 @@ def platform_running(args: argparse.Namespace, *, web: bool, workers: int,
         import django
 
         django.setup()
-        harness.queues_purge(queues[:2])
+        harness.queues_purge(queues[:3])
         with ExitStack() as stack:
             if workers:
                 say(f"starting {workers} worker(s) x {args.concurrency} processes "

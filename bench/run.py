@@ -263,7 +263,7 @@ def worker_command(name: str, concurrency: int, queue: str, raw_queue: str) -> l
     """The production worker command (docker-compose.yml), plus the baseline's tasks."""
     return [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
             "--pool", "prefork", "--concurrency", str(concurrency), "--hostname", name,
-            "-I", "bench.tasks", "-Q", f"{queue},{raw_queue}"]
+            "-I", "bench.tasks", "-Q", f"{queue},{queue}.housekeeping,{raw_queue}"]
 
 
 @contextmanager
@@ -930,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
     services_check(environment)
     os.environ.update(environment)
     queue = args.queue
-    queues = [queue, f"{queue}.raw"]
+    queues = [queue, f"{queue}.housekeeping", f"{queue}.raw"]
     log_dir = Path(tempfile.mkdtemp(prefix="weft-bench-"))
     started = dt.datetime.now(dt.UTC)
     load_before = [round(v, 2) for v in os.getloadavg()]

@@ -1,5 +1,6 @@
 """The Celery application shared by the web process, workers and beat."""
 
+import logging
 import os
 
 from celery import Celery
@@ -22,6 +23,27 @@ def _use_django_logging(**kwargs) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+# Tasks sent every second that do nothing most of the time: beat's "Sending due task" and
+# the worker's "received" / "succeeded" lines for them would be most of an idle log.
+QUIET_TASKS = frozenset({"executions.housekeeping"})
+
+
+class HousekeepingLogFilter(logging.Filter):
+    """Celery's per-task INFO lines about the QUIET_TASKS go out at DEBUG, that is only
+    when the logger is set to DEBUG; the lines of every other task stay at INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not record.name.startswith("celery."):
+            return True
+        args = record.args
+        values = args.values() if isinstance(args, dict) else args if isinstance(
+            args, tuple) else ()
+        if not any(isinstance(value, str) and value in QUIET_TASKS for value in values):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 HEALTH_CHECK_IDLE_SECONDS = 1.0  # a connection idle less than this is not checked again

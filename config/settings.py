@@ -215,15 +215,26 @@ CELERY_WORKER_CONCURRENCY = env_int(
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "weft", "Name of the task queue.")
 CELERY_TASK_QUEUE_MAX_PRIORITY = 10
 CELERY_TASK_DEFAULT_PRIORITY = 5
-CELERY_TASK_QUEUES = (
+# The engine's periodic duties go to a queue of their own, which every worker consumes too
+# (unless started with -Q): queued apart from a backlog of node steps, and apart from the
+# workflow tasks in Flower. It comes first: the Redis transport ("priority" order below)
+# serves the queues in this order, so a backlog of node steps does not starve it.
+HOUSEKEEPING_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.housekeeping"
+CELERY_TASK_QUEUES = tuple(
     Queue(
-        CELERY_TASK_DEFAULT_QUEUE,
-        Exchange(CELERY_TASK_DEFAULT_QUEUE),
-        routing_key=CELERY_TASK_DEFAULT_QUEUE,
+        name,
+        Exchange(name),
+        routing_key=name,
         durable=True,
         queue_arguments={"x-max-priority": CELERY_TASK_QUEUE_MAX_PRIORITY},
-    ),
+    )
+    for name in (HOUSEKEEPING_QUEUE, CELERY_TASK_DEFAULT_QUEUE)
 )
+CELERY_TASK_ROUTES = {
+    name: {"queue": HOUSEKEEPING_QUEUE}
+    for name in ("executions.housekeeping", "executions.cleanup",
+                 "monitoring.tasks.audit_log_cleanup", "workflows.sync")
+}
 CELERY_TASK_DEFAULT_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
 CELERY_TASK_DEFAULT_ROUTING_KEY = CELERY_TASK_DEFAULT_QUEUE
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -258,34 +269,18 @@ BEAT_LEADER_LOCK_TTL = env_int(
     "Seconds the beat leader lock lives unless renewed; a standby beat takes over this long "
     "after the leader dies.",
 )
-# The engine's own periodic tasks go to the front of the queue (node steps carry 2-10 by
-# their execution's priority): queued behind a backlog of node steps they would expire
-# unrun, and due timers, the outbox and the sweeper would starve exactly under load.
+# The housekeeping tick goes to the front of its queue, and expires unrun when it waited
+# longer than a few ticks (the next one does the same work).
 BEAT_PRIORITY = 10
 CELERY_BEAT_SCHEDULE = {
-    "schedules": {
-        "task": "workflows.schedules_fire",
+    "housekeeping": {
+        "task": "executions.housekeeping",
         "schedule": timedelta(seconds=1),
         "options": {"expires": 5, "priority": BEAT_PRIORITY},
-    },
-    "timers": {
-        "task": "executions.timers_fire",
-        "schedule": timedelta(seconds=1),
-        "options": {"expires": 5, "priority": BEAT_PRIORITY},
-    },
-    "sweeper": {
-        "task": "executions.sweep",
-        "schedule": timedelta(seconds=5),
-        "options": {"expires": 15, "priority": BEAT_PRIORITY},
     },
     "audit-log-retention": {
         "task": "monitoring.tasks.audit_log_cleanup",
         "schedule": timedelta(hours=1),
-    },
-    "outbox": {
-        "task": "executions.outbox_dispatch",
-        "schedule": timedelta(seconds=1),
-        "options": {"expires": 5, "priority": BEAT_PRIORITY},
     },
     "execution-retention": {
         "task": "executions.cleanup",
@@ -392,7 +387,10 @@ READINESS_TIMEOUT = env_int(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "monitoring.logging.ContextFilter"}},
+    "filters": {
+        "context": {"()": "monitoring.logging.ContextFilter"},
+        "housekeeping": {"()": "config.celery.HousekeepingLogFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -408,7 +406,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "text",
-            "filters": ["context"],
+            "filters": ["context", "housekeeping"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

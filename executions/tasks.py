@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from executions import services
-from executions.services import children, cleanup, concurrency, outbox, sweeper, waits
+from executions.services import children, cleanup, concurrency, housekeeping, waits
 from executions.services.transitions import attempt_lease
 
 DATABASE_RETRIES = 60  # about five minutes of a database outage
@@ -49,22 +49,18 @@ def node_run(self, execution_id: str, node_id: str) -> None:
         raise self.retry(countdown=delay)
 
 
-@shared_task(name="executions.timers_fire", ignore_result=True)
-def timers_fire() -> int:
-    """Beat, every second: hand the due timers and timeouts out to `timers_resume` tasks."""
-    return len(waits.timers_fire())
+@shared_task(name="executions.housekeeping", ignore_result=True)
+def housekeeping_tick() -> dict[str, dict[str, int]]:
+    """Beat, every second, on the housekeeping queue: due schedules, timers and timeouts,
+    the outbox, and the sweeper every few seconds. Celery's per-task log lines for it are
+    at DEBUG (config/celery.py), so an idle platform logs nothing."""
+    return housekeeping.housekeeping_tick()
 
 
 @shared_task(name="executions.timers_resume", ignore_result=True)
 def timers_resume(bookmark_ids: list[int]) -> int:
     """A batch of due bookmarks: resume each timer, expire each timed-out wait, once."""
     return waits.timers_resume(bookmark_ids=bookmark_ids)
-
-
-@shared_task(name="executions.sweep", ignore_result=True)
-def sweep() -> dict[str, int]:
-    """Beat, every few seconds: lost messages, expired leases, due retries, deadlines."""
-    return sweeper.sweep()
 
 
 @shared_task(name="executions.child_settle", acks_late=True, reject_on_worker_lost=True,
@@ -78,12 +74,6 @@ def child_settle(child_id: str) -> None:
 def queue_advance(workflow_id: str) -> None:
     """An execution of a concurrency-limited workflow ended: start the next queued one."""
     concurrency.queue_advance(workflow_id=workflow_id)
-
-
-@shared_task(name="executions.outbox_dispatch", ignore_result=True)
-def outbox_dispatch() -> dict[str, int]:
-    """Beat, every second: publish the committed execution events (outbox)."""
-    return outbox.outbox_dispatch()
 
 
 @shared_task(name="executions.cleanup", ignore_result=True)

@@ -93,3 +93,27 @@ def celery_worker(log_dir: Path, concurrency: int = 1) -> Iterator[Worker]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def celery_beat(directory: Path, **env: str) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """A `celery beat` process with the default scheduler and its own schedule file, on the
+    test database and this run's broker and Redis; its log goes to `directory/beat.log`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / "beat.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+             "-s", str(directory / "schedule")],
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": test_database_url(), **env},
+            stdout=output, stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

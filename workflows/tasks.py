@@ -1,14 +1,8 @@
-"""Celery tasks of the workflows app: thin adapters around the trigger services."""
+"""Celery tasks of the workflows app: thin adapters around the trigger services.
+
+Due schedules are started by the engine's housekeeping tick (`executions.housekeeping`)."""
 
 from celery import shared_task
-
-from workflows.triggers import schedules
-
-
-@shared_task(name="workflows.schedules_fire", ignore_result=True)
-def schedules_fire() -> int:
-    """Beat, every second: start the due schedules' workflows and retry failed runs."""
-    return schedules.schedules_fire()
 
 
 @shared_task(name="workflows.sync", ignore_result=True)

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,34 +70,13 @@ def test_a_failed_run_is_retried_after_the_delay_with_the_next_attempt(worker, d
 
 @contextmanager
 def beats(tmp_path: Path, count: int) -> Iterator[list[tuple[subprocess.Popen, Path]]]:
-    """`count` real beat processes with the default scheduler, each with its own schedule
-    file and log, on the test database and this run's broker and Redis."""
-    env = {**os.environ, "DATABASE_URL": workers.test_database_url(), "LOG_FORMAT": "text",
-           "BEAT_LEADER_LOCK_TTL": str(LOCK_TTL)}
-    started = []
-    try:
-        for index in range(count):
-            directory = tmp_path / f"beat{index}"
-            directory.mkdir()
-            log = directory / "beat.log"
-            with log.open("wb") as output:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel",
-                     "INFO", "-s", str(directory / "schedule")],
-                    cwd=workers.ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-                )
-            started.append((process, log))
-        yield started
-    finally:
-        for process, _ in started:
-            if process.poll() is None:
-                process.terminate()
-        for process, _ in started:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    """`count` real beat processes, each with its own schedule file and log (at DEBUG, where
+    beat says which housekeeping ticks it sends)."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(workers.celery_beat(
+                   tmp_path / f"beat{index}", LOG_FORMAT="text", LOG_LEVEL="DEBUG",
+                   BEAT_LEADER_LOCK_TTL=str(LOCK_TTL)))
+               for index in range(count)]
 
 
 def text(log: Path) -> str:
@@ -122,7 +99,7 @@ def test_two_beats_send_once_and_the_standby_takes_over(worker, definition, tmp_
         assert len(leaders) == 1
         (leader, leader_log), = leaders
         (standby, standby_log), = [(p, log) for p, log in running if p is not leader]
-        assert "Sending due task schedules" in text(leader_log)
+        assert "Sending due task housekeeping" in text(leader_log)
         assert "Sending due task" not in text(standby_log)
         assert "config.beat.LeaderScheduler" in text(standby_log)  # the default scheduler
         assert ScheduleRun.objects.filter(schedule=first).count() == 1
