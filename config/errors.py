@@ -7,12 +7,14 @@ DRF's own exceptions are translated here, so a client only ever sees this shape.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found as html_page_not_found
+from django.views.defaults import server_error as html_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -144,11 +146,61 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+API_PREFIX = "/api/"
+
+_STATUS_ERRORS: dict[int, tuple[ErrorCode, str]] = {
+    400: (ErrorCode.INVALID_INPUT, "The request is malformed."),
+    403: (ErrorCode.PERMISSION_DENIED, "You may not do this."),
+    404: (ErrorCode.NOT_FOUND, "No API endpoint or object at this address."),
+    405: (ErrorCode.METHOD_NOT_ALLOWED, "This method is not allowed here."),
+    413: (ErrorCode.PAYLOAD_TOO_LARGE, "The request body is larger than the accepted maximum."),
+}
+_SERVER_ERROR = (ErrorCode.SERVER_ERROR,
+                 "The server failed to answer this request; it has been logged.")
+
+
+def json_error_response(status_code: int) -> JsonResponse:
+    """The `{code, message, details}` answer for a bare HTTP status."""
+    code, message = _STATUS_ERRORS.get(
+        status_code, _SERVER_ERROR if status_code >= 500 else (ErrorCode.INVALID_INPUT,
+                                                               "The request was refused."))
+    return JsonResponse({"code": code.value, "message": message, "details": {}},
+                        status=status_code)
+
+
 def page_not_found(request: Any, exception: Exception) -> Any:
     """A URL that matches no route: JSON under /api/ (so API clients always get the
     `{code, message, details}` shape), Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"code": ErrorCode.NOT_FOUND.value,
-                             "message": "No API endpoint or object at this address.",
-                             "details": {}}, status=404)
+    if request.path.startswith(API_PREFIX):
+        return json_error_response(404)
     return html_page_not_found(request, exception)
+
+
+def server_error(request: Any) -> Any:
+    """An unhandled exception: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return json_error_response(500)
+    return html_server_error(request)
+
+
+class ApiJsonErrorMiddleware:
+    """Under /api/, an error answered in anything but JSON becomes `{code, message,
+    details}` with the same status: Django's own pages (the debug 404 and 500 pages
+    included, which also show settings and code), a CSRF refusal, a bare 400."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and request.path.startswith(API_PREFIX)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            replacement = json_error_response(response.status_code)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    replacement[header] = response[header]
+            return replacement
+        return response

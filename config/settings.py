@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "monitoring.middleware.CorrelationIdMiddleware",
+    "config.errors.ApiJsonErrorMiddleware",
     "monitoring.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -312,6 +313,16 @@ MAX_DEFINITION_BYTES = env_int(
     "MAX_DEFINITION_BYTES", 10 * 1024 * 1024, "Largest accepted request body (413 beyond)."
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_DEFINITION_BYTES
+MAX_YAML_BYTES = env_int(
+    "MAX_YAML_BYTES", 1024 * 1024,
+    "Largest accepted YAML document (import, validate) in bytes; larger answers 413.",
+)
+JSON_MAX_DEPTH = env_int(
+    "JSON_MAX_DEPTH", 64, "Deepest nesting of arrays and objects accepted in a JSON or YAML body.",
+)
+JSON_MAX_INTEGER_DIGITS = env_int(
+    "JSON_MAX_INTEGER_DIGITS", 100, "Most digits of an integer accepted in a JSON or YAML body.",
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -335,6 +346,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # `format` is the export endpoint's own parameter (yaml | json), not content negotiation.
     "URL_FORMAT_OVERRIDE": None,

@@ -15,13 +15,13 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import NotFoundError
 from config.openapi import READ_ERRORS, error_responses
+from config.parsers import LimitedJSONParser
 from executions import selectors
 from executions.models import Bookmark, BookmarkKind, BookmarkStatus
 from executions.services import waits
@@ -165,7 +165,7 @@ class HookApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from config.errors import ApplicationError
+from config.parsers import JsonLimitError, json_loads
 from workflows.admin.problems import problem_line as _problem_line
 from workflows.triggers import library
 
@@ -41,9 +42,9 @@ class TemplateInstantiateForm(forms.Form):
     def clean_parameters(self) -> dict:
         text = self.cleaned_data.get("parameters") or "{}"
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not JSON: {exc}") from None
+            value = json_loads(text)
+        except JsonLimitError as exc:
+            raise forms.ValidationError(f"Not JSON: {exc.message}") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("Give a JSON object, e.g. {\"url\": \"https://...\"}.")
         return value

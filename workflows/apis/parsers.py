@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from rest_framework.parsers import BaseParser
+
+from config.errors import PayloadTooLargeError
 
 YAML_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
@@ -17,6 +20,15 @@ class RawDocument:
     fmt: str | None
 
 
+def yaml_size_check(content: bytes) -> None:
+    """413 for a YAML document over `MAX_YAML_BYTES`, before any of it is parsed."""
+    if len(content) > settings.MAX_YAML_BYTES:
+        raise PayloadTooLargeError(
+            f"The YAML document is {len(content)} bytes; the maximum is "
+            f"{settings.MAX_YAML_BYTES} bytes (send JSON for larger definitions).",
+            details={"max_bytes": settings.MAX_YAML_BYTES})
+
+
 def _raw(stream, fmt: str | None) -> RawDocument:
     return RawDocument(stream.read() if stream is not None else b"", fmt)
 
@@ -27,7 +39,9 @@ class YamlDocumentParser(BaseParser):
     media_type = "application/yaml"
 
     def parse(self, stream, media_type=None, parser_context=None) -> RawDocument:
-        return _raw(stream, "yaml")
+        document = _raw(stream, "yaml")
+        yaml_size_check(document.content)
+        return document
 
 
 class YamlAliasParser(YamlDocumentParser):

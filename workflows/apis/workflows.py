@@ -14,17 +14,23 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from config.parsers import LimitedJSONParser
 from executions import selectors as execution_selectors
 from executions import services as execution_services
 from executions.apis import ExecuteInputSerializer, ExecutionDetailSerializer
 from executions.models import NodeExecution
 from workflows import selectors, services
-from workflows.apis.parsers import YAML_PARSERS, JsonDocumentParser, RawDocument
+from workflows.apis.parsers import (
+    YAML_PARSERS,
+    JsonDocumentParser,
+    RawDocument,
+    yaml_size_check,
+)
 from workflows.definitions import (
     DefinitionSyntaxError,
     definition_dump,
@@ -195,7 +201,10 @@ def _document(request) -> RawDocument:
         raise serializers.ValidationError({"file": ["Send the document as the body or as `file`."]})
     name = upload.name.lower()
     fmt = "json" if name.endswith(".json") else "yaml" if name.endswith((".yml", ".yaml")) else None
-    return RawDocument(upload.read(), fmt)
+    content = upload.read()
+    if fmt == "yaml":
+        yaml_size_check(content)
+    return RawDocument(content, fmt)
 
 
 IMPORT_BODY = {
@@ -418,7 +427,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     )
     @action(
         detail=False, methods=["post"], permission_classes=[WorkflowReadPermission],
-        parser_classes=[JSONParser, *YAML_PARSERS],
+        parser_classes=[LimitedJSONParser, *YAML_PARSERS],
     )
     def validate(self, request):
         """Validate a definition without saving it: every problem at once, with node and edge."""

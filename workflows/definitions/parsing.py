@@ -14,10 +14,36 @@ import math
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
+from django.conf import settings
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.resolver import Resolver
 
+from config.parsers import JsonLimitError, json_loads, json_value_check
 from workflows.definitions.problems import DefinitionErrorCode, Problem
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _DocumentReader(Composer, CParser):
+        """libyaml scans and parses; PyYAML's composer builds the nodes, since libyaml's
+        own composer recurses in C and a deeply nested document overflows its stack."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+else:  # PyYAML built without libyaml
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _DocumentReader(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
 
 FORMATS = ("json", "yaml")
 MAX_ALIAS_EXPANSION = 100_000
@@ -83,13 +109,18 @@ def _children(node: Node) -> list[Node]:
     return []
 
 
-class DefinitionLoader(yaml.SafeLoader):
-    """`SafeLoader` that builds JSON values only and refuses alias bombs."""
+class DefinitionLoader(_DocumentReader, SafeConstructor, Resolver):
+    """A safe loader that builds JSON values only and refuses alias bombs."""
 
     yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+    def __init__(self, stream: str) -> None:
+        _DocumentReader.__init__(self, stream)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
 
     def compose_document(self) -> Node:
         node = super().compose_document()
@@ -148,24 +179,28 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _refuse_constant(name: str) -> Any:
-    raise DefinitionSyntaxError(f"{name} is not allowed: numbers must be finite.")
-
-
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise DefinitionSyntaxError(
-            f"Invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.",
-            line=exc.lineno, column=exc.colno,
-        ) from None
+        return json_loads(text, object_pairs_hook=_unique_pairs)
+    except JsonLimitError as exc:
+        raise DefinitionSyntaxError(exc.message, line=exc.line, column=exc.column) from None
 
 
 def _load_yaml(text: str) -> Any:
+    size = len(text.encode())
+    if size > settings.MAX_YAML_BYTES:
+        raise DefinitionSyntaxError(
+            f"The YAML document is {size} bytes; at most {settings.MAX_YAML_BYTES} are "
+            "accepted (JSON may be larger).")
     loader = DefinitionLoader(text)
     try:
-        return loader.get_single_data()
+        document = loader.get_single_data()
+        json_value_check(document)
+        return document
+    except JsonLimitError as exc:
+        raise DefinitionSyntaxError(exc.message) from None
+    except ValueError as exc:  # an integer over Python's own digit limit
+        raise DefinitionSyntaxError(f"Invalid YAML: {exc}.") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"
@@ -209,10 +244,10 @@ def definition_load(text: str | bytes, *, fmt: str | None = None) -> dict[str, A
             document = _load_yaml(source)
         else:
             try:
-                document = json.loads(
-                    source, object_pairs_hook=_unique_pairs, parse_constant=_refuse_constant
-                )
-            except json.JSONDecodeError:
+                document = json_loads(source, object_pairs_hook=_unique_pairs)
+            except JsonLimitError as exc:
+                if exc.line is None:  # JSON over a limit, not another format
+                    raise DefinitionSyntaxError(exc.message) from None
                 document = _load_yaml(source)
     except RecursionError:
         raise DefinitionSyntaxError("The document is nested too deeply.") from None

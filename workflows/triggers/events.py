@@ -34,6 +34,7 @@ from kombu import Exchange, Queue, binding
 from rest_framework import status
 
 from config.errors import ApplicationError
+from config.parsers import JsonLimitError, json_loads
 from executions.errors import AdmissionBusyError, ConcurrencyLimitError
 from workflows.models import EventSubscription, Workflow, WorkflowVersion
 
@@ -159,9 +160,9 @@ def _parse(body: Any) -> dict[str, Any]:
             raise _invalid("The body is not UTF-8 text; send a JSON object.") from None
     if isinstance(body, str):
         try:
-            body = json.loads(body)
-        except ValueError as error:
-            raise _invalid(f"The body is not JSON: {error}.") from None
+            body = json_loads(body)
+        except JsonLimitError as error:
+            raise _invalid(f"The body is not JSON: {error.message}") from None
     if not isinstance(body, dict):
         raise _invalid(f"The body must be a JSON object, not {type(body).__name__}.")
     return body

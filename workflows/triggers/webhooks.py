@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -25,6 +24,7 @@ from redis.exceptions import RedisError
 from rest_framework import status
 
 from config.errors import ApplicationError, NotFoundError, PayloadTooLargeError
+from config.parsers import JsonLimitError, json_loads
 from executions.models import Execution
 from executions.services.start import execution_start
 from monitoring.models import AuditAction
@@ -261,10 +261,10 @@ def _input(body: bytes, content_type: str) -> dict[str, Any]:
             f"The body must be JSON (application/json), not {media}.",
             details={"fields": {"body": ["Send a JSON object."]}})
     try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = json_loads(body)
+    except JsonLimitError as exc:
         raise WebhookBodyInvalidError(
-            f"The body is not valid JSON: {exc}",
+            f"The body is not valid JSON: {exc.message}",
             details={"fields": {"body": ["Not valid JSON."]}}) from None
     if not isinstance(value, dict):
         raise WebhookBodyInvalidError(
