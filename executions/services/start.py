@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from jsonschema import Draft202012Validator
 
 from executions.errors import (
     ConcurrencyLimitError,
@@ -26,13 +25,20 @@ from executions.services.transitions import (
     nodes_publish,
 )
 from workflows.models import Workflow
+from workflows.user_schemas import UserSchemaError, user_schema_errors
 
 
-def _input_problems(schema: dict | None, value: Any) -> dict[str, list[str]]:
+def input_problems(schema: dict | None, value: Any) -> dict[str, list[str]]:
+    """Where `value` breaks a workflow's `inputs` schema, by field path ("input" for the top)."""
     if not schema:
         return {}
+    try:
+        errors = user_schema_errors(schema, value, field="inputs")
+    except UserSchemaError as exc:
+        return {"input": [f"the workflow's inputs schema cannot be used: {field}: {message}"
+                          for field, message in exc.problems]}
     problems: dict[str, list[str]] = {}
-    for error in Draft202012Validator(schema).iter_errors(value):
+    for error in errors:
         path = ".".join(str(part) for part in error.absolute_path) or "input"
         problems.setdefault(path, []).append(error.message)
     return problems
@@ -62,7 +68,7 @@ def execution_start(
     if not workflow.active:
         raise WorkflowInactiveError(f"Workflow {workflow} is inactive; activate it to run it.")
     version = version or workflow.current_version
-    problems = _input_problems(version.definition.get("inputs"), input)
+    problems = input_problems(version.definition.get("inputs"), input)
     if problems:
         first = next(iter(problems))
         raise ExecutionInputInvalidError(

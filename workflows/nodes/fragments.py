@@ -7,10 +7,8 @@ from collections.abc import Iterable
 from email.utils import parseaddr
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from workflows.templating import is_template
+from workflows.user_schemas import user_schema_problems
 
 SINGLE_TEMPLATE: dict[str, Any] = {
     "type": "string",
@@ -92,12 +90,5 @@ def field_path(parts: Iterable[str | int], prefix: str = "") -> str:
 
 
 def json_schema_problems(schema: Any, field: str) -> list[tuple[str, str]]:
-    """Where a user-supplied JSON Schema breaks the Draft 2020-12 meta-schema."""
-    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
-    return [
-        (
-            field_path(error.absolute_path, field),
-            best_match(error.context).message if error.context else error.message,
-        )
-        for error in meta.iter_errors(schema)
-    ]
+    """Where a user-supplied JSON Schema is unusable (`workflows.user_schemas`)."""
+    return user_schema_problems(schema, field)

@@ -27,11 +27,11 @@ import yaml
 from django.db import transaction
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from jsonschema import Draft202012Validator
 
 from config.errors import ApplicationError, NotFoundError
 from workflows import services
 from workflows.models import Workflow
+from workflows.user_schemas import user_schema_errors
 
 LIBRARY_DIR = Path(__file__).resolve().parent.parent / "library"
 _SINGLE = re.compile(r"^\s*\[\[\s*([A-Za-z_][A-Za-z0-9_]*)\s*\]\]\s*$")
@@ -162,7 +162,7 @@ def template_parameters(template: Template, given: dict[str, Any]) -> dict[str, 
         value = values[parameter.name]
         if value is None and not parameter.required and parameter.default is None:
             continue
-        for error in Draft202012Validator(parameter.schema).iter_errors(value):
+        for error in user_schema_errors(parameter.schema, value, field=parameter.name):
             path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
                            for part in error.absolute_path)
             problems.setdefault(parameter.name, []).append(

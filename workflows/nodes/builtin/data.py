@@ -6,12 +6,12 @@ import logging
 from typing import Any
 
 import jmespath
-from jsonschema import Draft202012Validator
 
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.context import NodeContext
 from workflows.nodes.faults import ValidationFault
 from workflows.nodes.fragments import json_schema_problems, templated
+from workflows.user_schemas import UserSchemaError, user_schema_errors
 
 logger = logging.getLogger("workflows.nodes.logger")
 
@@ -214,10 +214,16 @@ class Validator(NodeType):
         return list(cls.handles) if data.get("mode") == "branch" else []
 
     def execute(self, context: NodeContext) -> Any:
-        validator = Draft202012Validator(context.data["schema"])
+        try:
+            found = user_schema_errors(context.data["schema"], context.data["value"])
+        except UserSchemaError as exc:
+            raise ValidationFault(
+                f"Node '{context.node_id}': the schema cannot be used: {exc.problems[0][1]}",
+                details={"problems": [message for _, message in exc.problems]},
+            ) from None
         errors = [
             {"path": "/".join(str(part) for part in error.absolute_path), "message": error.message}
-            for error in validator.iter_errors(context.data["value"])
+            for error in found
         ]
         if errors and context.data.get("mode", "fail") == "fail":
             raise ValidationFault(

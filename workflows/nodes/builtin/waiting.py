@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cronsim import CronSimError
-from jsonschema import Draft202012Validator
 
 from workflows.cron import cron_next
 from workflows.nodes.base import NodeCategory, NodeType
@@ -21,6 +20,7 @@ from workflows.nodes.fragments import (
     json_schema_problems,
     templated,
 )
+from workflows.user_schemas import UserSchemaError, user_schema_errors
 
 
 def _moment(value: Any, node_id: str, field: str) -> datetime:
@@ -350,9 +350,15 @@ class UserAction(NodeType):
             )
         response = payload.get("payload") or {}
         if request.get("form"):
+            try:
+                found = user_schema_errors(request["form"], response, field="form")
+            except UserSchemaError as exc:
+                raise ValidationFault(f"The form cannot be used: {exc.problems[0][1]}",
+                                      details={"fields": {"form": [exc.problems[0][1]]}}) \
+                    from None
             errors = [
                 f"{'/'.join(str(p) for p in error.absolute_path) or 'payload'}: {error.message}"
-                for error in Draft202012Validator(request["form"]).iter_errors(response)
+                for error in found
             ]
             if errors:
                 raise ValidationFault(
