@@ -506,6 +506,30 @@ WORKFLOW_TEMPLATE_MAX_INT_DIGITS = env_int(
     "WORKFLOW_TEMPLATE_MAX_INT_DIGITS", 4300,
     "Digits an integer a template computes may have (`**` and `*` are checked before they run).",
 )
+WORKFLOW_NODE_TIMEOUT_MAX = env_int(
+    "WORKFLOW_NODE_TIMEOUT_MAX", 86400,
+    "Largest `timeout` a node (or an HttpRequest's request) may set, in seconds.",
+)
+WORKFLOW_EXECUTION_TIMEOUT_MAX = env_int(
+    "WORKFLOW_EXECUTION_TIMEOUT_MAX", 86400,
+    "Largest `settings.timeout` of a workflow (one execution), in seconds.",
+)
+WORKFLOW_WAIT_MAX = env_int(
+    "WORKFLOW_WAIT_MAX", 366 * 86400,
+    "Longest wait a Delay, Webhook, UserAction or WaitForMessage node may set, in seconds.",
+)
+WORKFLOW_RETRY_DELAY_MAX = env_int(
+    "WORKFLOW_RETRY_DELAY_MAX", 86400,
+    "Largest `retry.initial_delay` and `retry.max_delay` of a node, in seconds.",
+)
+WORKFLOW_MAX_ATTEMPTS = env_int(
+    "WORKFLOW_MAX_ATTEMPTS", 100,
+    "Most attempts (`retry.max_attempts`, `settings.max_retries` + 1) a node may set.",
+)
+WORKFLOW_CONCURRENCY_MAX = env_int(
+    "WORKFLOW_CONCURRENCY_MAX", 1000,
+    "Largest `settings.concurrency` (running executions of one workflow) a workflow may set.",
+)
 WORKFLOW_FILE_ROOT = BASE_DIR / env_str(
     "WORKFLOW_FILE_ROOT", str(DATA_DIR / "files"),
     "Directory FileOperation nodes work in; no path may leave it.",

@@ -250,7 +250,8 @@ def definition_load(text: str | bytes, *, fmt: str | None = None) -> dict[str, A
                     raise DefinitionSyntaxError(exc.message) from None
                 document = _load_yaml(source)
     except RecursionError:
-        raise DefinitionSyntaxError("The document is nested too deeply.") from None
+        raise DefinitionSyntaxError(
+            f"The document is nested deeper than {settings.JSON_MAX_DEPTH} levels.") from None
     if not isinstance(document, dict):
         kind = "an empty document" if document is None else f"a {type(document).__name__}"
         raise DefinitionSyntaxError(

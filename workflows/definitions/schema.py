@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.nodes.fragments import WORKFLOW_REFERENCE
+from django.conf import settings
+
+from workflows.nodes.fragments import TIMEOUT_SECONDS, WORKFLOW_REFERENCE
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 NODE_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -21,15 +23,19 @@ NAME = {
     "description": "Lowercase letters, digits, '_', '.' and '-', starting with a letter or digit.",
 }
 NULLABLE_STRING = {"type": ["string", "null"]}
+COORDINATE = {"type": "number", "minimum": -1e7, "maximum": 1e7}
 
 SETTINGS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "timeout": {"type": "integer", "minimum": 1, "maximum": 86400, "default": 1800},
-        "max_retries": {"type": "integer", "minimum": 0, "maximum": 100, "default": 3},
+        "timeout": {"type": "integer", "minimum": 1,
+                    "maximum": settings.WORKFLOW_EXECUTION_TIMEOUT_MAX, "default": 1800},
+        "max_retries": {"type": "integer", "minimum": 0,
+                        "maximum": settings.WORKFLOW_MAX_ATTEMPTS - 1, "default": 3},
         "priority": {"enum": ["low", "normal", "high", "critical"], "default": "normal"},
-        "concurrency": {"type": "integer", "minimum": 0, "default": 0},
+        "concurrency": {"type": "integer", "minimum": 0,
+                        "maximum": settings.WORKFLOW_CONCURRENCY_MAX, "default": 0},
         "overlap": {"enum": ["queue", "skip", "allow"], "default": "queue"},
         "on_failure": {"enum": ["fail", "continue", "suspend"], "default": "fail"},
         "dependencies": {
@@ -58,10 +64,13 @@ RETRY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "max_attempts": {"type": "integer", "minimum": 1},
-        "backoff": {"type": "number", "minimum": 1},
-        "initial_delay": {"type": "number", "minimum": 0},
-        "max_delay": {"type": "number", "minimum": 0},
+        "max_attempts": {"type": "integer", "minimum": 1,
+                         "maximum": settings.WORKFLOW_MAX_ATTEMPTS},
+        "backoff": {"type": "number", "minimum": 1, "maximum": 10},
+        "initial_delay": {"type": "number", "minimum": 0,
+                          "maximum": settings.WORKFLOW_RETRY_DELAY_MAX},
+        "max_delay": {"type": "number", "minimum": 0,
+                      "maximum": settings.WORKFLOW_RETRY_DELAY_MAX},
         "jitter": {"type": "boolean"},
     },
 }
@@ -85,11 +94,11 @@ NODE_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "data": {"type": "object"},
         "retry": RETRY_SCHEMA,
-        "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "timeout": TIMEOUT_SECONDS,
         "position": {
             "type": "object",
             "required": ["x", "y"],
-            "properties": {"x": {"type": "number"}, "y": {"type": "number"}},
+            "properties": {"x": COORDINATE, "y": COORDINATE},
         },
         "on_failure": {"enum": ["fail", "continue", "suspend"]},
         "compensation": {"type": "string", "description": "Id of the node that undoes this one."},

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from email.utils import parseaddr
 from typing import Any
 
+from django.conf import settings
+
 from workflows.templating import is_template
 from workflows.user_schemas import user_schema_problems
 
@@ -41,7 +43,13 @@ DATETIME_OR_TEMPLATE: dict[str, Any] = {
     "description": "An ISO 8601 date-time with a UTC offset (2030-01-31T09:00:00Z), or a template.",
 }
 
-TIMEOUT_SECONDS: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0}
+TIMEOUT_SECONDS: dict[str, Any] = {
+    "type": "number", "exclusiveMinimum": 0, "maximum": settings.WORKFLOW_NODE_TIMEOUT_MAX,
+}
+WAIT_SECONDS: dict[str, Any] = {
+    "type": "number", "exclusiveMinimum": 0, "maximum": settings.WORKFLOW_WAIT_MAX,
+}
+VERSION_NUMBER: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 
 def templated(schema: dict[str, Any]) -> dict[str, Any]:

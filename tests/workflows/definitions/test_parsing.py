@@ -145,4 +145,4 @@ def test_recursive_alias_is_refused():
 
 
 def test_deep_nesting_is_a_syntax_error():
-    assert "nested too deeply" in syntax_problem("[" * 100_000, fmt="json")["message"]
+    assert "nested deeper than" in syntax_problem("[" * 100_000, fmt="json")["message"]

@@ -7,7 +7,7 @@ from typing import Any
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.context import NodeContext
 from workflows.nodes.faults import ValidationFault
-from workflows.nodes.fragments import WORKFLOW_REFERENCE, templated
+from workflows.nodes.fragments import VERSION_NUMBER, WORKFLOW_REFERENCE, templated
 
 EXPRESSION = {
     "type": "string",
@@ -114,7 +114,7 @@ class Loop(NodeType):
                     "additionalProperties": False,
                     "properties": {
                         "workflow": WORKFLOW_REFERENCE,
-                        "version": {"type": "integer", "minimum": 1},
+                        "version": VERSION_NUMBER,
                     },
                 },
                 "else": {
@@ -178,8 +178,7 @@ class Subworkflow(NodeType):
         "properties": {
             "workflow": WORKFLOW_REFERENCE,
             "version": {
-                "type": "integer",
-                "minimum": 1,
+                **VERSION_NUMBER,
                 "description": "A pinned version; default: the current one when the node runs.",
             },
             "input": templated({

@@ -126,6 +126,8 @@ class Counter(NodeType):
             },
             "increment": templated({
                 "type": "integer",
+                "minimum": -(10**15),
+                "maximum": 10**15,
                 "default": 1,
                 "description": "Added to the counter; negative counts down.",
             }),

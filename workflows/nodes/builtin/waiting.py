@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cronsim import CronSimError
+from django.conf import settings
 
 from workflows.cron import cron_next
 from workflows.nodes.base import NodeCategory, NodeType
@@ -15,7 +16,7 @@ from workflows.nodes.faults import ValidationFault
 from workflows.nodes.fragments import (
     DATETIME_OR_TEMPLATE,
     HANDLE_NAME,
-    TIMEOUT_SECONDS,
+    WAIT_SECONDS,
     aware_datetime_problem,
     json_schema_problems,
     templated,
@@ -119,7 +120,8 @@ class Delay(NodeType):
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "seconds": templated({"type": "number", "minimum": 0}),
+            "seconds": templated({"type": "number", "minimum": 0,
+                                  "maximum": settings.WORKFLOW_WAIT_MAX}),
             "until": DATETIME_OR_TEMPLATE,
         },
         "oneOf": [{"required": ["seconds"]}, {"required": ["until"]}],
@@ -147,7 +149,12 @@ class Delay(NodeType):
                     f"Node '{context.node_id}' data.seconds: {context.data['seconds']!r} "
                     "is not a number."
                 ) from None
-            due = datetime.now(UTC) + timedelta(seconds=max(seconds, 0.0))
+            if not 0 <= seconds <= settings.WORKFLOW_WAIT_MAX:
+                raise ValidationFault(
+                    f"Node '{context.node_id}' data.seconds: {seconds!r} is not between 0 and "
+                    f"{settings.WORKFLOW_WAIT_MAX}."
+                )
+            due = datetime.now(UTC) + timedelta(seconds=seconds)
         if due <= datetime.now(UTC):
             return {"waited_until": due.isoformat()}
         return context.wait("timer", due_at=due, request={"waited_until": due.isoformat()})
@@ -169,7 +176,7 @@ class Webhook(NodeType):
         "additionalProperties": False,
         "properties": {
             "timeout": {
-                **TIMEOUT_SECONDS,
+                **WAIT_SECONDS,
                 "description": "Seconds to wait; the node fails after them. Default: no limit.",
             },
             "methods": {
@@ -288,7 +295,7 @@ class UserAction(NodeType):
                 "default": ["done"],
                 "description": "The answers a person may give; each is a branch handle.",
             },
-            "timeout": {**TIMEOUT_SECONDS, "description": "Seconds to wait for an answer."},
+            "timeout": {**WAIT_SECONDS, "description": "Seconds to wait for an answer."},
             "timeout_outcome": {
                 "type": "string",
                 "description": "The outcome taken on timeout; without it the node fails.",
@@ -389,7 +396,7 @@ class WaitForMessage(NodeType):
                 "minLength": 1,
                 "description": "Usually a template, e.g. 'order-{{ input.order_id }}'.",
             },
-            "timeout": {**TIMEOUT_SECONDS, "description": "Seconds to wait; then the node fails."},
+            "timeout": {**WAIT_SECONDS, "description": "Seconds to wait; then the node fails."},
         },
     }
     output_schema = {
