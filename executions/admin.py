@@ -1,23 +1,83 @@
-"""Operators' admin for executions: node runs inline, filters, and control actions."""
+"""Operators' admin for executions: node runs with their outputs, the log, exact times,
+control actions, and answering the waits that need a person."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from config.admin import ReadOnlyAdminMixin
 from config.errors import ApplicationError
-from executions import services
-from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution, OutboxEvent
+from executions import selectors, services
+from executions.models import (
+    Bookmark,
+    BookmarkKind,
+    BookmarkStatus,
+    Execution,
+    ExecutionLog,
+    NodeExecution,
+    OutboxEvent,
+)
+from executions.services import waits
+from workflows.permissions import READ
+
+LOG_ROWS = 200  # log entries on an execution's page; the whole log is one link away
+
+
+def iso_ms(moment: datetime | None) -> str:
+    """A time as ISO 8601 in UTC to the millisecond (the admin's default drops seconds)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds") if moment else "-"
+
+
+def pretty_json(value: Any) -> str:
+    if value is None:
+        return "-"
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False,
+                                                   sort_keys=True, default=str))
+
+
+def _time_display(field: str, description: str):
+    @admin.display(description=description, ordering=field)
+    def show(self, obj) -> str:
+        return iso_ms(getattr(obj, field))
+    return show
 
 
 class NodeExecutionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = NodeExecution
-    fields = ["node_id", "node_type", "iteration", "status", "attempt", "branch", "error",
-              "started_at", "finished_at"]
+    fields = ["node_id", "node_type", "iteration", "status", "attempt", "branch", "started",
+              "finished", "duration", "node_output", "node_error"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["id"]
+
+    started = _time_display("started_at", "started (UTC)")
+    finished = _time_display("finished_at", "finished (UTC)")
+
+    @admin.display(description="duration")
+    def duration(self, obj: NodeExecution) -> str:
+        if not (obj.started_at and obj.finished_at):
+            return "-"
+        return f"{(obj.finished_at - obj.started_at).total_seconds() * 1000:.0f} ms"
+
+    @admin.display(description="output")
+    def node_output(self, obj: NodeExecution) -> str:
+        return pretty_json(obj.output)
+
+    @admin.display(description="error")
+    def node_error(self, obj: NodeExecution) -> str:
+        return pretty_json(obj.error)
 
 
 def _control(modeladmin, request, queryset, service, verb: str) -> None:
@@ -52,17 +112,77 @@ def resume(modeladmin, request, queryset) -> None:
     _control(modeladmin, request, queryset, services.execution_resume, "Resumed")
 
 
+_EXECUTION_TIMES = ["created_at", "started_at", "finished_at", "deadline"]
+_EXECUTION_JSON = ["input", "output", "error", "variables", "item", "compensation"]
+
+
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "workflow", "version_number", "status", "trigger", "started_by",
-                    "created_at", "finished_at"]
+                    "created", "finished"]
     list_filter = ["status", "trigger", "workflow", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["id", "idempotency_key", "correlation_id", "workflow__name"]
     list_select_related = ["workflow", "version", "started_by"]
     date_hierarchy = "created_at"
     inlines = [NodeExecutionInline]
     actions = [cancel, retry, pause, resume]
-    readonly_fields = [field.name for field in Execution._meta.fields]
+    exclude = [*_EXECUTION_TIMES, *_EXECUTION_JSON]  # shown below, exact and readable
+    readonly_fields = [
+        *(field.name for field in Execution._meta.fields
+          if field.name not in {*_EXECUTION_TIMES, *_EXECUTION_JSON}),
+        "created", "started", "finished", "deadline_at",
+        "input_json", "output_json", "error_json", "variables_json",
+        "waits", "log",
+    ]
+
+    created = _time_display("created_at", "created (UTC)")
+    started = _time_display("started_at", "started (UTC)")
+    finished = _time_display("finished_at", "finished (UTC)")
+    deadline_at = _time_display("deadline", "deadline (UTC)")
+
+    @admin.display(description="input")
+    def input_json(self, obj: Execution) -> str:
+        return pretty_json(obj.input)
+
+    @admin.display(description="output")
+    def output_json(self, obj: Execution) -> str:
+        return pretty_json(obj.output)
+
+    @admin.display(description="error")
+    def error_json(self, obj: Execution) -> str:
+        return pretty_json(obj.error)
+
+    @admin.display(description="variables")
+    def variables_json(self, obj: Execution) -> str:
+        return pretty_json(obj.variables)
+
+    @admin.display(description="open waits")
+    def waits(self, obj: Execution) -> str:
+        bookmarks = obj.bookmarks.filter(status=BookmarkStatus.OPEN).order_by("id")
+        if not bookmarks:
+            return "-"
+        return format_html_join("", '<p>{} <a href="{}">{}</a> {}</p>', (
+            (bookmark.node_id, reverse("admin:executions_bookmark_change", args=[bookmark.pk]),
+             "Answer" if bookmark.kind == BookmarkKind.USER_ACTION else "Open",
+             f"({bookmark.kind}, {bookmark.assignee or 'no assignee'})")
+            for bookmark in bookmarks))
+
+    @admin.display(description="log")
+    def log(self, obj: Execution) -> str:
+        entries = list(selectors.execution_logs(execution=obj)[:LOG_ROWS])
+        if not entries:
+            return "-"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                                "<td>{}</td><td>{}</td></tr>", (
+            (iso_ms(entry.created_at), entry.level, entry.event, entry.node_id or "-",
+             entry.message, json.dumps(entry.data, default=str) if entry.data else "")
+            for entry in entries))
+        everything = reverse("admin:executions_executionlog_changelist")
+        return format_html(
+            '<table><thead><tr><th>time (UTC)</th><th>level</th><th>event</th><th>node</th>'
+            "<th>message</th><th>data</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}?execution__id__exact={}">The whole log</a> (the first {} entries '
+            "are above)</p>", rows, everything, obj.pk, LOG_ROWS)
 
     @admin.display(description="Version", ordering="version__number")
     def version_number(self, obj: Execution) -> int:
@@ -72,21 +192,129 @@ class ExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm("workflow.execute")
 
 
+class AnswerForm(forms.Form):
+    """A person's answer to a UserAction: one of its outcomes, and the form's data."""
+
+    outcome = forms.ChoiceField(widget=forms.RadioSelect)
+    payload = forms.JSONField(
+        required=False, initial=dict, label="Response",
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+        help_text="The form's data as a JSON object; checked against the form's schema.",
+    )
+
+    def __init__(self, *args: Any, outcomes: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [(outcome, outcome) for outcome in outcomes]
+        if len(outcomes) == 1:
+            self.fields["outcome"].initial = outcomes[0]
+
+    def clean_payload(self) -> dict[str, Any]:
+        payload = self.cleaned_data.get("payload")
+        if payload in (None, ""):
+            return {}
+        if not isinstance(payload, dict):
+            raise forms.ValidationError("The response is a JSON object.")
+        return payload
+
+
+_BOOKMARK_HIDDEN = {"token", "due_at", "created_at", "resumed_at", "fire_lease_until"}
+
+
 @admin.register(Bookmark)
 class BookmarkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["execution", "node_id", "kind", "status", "assignee", "due_at", "created_at"]
+    """Waits. A reader of workflows sees every wait; any other staff user the waits assigned
+    to them or their groups, which they may answer here (as over the API)."""
+
+    list_display = ["execution", "node_id", "kind", "status", "assignee", "due", "created",
+                    "answer"]
     list_filter = ["kind", "status"]
     search_fields = ["node_id", "assignee", "key"]
-    exclude = ["token"]  # a webhook wait's credential
-    readonly_fields = [f.name for f in Bookmark._meta.fields if f.name != "token"]
+    exclude = sorted(_BOOKMARK_HIDDEN)  # the token is a webhook wait's credential
+    readonly_fields = [
+        *(f.name for f in Bookmark._meta.fields if f.name not in _BOOKMARK_HIDDEN),
+        "due", "created", "resumed", "answer",
+    ]
+
+    due = _time_display("due_at", "due (UTC)")
+    created = _time_display("created_at", "created (UTC)")
+    resumed = _time_display("resumed_at", "resumed (UTC)")
+
+    def get_queryset(self, request: HttpRequest):
+        bookmarks = super().get_queryset(request).select_related("execution__workflow")
+        if request.user.has_perm(READ):
+            return bookmarks
+        return bookmarks & selectors.bookmark_list(user=request.user, mine=True)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.has_perm(READ):
+            return True
+        return request.user.is_staff and (
+            obj is None or selectors.bookmark_assigned_to(bookmark=obj, user=request.user))
+
+    @admin.display(description="answer")
+    def answer(self, obj: Bookmark) -> str:
+        if obj.kind != BookmarkKind.USER_ACTION or obj.status != BookmarkStatus.OPEN:
+            return "-"
+        url = reverse("admin:executions_bookmark_answer", args=[obj.pk])
+        return format_html('<a href="{}">Answer</a>', url)
+
+    def get_urls(self):
+        answer = self.admin_site.admin_view(self.answer_view)
+        return [path("<int:object_id>/answer/", answer, name="executions_bookmark_answer"),
+                *super().get_urls()]
+
+    def answer_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Approve, reject or whatever the outcomes are: through `bookmark_resume`, as
+        `POST /api/bookmarks/{id}/resume` does, with the same permission."""
+        bookmark = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not selectors.bookmark_may_answer(bookmark=bookmark, user=request.user):
+            raise PermissionDenied
+        change_url = reverse("admin:executions_bookmark_change", args=[bookmark.pk])
+        if bookmark.kind != BookmarkKind.USER_ACTION or bookmark.status != BookmarkStatus.OPEN:
+            self.message_user(request, f"This wait is {bookmark.status}; there is nothing to "
+                              "answer.", level=messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        asked = bookmark.request or {}
+        form = AnswerForm(request.POST or None, outcomes=asked.get("outcomes") or ["done"])
+        if request.method == "POST" and form.is_valid():
+            try:
+                waits.bookmark_resume(
+                    bookmark=bookmark, by=request.user.get_username(),
+                    payload={"outcome": form.cleaned_data["outcome"],
+                             "payload": form.cleaned_data["payload"]})
+            except ApplicationError as exc:
+                fields = exc.details.get("fields", {}) if isinstance(exc.details, dict) else {}
+                form.add_error("payload" if "payload" in fields else None, exc.message)
+            else:
+                self.message_user(request, f"Answered '{form.cleaned_data['outcome']}' for "
+                                  f"{bookmark.node_id}.")
+                return HttpResponseRedirect(
+                    reverse("admin:executions_execution_change", args=[bookmark.execution_id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Answer {bookmark.node_id}",
+            "bookmark": bookmark,
+            "prompt": asked.get("prompt", ""),
+            "schema": json.dumps(asked["form"], indent=2) if asked.get("form") else "",
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/executions/bookmark/answer.html", context)
 
 
 @admin.register(ExecutionLog)
 class ExecutionLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "execution", "event", "node_id", "level", "message"]
+    list_display = ["time", "execution", "event", "node_id", "level", "message"]
     list_filter = ["event", "level"]
     search_fields = ["execution__id", "node_id", "message"]
-    readonly_fields = [f.name for f in ExecutionLog._meta.fields]
+    readonly_fields = [*(f.name for f in ExecutionLog._meta.fields if f.name != "created_at"),
+                       "time"]
+
+    time = _time_display("created_at", "time (UTC)")
 
 
 class OutboxStateFilter(admin.SimpleListFilter):

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution
+from workflows.permissions import EXECUTE
 
 
 def execution_list() -> QuerySet[Execution]:
@@ -39,6 +40,12 @@ def bookmark_assigned_to(*, bookmark: Bookmark, user: Any) -> bool:
         return True
     role = bookmark.assignee.removeprefix("role:")
     return bookmark.assignee.startswith("role:") and user.groups.filter(name=role).exists()
+
+
+def bookmark_may_answer(*, bookmark: Bookmark, user: Any) -> bool:
+    """Whether the user may resume the wait: its assignee (by name or group), or anyone
+    holding workflow.execute. The API and the admin ask the same question."""
+    return user.has_perm(EXECUTE) or bookmark_assigned_to(bookmark=bookmark, user=user)
 
 
 def execution_snapshot(execution_id: Any) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ from config.parsers import LimitedJSONParser
 from executions import selectors
 from executions.models import Bookmark, BookmarkKind, BookmarkStatus
 from executions.services import waits
-from workflows.permissions import EXECUTE, READ, WorkflowExecutePermission
+from workflows.permissions import READ, WorkflowExecutePermission
 from workflows.triggers import webhooks
 
 logger = logging.getLogger(__name__)
@@ -126,8 +126,7 @@ class BookmarkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         """Resume the wait: a user action's outcome picks the branch taken."""
         bookmark = self.get_object()
         user = request.user
-        if not (user.has_perm(EXECUTE) or selectors.bookmark_assigned_to(
-                bookmark=bookmark, user=user)):
+        if not selectors.bookmark_may_answer(bookmark=bookmark, user=user):
             raise PermissionDenied("Only the assignee or a user with workflow.execute may.")
         data = ResumeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
