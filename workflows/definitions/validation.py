@@ -104,8 +104,8 @@ class _Checker:
         self.registry = registry
         self.report = ValidationReport()
         self._validators: dict[str, Draft202012Validator] = {}
-        # `input.<name>` reads of the top-level graph: (name, node label, field)
-        self.input_reads: list[tuple[str, str | None, str]] = []
+        # `input.<name>` reads of the top-level graph: (name, node label, where, field)
+        self.input_reads: list[tuple[str, str | None, str, str]] = []
 
     def add(self, code: Code, message: str, **location: Any) -> None:
         self.report.add(Problem(code=code, message=message, **location))
@@ -136,7 +136,7 @@ class _Checker:
                     field="output",
                 )
         if isinstance(output, str) and is_template(output):
-            self.input_reads.extend((name, None, "output") for root, name in
+            self.input_reads.extend((name, None, "output", "output") for root, name in
                                     template_names(output) if root == "input")
         self._graph(nodes, edges, _Scope())
         self._undeclared_inputs(inputs)
@@ -156,13 +156,13 @@ class _Checker:
         if not isinstance(inputs, dict) or not isinstance(inputs.get("properties"), dict):
             return
         declared = inputs["properties"]
-        for name, node, field in self.input_reads:
+        for name, node, relative, field in self.input_reads:
             if name in declared:
                 continue
             where = f"Node '{node}'" if node else "The workflow"
             self.add(
                 Code.UNDECLARED_INPUT,
-                f"{where}: {field} reads input.{name}, which the inputs schema does not "
+                f"{where}: {relative} reads input.{name}, which the inputs schema does not "
                 f"declare; it is undefined unless sent. Declare it under inputs.properties, "
                 f"or test it with 'input.{name} is defined' or 'input.{name} | default(...)'.",
                 severity=Severity.WARNING, node=node, field=field,
@@ -413,7 +413,7 @@ class _Checker:
                     details={"secret": name, "secret_fields": list(node_type.secret_fields)},
                 )
             elif root == "input" and "/" not in (at.label or ""):
-                self.input_reads.append((name, at.label, relative))
+                self.input_reads.append((name, at.label, relative, at.field("data", *path)))
 
     def _inline_graph(self, graph: dict[str, Any], at: _NodeAt, name: str) -> None:
         scope = _Scope(field_prefix=at.field("data", name), node_prefix=f"{at.label or '?'}/")

@@ -344,3 +344,45 @@ def test_a_compensating_node_may_not_be_connected():
     )
     problem = only(definition_validate(definition), "compensation_in_flow")
     assert problem.node == "a" and problem.field == "nodes[0].compensation"
+
+
+# --- what templates read ----------------------------------------------------------------------
+
+def test_a_secret_outside_a_credential_field_is_an_error_naming_node_and_field():
+    # given a secret read in a Transform, and one in an HTTP header (a credential field)
+    nodes = [
+        {"id": "t", "type": "Transform",
+         "data": {"template": {"k": "{{ secrets.api_key | reverse }}"}}},
+        {"id": "h", "type": "HttpRequest",
+         "data": {"url": "https://api.example/x",
+                  "headers": {"Authorization": "Bearer {{ secrets.api_key }}"}}},
+        logger("l", message="{{ secrets['api_key'] }}"),
+    ]
+    # when validated
+    report = definition_validate(workflow(nodes))
+    # then the Transform and the Logger are refused, naming the field; the header is not
+    problems = [p for p in report.errors if p.code == "secret_outside_credentials"]
+    assert [(p.node, p.field) for p in problems] == [
+        ("t", "nodes[0].data.template.k"), ("l", "nodes[2].data.message")]
+    assert "secrets.api_key" in problems[0].message
+    assert problems[0].details["secret_fields"] == []
+
+
+def test_undeclared_inputs_are_warnings_naming_node_and_field():
+    # given an inputs schema declaring order_id, and templates reading more
+    nodes = [
+        logger("a", message="{{ input.order_id }} {{ input.threshold | default(5) }}"),
+        {"id": "b", "type": "Conditional", "data": {"expression": "input['limit'] > 3"}},
+    ]
+    definition = workflow(nodes, output="{{ input.extra }}", inputs={
+        "type": "object", "properties": {"order_id": {"type": "integer"}}})
+    # when validated
+    report = definition_validate(definition)
+    # then it is valid, with a warning per undeclared name read
+    assert report.ok
+    found = {(w.node, w.field, w.details["input"]) for w in report.warnings
+             if w.code == "undeclared_input"}
+    assert found == {("a", "nodes[0].data.message", "threshold"),
+                     ("b", "nodes[1].data.expression", "limit"), (None, "output", "extra")}
+    # and a workflow without an inputs schema (any input) gets no such warning
+    assert definition_validate(workflow(nodes)).warnings == []
