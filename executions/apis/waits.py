@@ -58,7 +58,9 @@ class BookmarkFilter(django_filters.FilterSet):
 class BookmarkSerializer(serializers.ModelSerializer):
     workflow = serializers.CharField(source="execution.workflow.__str__", read_only=True)
     hook_url = serializers.SerializerMethodField(
-        help_text="For webhook waits: POST here to resume the node."
+        help_text="For webhook waits: POST here to resume the node. The URL is the "
+                  "credential, so it is shown only to those who may resume the wait "
+                  "(workflow.execute or the assignee); null for the others."
     )
 
     class Meta:
@@ -70,7 +72,11 @@ class BookmarkSerializer(serializers.ModelSerializer):
     def get_hook_url(self, bookmark: Bookmark) -> str | None:
         if bookmark.kind != BookmarkKind.WEBHOOK:
             return None
-        return f"/api/hooks/{bookmark.token}"
+        request = self.context.get("request")
+        if request is None or not selectors.bookmark_may_answer(bookmark=bookmark,
+                                                                  user=request.user):
+            return None
+        return webhooks.hook_path(bookmark.token)
 
 
 class ResumeInputSerializer(serializers.Serializer):
@@ -135,7 +141,8 @@ class BookmarkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             payload = {"outcome": data.validated_data.get("outcome"), "payload": payload}
         resumed = waits.bookmark_resume(bookmark=bookmark, payload=payload,
                                         by=user.get_username())
-        return Response(BookmarkSerializer(Bookmark.objects.get(pk=resumed.pk)).data)
+        return Response(BookmarkSerializer(Bookmark.objects.get(pk=resumed.pk),
+                                           context=self.get_serializer_context()).data)
 
 
 class MessageApi(APIView):
@@ -160,10 +167,14 @@ class HookTriggerResultSerializer(serializers.Serializer):
 
 class HookApi(APIView):
     """A secret hook URL: a webhook trigger's (starts its workflow) or a webhook wait's
-    (resumes the node). The token is the credential, so no login is needed."""
+    (resumes the node). The token is the credential, so no login is needed.
+
+    A trigger's own `rate_limit` is the limit of its URL: the per-address API throttle
+    would cap every sender behind one address below it."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes: list = []
     parser_classes = [LimitedJSONParser]
 
     def finalize_response(self, request, response, *args, **kwargs):

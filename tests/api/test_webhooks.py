@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import time
 
 import pytest
+from rest_framework.throttling import SimpleRateThrottle
 
+from executions.models import Execution
 from monitoring.models import AuditLog
 from tests.engine import workflow_from
 from workflows.models import WebhookTrigger
+from workflows.triggers import webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +140,44 @@ def test_a_second_hook_with_the_same_name_is_a_conflict(client_for, editor, crea
 
     assert response.status_code == 409
     assert response.json()["code"] == "webhook_exists"
+
+
+def signed_post(client, token: str, body: bytes, *, at: int, key: str = ""):
+    digest = hmac.new(SECRET.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"HTTP_X_WEFT_SIGNATURE": f"sha256={digest}", "HTTP_X_WEFT_TIMESTAMP": str(at)}
+    if key:
+        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    return client.generic("POST", f"/api/hooks/{token}", body, content_type="application/json",
+                          **headers)
+
+
+def test_a_signed_request_sent_again_inside_its_window_is_refused(anonymous, workflow):
+    # given a signed hook and one request signed now
+    _, token = webhooks.webhook_create(workflow=workflow, actor=None, signing_secret=SECRET)
+    body, at = b'{"order": 1}', int(time.time())
+    first = signed_post(anonymous, token, body, at=at, key="first")
+    # when the same signed request comes again with another or no Idempotency-Key
+    replays = [signed_post(anonymous, token, body, at=at, key="second"),
+               signed_post(anonymous, token, body, at=at)]
+    # then it is refused, starting nothing
+    assert first.status_code == 202, first.json()
+    for replay in replays:
+        assert replay.status_code == 409, replay.json()
+        assert replay.json()["code"] == "signature_replayed"
+    # while the sender's retry with its first key answers the first run, and a request
+    # signed anew starts a new one
+    retry = signed_post(anonymous, token, body, at=at, key="first")
+    assert retry.status_code == 202 and retry.json()["execution"] == first.json()["execution"]
+    assert signed_post(anonymous, token, body, at=at - 1).status_code == 202
+    assert Execution.objects.count() == 2
+
+
+def test_the_hook_url_has_the_triggers_rate_limit_only(anonymous, workflow, monkeypatch):
+    # given a per-address API limit of 2 a minute and a trigger that accepts 5
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "user", "2/min")
+    _, token = webhooks.webhook_create(workflow=workflow, actor=None, rate_limit=5)
+    # when one address posts 6 times
+    statuses = [anonymous.post(f"/api/hooks/{token}", {}, format="json").status_code
+                for _ in range(6)]
+    # then the trigger's limit decides
+    assert statuses == [202] * 5 + [429]

@@ -184,12 +184,13 @@ def test_messages_need_the_execute_permission(client_for, viewer, anonymous):
     assert client_for(viewer).post("/api/messages", body, format="json").status_code == 403
 
 
-def test_a_webhook_wait_is_resumed_by_its_secret_url(anonymous, client_for, viewer):
+def test_a_webhook_wait_is_resumed_by_its_secret_url(anonymous, client_for, operator):
     execution = waiting(start("hook", [
         {"id": "callback", "type": "Webhook", "data": {}},
         transform("got", "{{ nodes.callback.body.status }}"),
     ], [("callback", "got")]))
-    [bookmark] = client_for(viewer).get("/api/bookmarks", {"kind": "webhook"}).json()["results"]
+    [bookmark] = client_for(operator).get("/api/bookmarks",
+                                          {"kind": "webhook"}).json()["results"]
     # an unknown token reveals nothing
     assert anonymous.post("/api/hooks/not-a-token", {}, format="json").status_code == 404
     response = anonymous.post(bookmark["hook_url"], {"status": "done"}, format="json",
@@ -200,6 +201,28 @@ def test_a_webhook_wait_is_resumed_by_its_secret_url(anonymous, client_for, view
     headers = execution.nodes.get(node_id="callback").output["headers"]
     assert headers["X-Signature"] == "abc"
     assert anonymous.post(bookmark["hook_url"], {}, format="json").status_code == 404
+
+
+def test_a_webhook_wait_url_is_shown_only_to_those_who_may_resume_it(client_for, viewer,
+                                                                     operator):
+    # given a run waiting on a Webhook node
+    execution = waiting(start("hook-reader", [{"id": "callback", "type": "Webhook", "data": {}}],
+                              []))
+    token = Bookmark.objects.get(execution=execution).token
+    # when a reader (workflow.read, no workflow.execute) and an operator list and open it
+    viewer_client, operator_client = client_for(viewer), client_for(operator)
+    [seen] = viewer_client.get("/api/bookmarks", {"kind": "webhook"}).json()["results"]
+    detail = viewer_client.get(f"/api/bookmarks/{seen['id']}")
+    [allowed] = operator_client.get("/api/bookmarks", {"kind": "webhook"}).json()["results"]
+    # then the reader sees the wait but not its URL, anywhere it reads the run
+    assert seen["hook_url"] is None and detail.json()["hook_url"] is None
+    for path in (f"/api/executions/{execution.pk}", f"/api/executions/{execution.pk}/logs",
+                 "/api/bookmarks?status=open"):
+        response = viewer_client.get(path)
+        assert response.status_code == 200
+        assert token not in response.content.decode()
+    # and the one who may resume it does
+    assert allowed["hook_url"] == f"/api/hooks/{token}"
 
 
 def test_cancel_closes_the_open_waits():

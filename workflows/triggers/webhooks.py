@@ -3,8 +3,9 @@
 Only the SHA-256 of the token is stored; the URL is shown once, at creation and rotation.
 A request is checked in this order: the token (404, the same answer as an unknown Webhook
 wait), the rate limit (429), the body's size (413), the signature when a signing secret
-is set (401), the body (400 unless a JSON object); then the workflow starts (202).
-Neither the token nor the secret is ever logged.
+is set (401), a replay of a timestamped signature inside its window (409), the body (400
+unless a JSON object); then the workflow starts (202). Neither the token nor the secret is
+ever logged.
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ class WebhookRateLimitedError(ApplicationError):
             f"{retry_after} s.", details={"retry_after": retry_after},
         )
         self.retry_after = retry_after
+
+
+class WebhookReplayError(ApplicationError):
+    """A signed request seen before inside its tolerance window."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "signature_replayed"
+
+
+class WebhookReplayCheckUnavailableError(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "replay_check_unavailable"
 
 
 class WebhookBodyInvalidError(ApplicationError):
@@ -222,7 +235,9 @@ def _rate_check(trigger: WebhookTrigger) -> None:
         raise WebhookRateLimitedError(retry_after=max(1, int((window + 1) * RATE_WINDOW - now)))
 
 
-def _signature_check(trigger: WebhookTrigger, body: bytes, headers: Mapping[str, str]) -> None:
+def _signature_check(trigger: WebhookTrigger, body: bytes,
+                     headers: Mapping[str, str]) -> int | None:
+    """Refuse a missing or wrong signature; returns the signed time when there is one."""
     given = headers.get(trigger.signature_header.lower(), "").strip()
     if not given:
         raise WebhookSignatureError(
@@ -250,6 +265,37 @@ def _signature_check(trigger: WebhookTrigger, body: bytes, headers: Mapping[str,
         raise WebhookSignatureError(
             f"The {trigger.signature_header} header does not match the body.",
             details={"header": trigger.signature_header})
+    return sent_at if trigger.timestamp_header else None
+
+
+def _replay_check(trigger: WebhookTrigger, signature: str, sent_at: int,
+                  idempotency_key: str) -> str | None:
+    """Remember a timestamped signature until its timestamp leaves the tolerance window, and
+    refuse it when it comes again, unless it comes again with the Idempotency-Key it first
+    came with (a sender's retry, which starts nothing new).
+
+    The first request stores its key with SET NX, so of two concurrent copies one wins.
+    Without Redis the check cannot be made, and the hook refuses rather than run twice.
+    Returns the key remembered now, or None when this is an accepted retry.
+    """
+    digest = hashlib.sha256(signature.encode()).hexdigest()
+    key = f"webhook-replay:{trigger.pk}:{digest}"
+    remember = max(1, int(sent_at + trigger.tolerance - time.time()) + 1)
+    marker = f"key:{idempotency_key}" if idempotency_key else "no-key"
+    try:
+        if cache.add(key, marker, timeout=remember):
+            return key
+        first = cache.get(key)
+    except RedisError as exc:
+        logger.warning("webhook replay check not possible: %s", exc)
+        raise WebhookReplayCheckUnavailableError(
+            "The hook cannot check signed requests for replays now; retry later.") from None
+    if idempotency_key and first == marker:
+        return None
+    raise WebhookReplayError(
+        "This signed request was received before; sign each request anew (a new "
+        f"{trigger.timestamp_header}) or retry with the Idempotency-Key it first had.",
+        details={"header": trigger.signature_header})
 
 
 def _input(body: bytes, content_type: str) -> dict[str, Any]:
@@ -287,18 +333,27 @@ def webhook_fire(*, token: str, body: bytes, headers: Mapping[str, str],
         raise PayloadTooLargeError(
             f"The body is larger than this hook's maximum of {trigger.max_body_bytes} bytes.",
             details={"max_body_bytes": trigger.max_body_bytes})
-    if trigger.signing_secret is not None:
-        _signature_check(trigger, body, headers)
-    input_ = _input(body, content_type)
     key = headers.get("idempotency-key", "").strip()
     if len(key) > IDEMPOTENCY_KEY_MAX:
         raise ApplicationError(
             f"The Idempotency-Key header is longer than {IDEMPOTENCY_KEY_MAX} characters.",
             details={"fields": {"Idempotency-Key": ["Too long."]}})
-    execution, created = execution_start(
-        workflow=trigger.workflow, input=input_, trigger="webhook",
-        idempotency_key=f"webhook:{trigger.pk}:{key}" if key else None,
-        correlation_id=correlation_id,
-    )
+    remembered = None
+    if trigger.signing_secret is not None:
+        sent_at = _signature_check(trigger, body, headers)
+        if sent_at is not None:
+            remembered = _replay_check(
+                trigger, headers[trigger.signature_header.lower()].strip(), sent_at, key)
+    input_ = _input(body, content_type)
+    try:
+        execution, created = execution_start(
+            workflow=trigger.workflow, input=input_, trigger="webhook",
+            idempotency_key=f"webhook:{trigger.pk}:{key}" if key else None,
+            correlation_id=correlation_id,
+        )
+    except Exception:
+        if remembered:  # nothing started: the sender may send the same request again
+            cache.delete(remembered)
+        raise
     WebhookTrigger.objects.filter(pk=trigger.pk).update(last_used_at=timezone.now())
     return execution, created
