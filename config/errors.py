@@ -71,6 +71,11 @@ class NotFoundError(ApplicationError):
     code = ErrorCode.NOT_FOUND
 
 
+class PermissionDeniedError(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = ErrorCode.PERMISSION_DENIED
+
+
 class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = ErrorCode.CONFLICT

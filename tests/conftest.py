@@ -96,6 +96,12 @@ def operator(db, _default_groups):
 
 
 @pytest.fixture
+def designer(db, _default_groups):
+    """Writes and runs workflows: may make triggers (they start runs)."""
+    return UserFactory(username="designer", groups=["workflow-editors", "workflow-operators"])
+
+
+@pytest.fixture
 def wf_admin(db, _default_groups):
     return UserFactory(username="wfadmin", groups=["workflow-admins"])
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from config.errors import PermissionDeniedError
 
 READ = "workflow.read"
 WRITE = "workflow.write"
@@ -27,6 +31,22 @@ def default_groups_ensure(group_model, permission_model) -> None:
         group, _ = group_model.objects.get_or_create(name=name)
         group.permissions.add(*permission_model.objects.filter(
             content_type__app_label="workflow", codename__in=codenames))
+
+
+def trigger_arm_check(*, actor: Any, what: str) -> None:
+    """Refuse a user without workflow.execute the making of something that starts runs
+    later without them: a webhook URL, an enabled schedule, an event subscription or a
+    dependency. Otherwise workflow.write alone would be enough to start runs.
+
+    `actor` None is the platform itself (beat, the workflow file sync, management commands),
+    which acts for the operators who deployed the files.
+    """
+    if actor is None:
+        return
+    if not (getattr(actor, "is_authenticated", False) and actor.has_perm(EXECUTE)):
+        raise PermissionDeniedError(
+            f"{what} starts runs of the workflow, so it needs {EXECUTE} as well as "
+            f"{WRITE}.", details={"permission": EXECUTE})
 
 
 class PermissionBackend(ModelBackend):

@@ -36,6 +36,7 @@ from workflows.models import (
     WorkflowDependency,
     WorkflowVersion,
 )
+from workflows.permissions import trigger_arm_check
 
 
 def _user(actor: Any) -> Any:
@@ -120,9 +121,10 @@ def _dependency_cycle(workflow: Workflow, node: tuple[str, str],
     return []
 
 
-def _triggers_sync(workflow: Workflow, definition: dict[str, Any]) -> None:
+def _triggers_sync(workflow: Workflow, definition: dict[str, Any], actor: Any) -> None:
     """Rebuild the workflow's event subscriptions and dependency edges from its definition;
-    a dependency that would close a cycle between workflows is refused."""
+    a dependency that would close a cycle between workflows is refused, and a new event
+    subscription or dependency needs workflow.execute (it starts runs)."""
     namespace = definition.get("namespace", workflow.namespace)
     upstreams: dict[tuple[str, str], str] = {}
     for dependency in definition.get("settings", {}).get("dependencies", []):
@@ -138,6 +140,11 @@ def _triggers_sync(workflow: Workflow, definition: dict[str, Any]) -> None:
         )
     kept = {(row.upstream_namespace, row.upstream_name): row
             for row in workflow.dependencies.all()}
+    events = {trigger["event"] for trigger in definition.get("triggers", [])}
+    existing = set(workflow.event_subscriptions.values_list("event", flat=True))
+    if events - existing or any(key not in kept or kept[key].condition != condition
+                                for key, condition in upstreams.items()):
+        trigger_arm_check(actor=actor, what="A new event trigger or dependency")
     for key, row in kept.items():
         if key not in upstreams:
             row.delete()
@@ -149,9 +156,7 @@ def _triggers_sync(workflow: Workflow, definition: dict[str, Any]) -> None:
                            condition=condition)
         for (up_ns, up_name), condition in upstreams.items() if (up_ns, up_name) not in kept
     )
-    events = {trigger["event"] for trigger in definition.get("triggers", [])}
     workflow.event_subscriptions.exclude(event__in=events).delete()
-    existing = set(workflow.event_subscriptions.values_list("event", flat=True))
     EventSubscription.objects.bulk_create(
         EventSubscription(workflow=workflow, event=event) for event in sorted(events - existing)
     )
@@ -160,7 +165,7 @@ def _triggers_sync(workflow: Workflow, definition: dict[str, Any]) -> None:
 def _version_add(
     *, workflow: Workflow, definition: dict[str, Any], number: int, actor: Any, change_note: str
 ) -> WorkflowVersion:
-    _triggers_sync(workflow, definition)
+    _triggers_sync(workflow, definition, actor)
     return WorkflowVersion.objects.create(
         workflow=workflow,
         number=number,

@@ -26,9 +26,9 @@ def create(client, target, **fields):
     return client.post("/api/schedules", body, format="json")
 
 
-def test_editor_creates_a_schedule_and_a_viewer_reads_it(client_for, editor, viewer, workflow):
-    # when an editor creates a daily Berlin schedule
-    response = create(client_for(editor), workflow, name="nightly", input={"day": "today"},
+def test_editor_creates_a_schedule_and_a_viewer_reads_it(client_for, designer, viewer, workflow):
+    # when a designer creates a daily Berlin schedule
+    response = create(client_for(designer), workflow, name="nightly", input={"day": "today"},
                       overlap="allow", catch_up="all", catch_up_limit=3, retry_attempts=2,
                       retry_delay=30, timeout=600)
     # then it is stored with its next fire time, and a viewer can list and read it
@@ -56,23 +56,23 @@ def test_editor_creates_a_schedule_and_a_viewer_reads_it(client_for, editor, vie
     ({"workflow": "00000000-0000-0000-0000-000000000000"}, "workflow", "invalid_input"),
     ({"workflow": "not-a-uuid"}, "workflow", "invalid_input"),
 ])
-def test_bad_input_is_a_400_naming_the_field(client_for, editor, workflow, fields, field, code):
-    response = create(client_for(editor), workflow, **fields)
+def test_bad_input_is_a_400_naming_the_field(client_for, designer, workflow, fields, field, code):
+    response = create(client_for(designer), workflow, **fields)
     assert response.status_code == 400, response.json()
     body = response.json()
     assert body["code"] == code and field in body["details"]["fields"]
     assert field in body["message"]
 
 
-def test_a_taken_name_is_a_409(client_for, editor, workflow):
-    client = client_for(editor)
+def test_a_taken_name_is_a_409(client_for, designer, workflow):
+    client = client_for(designer)
     assert create(client, workflow).status_code == 201
     response = create(client, workflow)
     assert response.status_code == 409 and response.json()["code"] == "schedule_exists"
 
 
-def test_update_partial_update_and_delete(client_for, editor, workflow):
-    client = client_for(editor)
+def test_update_partial_update_and_delete(client_for, designer, workflow):
+    client = client_for(designer)
     schedule_id = create(client, workflow).json()["id"]
     # a partial update changes only what it sends
     response = client.patch(f"/api/schedules/{schedule_id}", {"cron": "0 6 * * 1-5"},
@@ -94,8 +94,8 @@ def test_update_partial_update_and_delete(client_for, editor, workflow):
     assert not Schedule.objects.exists()
 
 
-def test_pause_and_resume(client_for, editor, workflow):
-    client = client_for(editor)
+def test_pause_and_resume(client_for, designer, workflow):
+    client = client_for(designer)
     schedule_id = create(client, workflow).json()["id"]
     paused = client.post(f"/api/schedules/{schedule_id}/pause")
     assert paused.status_code == 200
@@ -105,8 +105,8 @@ def test_pause_and_resume(client_for, editor, workflow):
     assert resumed.json()["enabled"] is True and resumed.json()["next_fire_at"]
 
 
-def test_preview_gives_the_next_times_local_and_utc(client_for, viewer, editor, workflow):
-    schedule_id = create(client_for(editor), workflow).json()["id"]
+def test_preview_gives_the_next_times_local_and_utc(client_for, viewer, designer, workflow):
+    schedule_id = create(client_for(designer), workflow).json()["id"]
     response = client_for(viewer).get(f"/api/schedules/{schedule_id}/preview", {"count": 3})
     assert response.status_code == 200
     body = response.json()
@@ -120,16 +120,16 @@ def test_preview_gives_the_next_times_local_and_utc(client_for, viewer, editor, 
 
 
 @pytest.mark.parametrize("count", ["0", "101", "many"])
-def test_preview_refuses_a_count_out_of_range(client_for, editor, workflow, count):
-    client = client_for(editor)
+def test_preview_refuses_a_count_out_of_range(client_for, designer, workflow, count):
+    client = client_for(designer)
     schedule_id = create(client, workflow).json()["id"]
     response = client.get(f"/api/schedules/{schedule_id}/preview", {"count": count})
     assert response.status_code == 400 and "count" in response.json()["details"]["fields"]
 
 
-def test_runs_are_listed_newest_first_and_paginated(client_for, editor, viewer, workflow):
+def test_runs_are_listed_newest_first_and_paginated(client_for, designer, viewer, workflow):
     # given a schedule that fired twice
-    client = client_for(editor)
+    client = client_for(designer)
     schedule_id = create(client, workflow, cron="* * * * *", overlap="skip").json()["id"]
     t0 = datetime(2027, 1, 1, tzinfo=UTC)
     Schedule.objects.filter(pk=schedule_id).update(next_fire_at=t0)
@@ -150,9 +150,9 @@ def test_runs_are_listed_newest_first_and_paginated(client_for, editor, viewer, 
 
 
 def test_reading_needs_workflow_read_and_writing_workflow_write(
-    client_for, anonymous, nobody, viewer, editor, workflow
+    client_for, anonymous, nobody, viewer, designer, workflow
 ):
-    schedule_id = create(client_for(editor), workflow).json()["id"]
+    schedule_id = create(client_for(designer), workflow).json()["id"]
     assert anonymous.get("/api/schedules").status_code == 401
     assert client_for(nobody).get("/api/schedules").status_code == 403
     assert client_for(nobody).get(f"/api/schedules/{schedule_id}/runs").status_code == 403
@@ -172,3 +172,30 @@ def test_the_schema_documents_the_endpoints(client_for, viewer):
             "/api/schedules/{id}/resume", "/api/schedules/{id}/preview",
             "/api/schedules/{id}/runs"} <= set(paths)
     assert "400" in paths["/api/schedules"]["post"]["responses"]
+
+
+def test_an_editor_without_execute_cannot_arm_a_schedule(client_for, editor, designer,
+                                                          workflow):
+    # given an editor (workflow.write, no workflow.execute) and a paused schedule
+    client = client_for(editor)
+    paused = create(client_for(designer), workflow, name="paused", enabled=False).json()
+    armed = create(client_for(designer), workflow, name="armed").json()
+    # when the editor creates an enabled schedule, resumes or enables the paused one, or
+    # changes the input of the enabled one
+    refused = [
+        create(client, workflow, name="mine"),
+        client.post(f"/api/schedules/{paused['id']}/resume"),
+        client.patch(f"/api/schedules/{paused['id']}", {"enabled": True}, format="json"),
+        client.patch(f"/api/schedules/{armed['id']}", {"input": {"x": 1}}, format="json"),
+    ]
+    # then each is refused, and nothing that fires was made
+    for response in refused:
+        assert response.status_code == 403, response.json()
+        assert response.json()["code"] == "permission_denied"
+        assert response.json()["details"] == {"permission": "workflow.execute"}
+    assert list(Schedule.objects.filter(enabled=True).values_list("name", flat=True)) == [
+        "armed"]
+    assert Schedule.objects.get(name="armed").input == {}
+    # while stopping runs and making a paused schedule need workflow.write only
+    assert create(client, workflow, name="draft", enabled=False).status_code == 201
+    assert client.post(f"/api/schedules/{armed['id']}/pause").status_code == 200

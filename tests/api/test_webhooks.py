@@ -26,8 +26,8 @@ def workflow(definition):
 
 
 @pytest.fixture
-def created(client_for, editor, workflow):
-    response = client_for(editor).post("/api/webhooks", {
+def created(client_for, designer, workflow):
+    response = client_for(designer).post("/api/webhooks", {
         "workflow": str(workflow.pk), "name": "shop", "signing_secret": SECRET,
         "rate_limit": 10}, format="json")
     assert response.status_code == 201, response.json()
@@ -73,8 +73,8 @@ def test_list_filters_by_workflow(client_for, viewer, created, definition):
     assert theirs == []
 
 
-def test_update_changes_settings_and_can_remove_the_secret(client_for, editor, created):
-    response = client_for(editor).patch(f"/api/webhooks/{created['id']}", {
+def test_update_changes_settings_and_can_remove_the_secret(client_for, designer, created):
+    response = client_for(designer).patch(f"/api/webhooks/{created['id']}", {
         "enabled": False, "signing_secret": None, "timestamp_header": ""}, format="json")
 
     assert response.status_code == 200, response.json()
@@ -84,11 +84,11 @@ def test_update_changes_settings_and_can_remove_the_secret(client_for, editor, c
     assert body["token_hint"] == created["token_hint"]
 
 
-def test_rotate_returns_a_new_url_once_and_the_old_stops(client_for, editor, anonymous,
+def test_rotate_returns_a_new_url_once_and_the_old_stops(client_for, designer, anonymous,
                                                            created):
     old = created["url"]
 
-    response = client_for(editor).post(f"/api/webhooks/{created['id']}/rotate")
+    response = client_for(designer).post(f"/api/webhooks/{created['id']}/rotate")
 
     assert response.status_code == 200
     new = response.json()["url"]
@@ -99,8 +99,8 @@ def test_rotate_returns_a_new_url_once_and_the_old_stops(client_for, editor, ano
     assert AuditLog.objects.filter(object_type="webhook", action="rotate").count() == 1
 
 
-def test_delete_removes_the_hook(client_for, editor, anonymous, created):
-    assert client_for(editor).delete(f"/api/webhooks/{created['id']}").status_code == 204
+def test_delete_removes_the_hook(client_for, designer, anonymous, created):
+    assert client_for(designer).delete(f"/api/webhooks/{created['id']}").status_code == 204
     assert not WebhookTrigger.objects.exists()
     assert anonymous.post(created["url"], {}, format="json").status_code == 404
 
@@ -126,16 +126,16 @@ def test_reading_needs_workflow_read_and_changing_workflow_write(client_for, vie
     ({"max_body_bytes": 0}, "max_body_bytes"),
     ({"signature_header": "X Bad"}, "signature_header"),
 ])
-def test_bad_input_is_a_400_naming_the_field(client_for, editor, workflow, body, field):
-    response = client_for(editor).post("/api/webhooks", {"workflow": str(workflow.pk), **body},
+def test_bad_input_is_a_400_naming_the_field(client_for, designer, workflow, body, field):
+    response = client_for(designer).post("/api/webhooks", {"workflow": str(workflow.pk), **body},
                                        format="json")
 
     assert response.status_code == 400
     assert field in response.json()["details"]["fields"]
 
 
-def test_a_second_hook_with_the_same_name_is_a_conflict(client_for, editor, created):
-    response = client_for(editor).post("/api/webhooks", {
+def test_a_second_hook_with_the_same_name_is_a_conflict(client_for, designer, created):
+    response = client_for(designer).post("/api/webhooks", {
         "workflow": created["workflow"], "name": "shop"}, format="json")
 
     assert response.status_code == 409
@@ -181,3 +181,26 @@ def test_the_hook_url_has_the_triggers_rate_limit_only(anonymous, workflow, monk
                 for _ in range(6)]
     # then the trigger's limit decides
     assert statuses == [202] * 5 + [429]
+
+
+def test_an_editor_without_execute_cannot_arm_a_webhook(client_for, editor, created, workflow):
+    # given an editor (workflow.write, no workflow.execute) and a disabled hook
+    client = client_for(editor)
+    WebhookTrigger.objects.filter(pk=created["id"]).update(enabled=False)
+    # when the editor creates an enabled hook, enables or rotates the existing one
+    refused = [
+        client.post("/api/webhooks", {"workflow": str(workflow.pk), "name": "mine"},
+                    format="json"),
+        client.patch(f"/api/webhooks/{created['id']}", {"enabled": True}, format="json"),
+        client.post(f"/api/webhooks/{created['id']}/rotate"),
+    ]
+    # then each is refused, and no URL was made or handed out
+    for response in refused:
+        assert response.status_code == 403, response.json()
+        assert response.json()["code"] == "permission_denied"
+        assert "url" not in response.json()
+    assert list(WebhookTrigger.objects.values_list("name", "enabled")) == [("shop", False)]
+    # while making a disabled hook (no URL that starts runs) needs workflow.write only
+    draft = client.post("/api/webhooks", {"workflow": str(workflow.pk), "name": "draft",
+                                          "enabled": False}, format="json")
+    assert draft.status_code == 201

@@ -443,3 +443,37 @@ def test_a_workflow_named_like_an_action_is_addressed_by_its_name(
     assert client.get("/api/workflows/tests/versions").json()["id"] == named
     assert client.get(f"/api/workflows/{hello}/versions").json()[0]["number"] == 1
     assert client.get("/api/workflows/tests/versions/versions").status_code == 200
+
+
+# --- triggers in the definition --------------------------------------------------------------
+
+def test_an_editor_without_execute_cannot_subscribe_a_workflow_to_starts(
+        client_for, editor, designer, definition):
+    # given an editor (workflow.write, no workflow.execute) and an upstream workflow
+    client = client_for(editor)
+    assert create(client, definition(name="upstream")).status_code == 201
+    plain = create(client, definition(name="plain")).json()
+    event = definition(name="on-event", triggers=[{"event": "order.created"}])
+    dependent = definition(name="after", settings={"dependencies": [{"workflow": "upstream"}]})
+    # when the editor saves definitions that would start runs on an event or after another
+    # workflow, new or as a change
+    refused = [
+        create(client, event),
+        create(client, dependent),
+        client.patch(f"/api/workflows/{plain['id']}",
+                     {"definition": definition(name="plain", triggers=[{"event": "x"}])},
+                     format="json"),
+    ]
+    # then each is refused and nothing subscribes
+    for response in refused:
+        assert response.status_code == 403, response.json()
+        assert response.json()["code"] == "permission_denied"
+    assert not Workflow.objects.filter(name__in=["on-event", "after"]).exists()
+    assert Workflow.objects.get(name="plain").current_version.number == 1
+    # while a designer may, and the editor may then change the graph, keeping them
+    armed = create(client_for(designer), event).json()
+    changed = {**event, "description": "Changed"}
+    response = client.patch(f"/api/workflows/{armed['id']}", {"definition": changed},
+                            format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["version"] == 2

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
 from config.admin import ReadOnlyAdminMixin
+from config.errors import ApplicationError
 from workflows.admin.access import ServiceErrorsMixin, WorkflowPermissionsMixin
 from workflows.models import Schedule, ScheduleRun
 from workflows.triggers.schedules import (
@@ -74,7 +75,11 @@ class ScheduleAdmin(WorkflowPermissionsMixin, ServiceErrorsMixin, admin.ModelAdm
                   permissions=["change"])
     def resume(self, request, queryset) -> None:
         for schedule in queryset:
-            schedule_resume(schedule=schedule, actor=request.user)
+            try:
+                schedule_resume(schedule=schedule, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+                return
         self.message_user(request, f"Resumed {queryset.count()} schedule(s).")
 
     @admin.action(description="Delete the selected schedules", permissions=["delete"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from workflows.admin.access import WorkflowPermissionsMixin
+from config.errors import ApplicationError
+from workflows.admin.access import ServiceErrorsMixin, WorkflowPermissionsMixin
 from workflows.models import WebhookTrigger
 from workflows.triggers import webhooks as webhook_services
 
@@ -30,7 +31,7 @@ class WebhookTriggerForm(forms.ModelForm):
 
 
 @admin.register(WebhookTrigger)
-class WebhookTriggerAdmin(WorkflowPermissionsMixin, admin.ModelAdmin):
+class WebhookTriggerAdmin(WorkflowPermissionsMixin, ServiceErrorsMixin, admin.ModelAdmin):
     form = WebhookTriggerForm
     list_display = ["workflow", "name", "enabled", "token_hint", "last_used_at"]
     list_filter = ["enabled"]
@@ -76,5 +77,9 @@ class WebhookTriggerAdmin(WorkflowPermissionsMixin, admin.ModelAdmin):
                   permissions=["change"])
     def rotate(self, request, queryset) -> None:
         for trigger in queryset.select_related("workflow"):
-            token = webhook_services.webhook_rotate(trigger=trigger, actor=request.user)
+            try:
+                token = webhook_services.webhook_rotate(trigger=trigger, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+                return
             self._show_url(request, trigger, token)

@@ -39,6 +39,7 @@ from workflows.models import (
     ScheduleRun,
     Workflow,
 )
+from workflows.permissions import trigger_arm_check
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,8 @@ def schedule_create(
         "source": source,
     }
     _check(fields)
+    if enabled:
+        trigger_arm_check(actor=actor, what="An enabled schedule")
     schedule = Schedule(**fields)
     schedule.next_fire_at = _next_fire(schedule, datetime.now(UTC))
     try:
@@ -239,6 +242,8 @@ def schedule_update(*, schedule: Schedule, actor: Any, **fields: Any) -> Schedul
             if merged["input"] is None:
                 merged["input"] = {}
             _check(merged)
+            if merged["enabled"]:  # pausing stops runs, and needs no more than writing
+                trigger_arm_check(actor=actor, what="Changing or resuming an enabled schedule")
             timing = ("cron", "timezone", "enabled")
             retimed = any(merged[field] != getattr(locked, field) for field in timing)
             renamed = (merged["workflow"].pk != locked.workflow_id

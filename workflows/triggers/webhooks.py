@@ -32,6 +32,7 @@ from monitoring.models import AuditAction
 from monitoring.services import audit_record
 from workflows import encryption
 from workflows.models import WebhookTrigger, Workflow
+from workflows.permissions import trigger_arm_check
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ def webhook_create(
     rate_limit: int = 60,
 ) -> tuple[WebhookTrigger, str]:
     """Create a webhook trigger; returns it and its token (shown once, never stored)."""
+    if enabled:
+        trigger_arm_check(actor=actor, what="An enabled webhook trigger")
     token, token_hash, hint = _new_token()
     try:
         with transaction.atomic():
@@ -176,6 +179,8 @@ def webhook_update(*, trigger: WebhookTrigger, actor: Any, signing_secret: Any =
             before = _snapshot(locked)
             for name, value in fields.items():
                 setattr(locked, name, value)
+            if locked.enabled:  # disabling stops runs, and needs no more than writing
+                trigger_arm_check(actor=actor, what="Changing an enabled webhook trigger")
             if signing_secret is not _UNCHANGED:
                 locked.signing_secret = (encryption.encrypt(signing_secret)
                                          if signing_secret else None)
@@ -188,6 +193,7 @@ def webhook_update(*, trigger: WebhookTrigger, actor: Any, signing_secret: Any =
 
 def webhook_rotate(*, trigger: WebhookTrigger, actor: Any) -> str:
     """Give the trigger a new token; the old URL stops working at once. Returns the token."""
+    trigger_arm_check(actor=actor, what="A new webhook URL")
     token, token_hash, hint = _new_token()
     with transaction.atomic():
         locked = WebhookTrigger.objects.select_for_update().select_related(

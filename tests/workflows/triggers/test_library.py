@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
+from config.errors import PermissionDeniedError
 from executions.services import execution_start
 from tests.engine import wait_for
 from workflows import services as workflow_services
@@ -100,10 +101,10 @@ def test_bad_parameters_are_refused_naming_the_parameter(parameters, named, edit
     assert not Workflow.objects.filter(name="fan").exists()
 
 
-def test_the_suggested_schedule_is_created_on_request(editor):
+def test_the_suggested_schedule_is_created_on_request(designer):
     workflow = template_instantiate(
         name="scheduled-report", parameters={"cron": "0 6 * * *", "timezone": "Europe/Paris"},
-        workflow_name="daily", actor=editor, create_schedule=True)
+        workflow_name="daily", actor=designer, create_schedule=True)
     schedule = Schedule.objects.get(workflow=workflow)
     assert (schedule.name, schedule.cron, schedule.timezone) == ("report", "0 6 * * *",
                                                                  "Europe/Paris")
@@ -114,6 +115,13 @@ def test_a_refused_schedule_creates_no_workflow(editor):
         template_instantiate(name="scheduled-report", parameters={"cron": "99 * * * *"},
                              workflow_name="daily", actor=editor, create_schedule=True)
     assert raised.value.status_code == 400
+    assert not Workflow.objects.filter(name="daily").exists()
+
+
+def test_an_editor_without_execute_cannot_instantiate_with_a_schedule(editor):
+    with pytest.raises(PermissionDeniedError):
+        template_instantiate(name="scheduled-report", parameters={"cron": "0 6 * * *"},
+                             workflow_name="daily", actor=editor, create_schedule=True)
     assert not Workflow.objects.filter(name="daily").exists()
 
 
