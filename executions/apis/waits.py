@@ -74,7 +74,7 @@ class BookmarkSerializer(serializers.ModelSerializer):
             return None
         request = self.context.get("request")
         if request is None or not selectors.bookmark_may_answer(bookmark=bookmark,
-                                                                  user=request.user):
+                                                                user=request.user):
             return None
         return webhooks.hook_path(bookmark.token)
 
