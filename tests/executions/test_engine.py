@@ -206,7 +206,7 @@ def test_a_template_naming_a_missing_value_fails_the_node_with_its_path():
     assert execution.status == "failed"
     error = execution.nodes.get(node_id="use").error
     assert error["fault"] == "validation"
-    assert "template" in error["message"] and "'order'" in error["message"]
+    assert "data.template" in error["message"] and "input.order is not set" in error["message"]
 
 
 @pytest.mark.usefixtures("test_node_types")
