@@ -193,10 +193,27 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
+# channels_redis waits for a websocket's next message with a blocking Redis read of 5
+# seconds (`RedisChannelLayer.brpop_timeout`); a socket timeout at or under that (redis-py's
+# default is 5) cuts every idle wait short, and the consumer's socket drops with it.
+CHANNELS_REDIS_BLOCKING_READ = 5
+CHANNEL_LAYER_SOCKET_TIMEOUT = env_int(
+    "CHANNEL_LAYER_SOCKET_TIMEOUT", 15,
+    "Seconds a Redis read of the Channels layer may take; more than its 5 s blocking read.",
+)
+if CHANNEL_LAYER_SOCKET_TIMEOUT <= CHANNELS_REDIS_BLOCKING_READ:
+    raise ImproperlyConfiguredEnvironment(
+        f"CHANNEL_LAYER_SOCKET_TIMEOUT must exceed {CHANNELS_REDIS_BLOCKING_READ} seconds "
+        "(the channel layer's blocking read)"
+    )
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "weft:channels"},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                       "socket_connect_timeout": 5}],
+            "prefix": "weft:channels",
+        },
     }
 }
 

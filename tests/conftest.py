@@ -163,6 +163,16 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
         _SESSION_WORKER.clear()
 
 
+@pytest.fixture(scope="session")
+def web(django_db_setup, django_db_blocker, tmp_path_factory):
+    """One real ASGI web server process for the session, on the test database and the
+    run's channel layer."""
+    from tests.servers import web_server
+
+    with django_db_blocker.unblock(), web_server(tmp_path_factory.mktemp("web")) as running:
+        yield running
+
+
 @pytest.fixture
 def test_node_types(settings):
     """Register the tests' own node types here too (the worker gets them from its env)."""

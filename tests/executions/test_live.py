@@ -3,6 +3,7 @@ channel layer (channels_redis), fed by the outbox dispatcher."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -214,3 +215,29 @@ def test_an_event_sent_one_by_one_still_reaches_the_socket(waiting_execution, vi
                       token=str(AccessToken.for_user(viewer)), script=watch)
     # then the socket relays it as it always did
     assert message == {"type": "execution.event", "sequence": 7, "event": "node.waiting"}
+
+
+def test_a_socket_idle_for_30_seconds_still_receives_the_next_event(web, waiting_execution,
+                                                                     viewer):
+    # given a viewer watching an execution on the real web server
+    from channels.layers import get_channel_layer
+
+    from tests.servers import receive_json
+
+    token = str(AccessToken.for_user(viewer))
+
+    async def watch():
+        async with web.websocket(f"/ws/executions/{waiting_execution.pk}/?token={token}") as ws:
+            assert (await receive_json(ws))["type"] == "execution.snapshot"
+            # when nothing happens for 30 s (a run waiting on a Delay, an approval, ...)
+            await asyncio.sleep(30)
+            # then the next event still reaches the socket
+            await get_channel_layer().group_send(
+                execution_group(waiting_execution.pk),
+                {"type": "execution.events",
+                 "messages": [{"sequence": 8, "event": "node.completed"}]})
+            return await receive_json(ws)
+
+    message = async_to_sync(watch)()
+    assert message == {"type": "execution.event", "sequence": 8, "event": "node.completed"}
+    assert "TimeoutError" not in web.output()

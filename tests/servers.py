@@ -1,0 +1,98 @@
+"""A real web server process (uvicorn on `config.asgi`) for tests, on the test database and
+the run's real channel layer, and a websocket client for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.workers import ROOT, test_database_url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class WebServer:
+    """A running uvicorn process and the file its output goes to."""
+
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.origin + path
+
+    def ws_url(self, path: str) -> str:
+        return f"ws://127.0.0.1:{self.port}{path}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    @asynccontextmanager
+    async def websocket(self, path: str, **kwargs: Any) -> Any:
+        """A websocket to `path`, sent with the server's own origin as a browser would."""
+        async with connect(self.ws_url(path), origin=self.origin, open_timeout=10,
+                           ping_interval=None, **kwargs) as websocket:
+            yield websocket
+
+
+async def receive_json(websocket: ClientConnection, timeout: float = 10) -> Any:
+    """The next text frame, parsed."""
+    import asyncio
+
+    return json.loads(await asyncio.wait_for(websocket.recv(), timeout))
+
+
+@contextmanager
+def web_server(log_dir: Path, **env: str) -> Iterator[WebServer]:
+    """Start the ASGI web server against the test database, wait until it answers."""
+    port = free_port()
+    log = log_dir / f"web-{port}.log"
+    environment = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_FORMAT": "json",
+                   **env}
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", "1", "--no-access-log"],
+            cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
+        )
+    server = WebServer(process, port, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(server.url("/health"), timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the test web server did not start:\n" + server.output())
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
