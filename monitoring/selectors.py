@@ -11,7 +11,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
@@ -60,16 +61,23 @@ def _result_backend() -> None:
 
 
 def _channel_layer() -> None:
-    layer = get_channel_layer()
-    if layer is None:
+    # A layer instance of its own: the process's shared one is busy receiving for every
+    # open websocket, and channels_redis refuses a receive from a second event loop.
+    if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
         raise RuntimeError("no channel layer configured")
 
     async def round_trip() -> None:
-        channel = await layer.new_channel("readiness.")
-        await layer.send(channel, {"type": "readiness.probe"})
-        message = await asyncio.wait_for(layer.receive(channel), settings.READINESS_TIMEOUT)
-        if message.get("type") != "readiness.probe":
-            raise RuntimeError("channel layer returned an unexpected message")
+        layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        try:
+            channel = await layer.new_channel("readiness.")
+            await layer.send(channel, {"type": "readiness.probe"})
+            message = await asyncio.wait_for(layer.receive(channel), settings.READINESS_TIMEOUT)
+            if message.get("type") != "readiness.probe":
+                raise RuntimeError("channel layer returned an unexpected message")
+        finally:
+            close = getattr(layer, "close_pools", None)
+            if close is not None:
+                await close()
 
     async_to_sync(round_trip)()
 

@@ -77,3 +77,32 @@ def test_log_lines_are_json_with_the_correlation_id():
     parsed = json.loads(line)
     assert parsed["correlation_id"] == "corr-7"
     assert parsed["message"] == "hello you" and parsed["level"] == "INFO"
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_readiness_is_200_while_a_websocket_is_open(web, viewer, definition):
+    # given a websocket open on the real web server, its consumer receiving from the layer
+    import httpx
+    from asgiref.sync import async_to_sync
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from executions.models import Execution
+    from tests.engine import workflow_from
+    from tests.servers import receive_json
+
+    workflow = workflow_from(definition())
+    execution = Execution.objects.create(workflow=workflow, version=workflow.current_version)
+    token = str(AccessToken.for_user(viewer))
+
+    async def probe_while_open():
+        async with web.websocket(f"/ws/executions/{execution.pk}/?token={token}") as websocket:
+            await receive_json(websocket)
+            async with httpx.AsyncClient() as client:
+                return await client.get(web.url("/health/ready"), timeout=20)
+
+    # when readiness is asked meanwhile
+    response = async_to_sync(probe_while_open)()
+    # then every check answers, the channel layer's too
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"]["channel_layer"]["ok"] is True
