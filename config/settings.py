@@ -217,6 +217,22 @@ CHANNEL_LAYERS = {
     }
 }
 
+WEBSOCKET_MAX_MESSAGE_BYTES = env_int(
+    "WEBSOCKET_MAX_MESSAGE_BYTES", 65536,
+    "Largest message a websocket client may send; a larger one is answered with an error.",
+)
+WEBSOCKET_MESSAGES_PER_SECOND = env_int(
+    "WEBSOCKET_MESSAGES_PER_SECOND", 10,
+    "Messages a second one websocket may send (bursts as large); more are dropped.",
+)
+COLLABORATION_PRESENCE_TTL = env_int(
+    "COLLABORATION_PRESENCE_TTL", 60,
+    "Seconds a designer's presence lasts without a heartbeat.",
+)
+COLLABORATION_STATUS_MAX_CHARS = env_int(
+    "COLLABORATION_STATUS_MAX_CHARS", 200, "Longest presence status a designer may set."
+)
+
 # --- Celery ---------------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env_str(

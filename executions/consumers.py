@@ -5,33 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from config.websockets import CLOSE_NOT_FOUND, JsonFrameConsumer
 from executions import selectors
 from executions.services.outbox import execution_group
-
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_NOT_FOUND = 4404
+from workflows.permissions import READ
 
 
-class ExecutionConsumer(AsyncJsonWebsocketConsumer):
+class ExecutionConsumer(JsonFrameConsumer):
     """`/ws/executions/<id>/`: needs `workflow.read`; sends `execution.snapshot`, then an
     `execution.event` per change the outbox publishes. Closes with 4401 without a login,
-    4403 without the permission, 4404 for an unknown execution."""
+    4403 without the permission, 4404 for an unknown execution. A client may only `ping`."""
 
     group: str | None = None
 
     async def connect(self) -> None:
-        # Accepted first, then closed, so that a browser sees the close code (a refused
-        # handshake reaches it as a bare HTTP 403).
-        await self.accept()
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        if not await database_sync_to_async(user.has_perm)("workflow.read"):
-            await self.close(code=CLOSE_FORBIDDEN)
+        if not await self.accept_user(READ):
             return
         execution_id = self.scope["url_route"]["kwargs"]["id"]
         self.group = execution_group(execution_id)
@@ -46,9 +35,6 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        """The socket only speaks; what a client sends is ignored."""
 
     async def execution_events(self, message: dict[str, Any]) -> None:
         """The events of one dispatcher batch for this execution, each sent as its own
