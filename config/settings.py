@@ -479,6 +479,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times in the admin to the microsecond, ISO 8601 (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Every page loads what it needs from the platform alone (config/csp.py). Inline styles stay

@@ -1,10 +1,10 @@
-"""Operators' admin for executions: node runs with their outputs, the log, exact times,
-control actions, and answering the waits that need a person."""
+"""Operators' admin for executions: node runs with their outputs, the log, control actions,
+and answering the waits that need a person. Times are ISO 8601 to the microsecond on every
+admin page (config/formats)."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -34,11 +34,6 @@ from workflows.permissions import READ
 LOG_ROWS = 200  # log entries on an execution's page; the whole log is one link away
 
 
-def iso_ms(moment: datetime | None) -> str:
-    """A time as ISO 8601 in UTC to the millisecond (the admin's default drops seconds)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds") if moment else "-"
-
-
 def pretty_json(value: Any) -> str:
     if value is None:
         return "-"
@@ -46,24 +41,14 @@ def pretty_json(value: Any) -> str:
                                                    sort_keys=True, default=str))
 
 
-def _time_display(field: str, description: str):
-    @admin.display(description=description, ordering=field)
-    def show(self, obj) -> str:
-        return iso_ms(getattr(obj, field))
-    return show
-
-
 class NodeExecutionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = NodeExecution
-    fields = ["node_id", "node_type", "iteration", "status", "attempt", "branch", "started",
-              "finished", "duration", "node_output", "node_error"]
+    fields = ["node_id", "node_type", "iteration", "status", "attempt", "branch", "started_at",
+              "finished_at", "duration", "node_output", "node_error"]
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ["id"]
-
-    started = _time_display("started_at", "started (UTC)")
-    finished = _time_display("finished_at", "finished (UTC)")
 
     @admin.display(description="duration")
     def duration(self, obj: NodeExecution) -> str:
@@ -112,33 +97,24 @@ def resume(modeladmin, request, queryset) -> None:
     _control(modeladmin, request, queryset, services.execution_resume, "Resumed")
 
 
-_EXECUTION_TIMES = ["created_at", "started_at", "finished_at", "deadline"]
 _EXECUTION_JSON = ["input", "output", "error", "variables", "item", "compensation"]
 
 
 @admin.register(Execution)
 class ExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "workflow", "version_number", "status", "trigger", "started_by",
-                    "created", "finished"]
+                    "created_at", "finished_at"]
     list_filter = ["status", "trigger", "workflow", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["id", "idempotency_key", "correlation_id", "workflow__name"]
     list_select_related = ["workflow", "version", "started_by"]
     date_hierarchy = "created_at"
     inlines = [NodeExecutionInline]
     actions = [cancel, retry, pause, resume]
-    exclude = [*_EXECUTION_TIMES, *_EXECUTION_JSON]  # shown below, exact and readable
+    exclude = _EXECUTION_JSON  # shown below, indented
     readonly_fields = [
-        *(field.name for field in Execution._meta.fields
-          if field.name not in {*_EXECUTION_TIMES, *_EXECUTION_JSON}),
-        "created", "started", "finished", "deadline_at",
-        "input_json", "output_json", "error_json", "variables_json",
-        "waits", "log",
+        *(field.name for field in Execution._meta.fields if field.name not in _EXECUTION_JSON),
+        "input_json", "output_json", "error_json", "variables_json", "waits", "log",
     ]
-
-    created = _time_display("created_at", "created (UTC)")
-    started = _time_display("started_at", "started (UTC)")
-    finished = _time_display("finished_at", "finished (UTC)")
-    deadline_at = _time_display("deadline", "deadline (UTC)")
 
     @admin.display(description="input")
     def input_json(self, obj: Execution) -> str:
@@ -174,7 +150,7 @@ class ExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "-"
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                                 "<td>{}</td><td>{}</td></tr>", (
-            (iso_ms(entry.created_at), entry.level, entry.event, entry.node_id or "-",
+            (entry.created_at.isoformat(), entry.level, entry.event, entry.node_id or "-",
              entry.message, json.dumps(entry.data, default=str) if entry.data else "")
             for entry in entries))
         everything = reverse("admin:executions_executionlog_changelist")
@@ -217,27 +193,17 @@ class AnswerForm(forms.Form):
         return payload
 
 
-_BOOKMARK_HIDDEN = {"token", "due_at", "created_at", "resumed_at", "fire_lease_until"}
-
-
 @admin.register(Bookmark)
 class BookmarkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Waits. A reader of workflows sees every wait; any other staff user the waits assigned
     to them or their groups, which they may answer here (as over the API)."""
 
-    list_display = ["execution", "node_id", "kind", "status", "assignee", "due", "created",
+    list_display = ["execution", "node_id", "kind", "status", "assignee", "due_at", "created_at",
                     "answer"]
     list_filter = ["kind", "status"]
     search_fields = ["node_id", "assignee", "key"]
-    exclude = sorted(_BOOKMARK_HIDDEN)  # the token is a webhook wait's credential
-    readonly_fields = [
-        *(f.name for f in Bookmark._meta.fields if f.name not in _BOOKMARK_HIDDEN),
-        "due", "created", "resumed", "answer",
-    ]
-
-    due = _time_display("due_at", "due (UTC)")
-    created = _time_display("created_at", "created (UTC)")
-    resumed = _time_display("resumed_at", "resumed (UTC)")
+    exclude = ["token"]  # a webhook wait's credential
+    readonly_fields = [*(f.name for f in Bookmark._meta.fields if f.name != "token"), "answer"]
 
     def get_queryset(self, request: HttpRequest):
         bookmarks = super().get_queryset(request).select_related("execution__workflow")
@@ -308,13 +274,10 @@ class BookmarkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(ExecutionLog)
 class ExecutionLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["time", "execution", "event", "node_id", "level", "message"]
+    list_display = ["created_at", "execution", "event", "node_id", "level", "message"]
     list_filter = ["event", "level"]
     search_fields = ["execution__id", "node_id", "message"]
-    readonly_fields = [*(f.name for f in ExecutionLog._meta.fields if f.name != "created_at"),
-                       "time"]
-
-    time = _time_display("created_at", "time (UTC)")
+    readonly_fields = [f.name for f in ExecutionLog._meta.fields]
 
 
 class OutboxStateFilter(admin.SimpleListFilter):

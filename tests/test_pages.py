@@ -11,6 +11,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 from executions import services
+from executions.models import Bookmark
 from tests.engine import workflow_from
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,11 @@ def superuser_client(client, user_factory, editor):
         {"id": "ask", "type": "UserAction",
          "data": {"assignee": "role:manager", "prompt": "OK?", "outcomes": ["yes", "no"]}},
     ], "edges": []}, editor)
-    services.execution_start(workflow=flow, input={"x": 1})
+    execution, _ = services.execution_start(workflow=flow, input={"x": 1})
+    # the wait the worker would open, so that its answer page is walked too
+    Bookmark.objects.create(execution=execution, node_id="ask", kind="user_action",
+                            token="t" * 32, assignee="role:manager",
+                            request={"prompt": "OK?", "outcomes": ["yes", "no"], "form": None})
     admin = user_factory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)
     return client
@@ -100,6 +105,10 @@ def test_no_page_loads_anything_from_another_origin(client, superuser_client):
         for url, page in pages.items()
     }
     assert {url: refs for url, refs in foreign.items() if refs} == {}
+    # and none shows a time rounded to the minute ("4:20 p.m."): times are ISO 8601
+    rounded = re.compile(r"\b\d{1,2}(:\d\d)? [ap]\.m\.|\bmidnight\b|\bnoon\b")
+    assert [url for url, page in pages.items() if rounded.search(page.content.decode())] == []
+    assert any("/answer/" in url for url in pages)
 
 
 def test_every_response_forbids_other_origins(client, superuser_client):

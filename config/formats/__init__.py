@@ -1,0 +1,1 @@
+"""Display formats that replace the locale's (FORMAT_MODULE_PATH)."""
