@@ -457,14 +457,21 @@ def _syntax_message(exc: TemplateSyntaxError) -> str:
     return f"line {exc.lineno}: {exc.message or exc}"
 
 
+def _unreadable(exc: ValueError | RecursionError) -> str:
+    """An integer literal longer than Python reads, or nesting deeper than it compiles."""
+    if isinstance(exc, RecursionError):
+        return "line 1: the expression nests too deeply to compile"
+    return f"line 1: {exc}"
+
+
 def template_parse_error(text: str) -> str | None:
     """The syntax error of a template as "line N: message", or None when it parses."""
     try:
         sandbox_environment().parse(text)
     except TemplateSyntaxError as exc:
         return _syntax_message(exc)
-    except ValueError as exc:  # e.g. an integer literal longer than Python reads
-        return f"line 1: {exc}"
+    except (ValueError, RecursionError) as exc:
+        return _unreadable(exc)
     return None
 
 
@@ -505,8 +512,8 @@ def expression_parse_error(text: str) -> str | None:
         sandbox_environment().compile_expression(text if source is None else source)
     except TemplateSyntaxError as exc:
         return _syntax_message(exc)
-    except ValueError as exc:
-        return f"line 1: {exc}"
+    except (ValueError, RecursionError) as exc:
+        return _unreadable(exc)
     return None
 
 
@@ -612,7 +619,7 @@ def template_names(text: str) -> Iterator[tuple[str, str]]:
             tree = env.parse(f"{{{{ {text} }}}}")
         else:
             tree = env.parse(text)
-    except (TemplateSyntaxError, ValueError):
+    except (TemplateSyntaxError, ValueError, RecursionError):
         return
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         if not isinstance(node.node, nodes.Name):

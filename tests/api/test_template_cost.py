@@ -101,3 +101,21 @@ def test_health_answers_while_the_heaviest_definition_is_validated(viewer, tmp_p
     assert slowest < 1.0
     # and the definition was checked (it parses; the values are refused when it runs)
     assert len(answers) == 3 and all(answer["valid"] for answer in answers)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("expression", ["(" * 5000 + "1" + ")" * 5000, "1" * 5000])
+def test_an_expression_nesting_too_deeply_is_a_problem_of_its_node_not_a_500(
+        client_for, viewer, expression):
+    # given a Conditional whose expression nests deeper than Python compiles, or holds a
+    # number longer than Python reads
+    definition = {"name": "deep", "nodes": [
+        {"id": "deep", "type": "Conditional", "data": {"expression": expression}}], "edges": []}
+    # when it is validated
+    response = client_for(viewer).post("/api/workflows/validate", {"definition": definition},
+                                       format="json")
+    # then the answer names the node and the field
+    assert response.status_code == 200
+    [problem] = response.json()["errors"]
+    assert (problem["code"], problem["node"], problem["field"]) == (
+        "expression_syntax", "deep", "nodes[0].data.expression")

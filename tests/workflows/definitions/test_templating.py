@@ -62,9 +62,17 @@ def test_valid_expressions(text):
     assert expression_parse_error(text) is None
 
 
-@pytest.mark.parametrize("text", ["input.total >", "{{ a }} and {{ b }}", "{% if x %}", ""])
+@pytest.mark.parametrize("text", ["input.total >", "{{ a }} and {{ b }}", "{% if x %}", "",
+                                  "(" * 5000 + "1" + ")" * 5000, "[" * 5000 + "]" * 5000,
+                                  "1" * 5000, "x" + " | upper" * 20000])
 def test_invalid_expressions(text):
     assert expression_parse_error(text).startswith("line ")
+
+
+@pytest.mark.parametrize("text", ["{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
+                                  "{{ " + "1" * 5000 + " }}"])
+def test_templates_nesting_too_deeply_or_with_too_long_numbers_are_syntax_errors(text):
+    assert template_parse_error(text).startswith("line ")
 
 
 # --- bounded work -------------------------------------------------------------------------
