@@ -34,7 +34,7 @@ def external_call(
     call, _ = ExternalCall.objects.get_or_create(
         idempotency_key=key,
         defaults={"execution_id": context.execution_id, "node_id": context.node_id,
-                  "iteration": context.iteration, "request": request},
+                  "iteration": context.iteration, "request": context.secrets.redact(request)},
     )
     if call.status == ExternalCallStatus.COMPLETED:
         return call.response

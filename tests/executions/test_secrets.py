@@ -127,3 +127,27 @@ def test_a_database_connection_is_read_through_the_redacting_view(tmp_path):
     # then the value the node read as its credential is redacted in what is stored
     assert execution.status == "completed", execution.error
     assert execution.output["query"]["rows"] == [{"echoed": "***"}]
+
+
+
+def test_the_record_of_an_external_call_holds_no_secret_the_node_read(api_key):
+    from executions import services
+    from executions.services.external import external_call
+    from tests.engine import workflow_from
+    from workflows.nodes.context import NodeContext
+
+    # given a node attempt that read a secret and puts it in its call's request and answer
+    flow = workflow_from({"name": "record", "namespace": "secrets", "nodes": [
+        {"id": "call", "type": "Logger", "data": {"message": "x"}}], "edges": []})
+    execution, _ = services.execution_start(workflow=flow, input={})
+    context = NodeContext(execution_id=str(execution.pk), node_id="call",
+                          node_type="HttpRequest", attempt=1, raw_data={}, scope={},
+                          run_external=external_call)
+    token = context.secret(api_key, field="auth.secret")
+    # when the call is made and recorded
+    context.external_call({"origin": f"https://user:{token}@peer"},
+                          lambda key: {"echo": f"Bearer {token}"})
+    # then neither the request nor the answer recorded holds it
+    call = ExternalCall.objects.get(execution_id=execution.pk)
+    assert call.request == {"origin": "https://user:***@peer"}
+    assert call.response == {"echo": "Bearer ***"}
