@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.openapi import READ_ERRORS, error_responses
+from config.serializers import InputSerializer
 from executions import selectors, services
 from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, Priority
 from workflows.permissions import EXECUTE, READ, MethodPermission
@@ -70,13 +71,13 @@ class ExecutionLogSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "event", "node_id", "level", "message", "data", "actor"]
 
 
-class RetryInputSerializer(serializers.Serializer):
+class RetryInputSerializer(InputSerializer):
     from_node = serializers.CharField(
         required=False, help_text="Also rerun this node and everything after it."
     )
 
 
-class ExecuteInputSerializer(serializers.Serializer):
+class ExecuteInputSerializer(InputSerializer):
     input = serializers.DictField(required=False, default=dict)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     idempotency_key = serializers.CharField(max_length=200, required=False)

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from config.errors import NotFoundError
 from config.openapi import READ_ERRORS, error_responses
 from config.parsers import LimitedJSONParser
+from config.serializers import InputSerializer
 from executions import selectors
 from executions.models import Bookmark, BookmarkKind, BookmarkStatus
 from executions.services import waits
@@ -79,13 +80,13 @@ class BookmarkSerializer(serializers.ModelSerializer):
         return webhooks.hook_path(bookmark.token)
 
 
-class ResumeInputSerializer(serializers.Serializer):
+class ResumeInputSerializer(InputSerializer):
     outcome = serializers.CharField(required=False, help_text="For user actions: the answer.")
     payload = serializers.JSONField(required=False, default=dict,
                                     help_text="The form's data, or the message's payload.")
 
 
-class MessageInputSerializer(serializers.Serializer):
+class MessageInputSerializer(InputSerializer):
     message_type = serializers.RegexField(r"^[A-Za-z0-9_.:-]+$", max_length=200)
     correlation_key = serializers.CharField(max_length=1000)
     payload = serializers.JSONField(required=False, default=dict)

@@ -8,11 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import error_responses
+from config.serializers import InputSerializer
 from workflows.permissions import WorkflowExecutePermission
 from workflows.triggers.events import KEY_MAX, NAME_MAX, event_publish
 
 
-class EventInputSerializer(serializers.Serializer):
+class EventInputSerializer(InputSerializer):
     event = serializers.RegexField(r"^[A-Za-z0-9_.:-]+$", max_length=NAME_MAX,
                                    help_text="The event's name, e.g. `order.created`.")
     input = serializers.DictField(required=False, default=dict,

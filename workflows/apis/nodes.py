@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from config.errors import NotFoundError
 from config.openapi import error_responses
+from config.serializers import InputSerializer
 from workflows.apis.workflows import ValidationReportSerializer
 from workflows.caching import cached_in_process, process_cache
 from workflows.definitions import node_validate
@@ -82,7 +83,7 @@ class NodeValidateApi(APIView):
 
     permission_classes = [WorkflowReadPermission]
 
-    class NodeValidateInputSerializer(serializers.Serializer):
+    class NodeValidateInputSerializer(InputSerializer):
         id = serializers.CharField(required=False)
         type = serializers.CharField()
         data = serializers.DictField(required=False, default=dict)

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from config.serializers import InputSerializer
 from workflows import selectors
 from workflows.models import CatchUpPolicy, OverlapPolicy, Schedule, ScheduleRun, Workflow
 from workflows.permissions import WorkflowPermission
@@ -37,7 +38,7 @@ class ScheduleOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class ScheduleInputSerializer(serializers.Serializer):
+class ScheduleInputSerializer(InputSerializer):
     workflow = serializers.PrimaryKeyRelatedField(queryset=Workflow.objects.all(),
                                                   help_text="The workflow's id.")
     name = serializers.CharField(max_length=100, required=False, default="default")

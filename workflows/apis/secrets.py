@@ -7,6 +7,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from config.serializers import InputSerializer
 from workflows import selectors, services
 from workflows.models import Secret
 from workflows.permissions import SecretPermission
@@ -20,7 +21,7 @@ class SecretOutputSerializer(serializers.ModelSerializer):
         fields = ["name", "description", "created_by", "created_at", "updated_at"]
 
 
-class SecretCreateInputSerializer(serializers.Serializer):
+class SecretCreateInputSerializer(InputSerializer):
     name = serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)
     value = serializers.CharField(
         write_only=True, trim_whitespace=False, max_length=65536, style={"input_type": "password"}
@@ -30,7 +31,7 @@ class SecretCreateInputSerializer(serializers.Serializer):
     )
 
 
-class SecretUpdateInputSerializer(serializers.Serializer):
+class SecretUpdateInputSerializer(InputSerializer):
     value = serializers.CharField(
         write_only=True, trim_whitespace=False, max_length=65536, required=False,
         style={"input_type": "password"},

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import error_responses
+from config.serializers import InputSerializer
 from workflows.apis.workflows import WorkflowDetailOutputSerializer
 from workflows.definitions.schema import NAME_PATTERN
 from workflows.permissions import WorkflowPermission
@@ -42,7 +43,7 @@ class TemplateDetailSerializer(TemplateSerializer):
         allow_null=True, help_text="A suggested schedule {name, cron, timezone}, or null.")
 
 
-class InstantiateInputSerializer(serializers.Serializer):
+class InstantiateInputSerializer(InputSerializer):
     name = serializers.RegexField(NAME_PATTERN, max_length=100,
                                   help_text="The new workflow's name.")
     namespace = serializers.RegexField(NAME_PATTERN, max_length=100, required=False,

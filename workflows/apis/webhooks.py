@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from config.serializers import InputSerializer
 from workflows.models import NAME_PATTERN, WebhookTrigger, Workflow
 from workflows.permissions import WorkflowPermission
 from workflows.triggers import webhooks
@@ -53,7 +54,7 @@ class WebhookRotatedSerializer(serializers.Serializer):
     rotated_at = serializers.DateTimeField()
 
 
-class WebhookUpdateInputSerializer(serializers.Serializer):
+class WebhookUpdateInputSerializer(InputSerializer):
     name = serializers.RegexField(NAME_PATTERN, max_length=100, required=False,
                                   help_text="Lowercase letters, digits, '_', '.' and '-'.")
     enabled = serializers.BooleanField(required=False)

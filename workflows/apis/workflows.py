@@ -20,6 +20,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from config.parsers import LimitedJSONParser
+from config.serializers import InputSerializer
 from executions import selectors as execution_selectors
 from executions import services as execution_services
 from executions.apis import ExecuteInputSerializer, ExecutionDetailSerializer
@@ -86,7 +87,7 @@ class WorkflowDetailOutputSerializer(WorkflowOutputSerializer):
         fields = [*WorkflowOutputSerializer.Meta.fields, "definition"]
 
 
-class WorkflowCreateInputSerializer(serializers.Serializer):
+class WorkflowCreateInputSerializer(InputSerializer):
     definition = serializers.DictField(help_text=DEFINITION_HELP)
     tags = serializers.ListField(
         child=serializers.CharField(max_length=50), required=False, default=list
@@ -97,7 +98,7 @@ class WorkflowCreateInputSerializer(serializers.Serializer):
     )
 
 
-class WorkflowUpdateInputSerializer(serializers.Serializer):
+class WorkflowUpdateInputSerializer(InputSerializer):
     definition = serializers.DictField(help_text=DEFINITION_HELP)
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
     active = serializers.BooleanField(required=False)
@@ -187,7 +188,7 @@ class ExportQuerySerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, required=False)
 
 
-class ValidateInputSerializer(serializers.Serializer):
+class ValidateInputSerializer(InputSerializer):
     definition = serializers.DictField(help_text=DEFINITION_HELP)
 
 
