@@ -27,7 +27,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from config.errors import ApplicationError, ConflictError
 from executions.errors import ConcurrencyLimitError
 from executions.models import EXECUTION_TERMINAL, Execution, ExecutionStatus
-from executions.services.start import execution_start
+from executions.services.start import execution_start, input_problems
 from monitoring.models import AuditAction
 from monitoring.services import audit_record
 from workflows.cron import cron_next
@@ -139,6 +139,13 @@ def schedule_problems(fields: dict[str, Any]) -> dict[str, list[str]]:
         add("enabled", "Give true or false.")
     if not isinstance(fields.get("input"), dict):
         add("input", "Give a JSON object.")
+    elif isinstance(fields.get("workflow"), Workflow):
+        # Checked now, as an execution's input would be, rather than at every fire time.
+        version = fields["workflow"].current_version
+        schema = version.definition.get("inputs") if version is not None else None
+        for path, messages in input_problems(schema, fields["input"]).items():
+            for message in messages:
+                add("input", message if path == "input" else f"{path}: {message}")
     if fields.get("overlap") not in OverlapPolicy.values:
         add("overlap", f"Give one of {', '.join(OverlapPolicy.values)}.")
     if fields.get("catch_up") not in CatchUpPolicy.values:

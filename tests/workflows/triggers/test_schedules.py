@@ -293,9 +293,11 @@ def test_a_refused_start_records_a_failed_run_and_the_tick_goes_on(workflow, def
 
 
 def test_an_input_refused_by_the_schema_records_a_failed_run(definition):
-    workflow = workflow_create(definition=definition(
-        name="typed", inputs={"type": "object", "required": ["id"]}), actor=None)
+    # given a schedule whose workflow's inputs schema changed after it was saved
+    workflow = workflow_create(definition=definition(name="typed"), actor=None)
     schedule = scheduled(workflow, at=T0, input={})
+    workflow_update(workflow=workflow, actor=None, definition=definition(
+        name="typed", inputs={"type": "object", "required": ["id"]}))
     schedules_fire(now=T0)
     run = schedule.runs.get()
     assert run.outcome == "failed" and "id" in run.reason
