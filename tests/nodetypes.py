@@ -71,4 +71,20 @@ class NotJson(NodeType):
         return {"values": {1, 2}}
 
 
-TEST_NODE_TYPES = "tests.nodetypes.Flaky,tests.nodetypes.Sleep,tests.nodetypes.NotJson"
+class Careless(NodeType):
+    """Reads the secret its data names and raises an exception quoting it: a defect of a
+    node type whose log line must not carry the credential."""
+
+    name = "Careless"
+    category = NodeCategory.UTILITY
+    description = "Test node: raises with its secret in the message."
+    data_schema = {"type": "object", "properties": {"secret": {"type": "string"}}}
+    output_schema = {"type": "object"}
+
+    def execute(self, context: NodeContext) -> Any:
+        value = context.secret(context.data["secret"], field="secret")
+        raise RuntimeError(f"could not log in with {value}")
+
+
+TEST_NODE_TYPES = ("tests.nodetypes.Flaky,tests.nodetypes.Sleep,tests.nodetypes.NotJson,"
+                   "tests.nodetypes.Careless")

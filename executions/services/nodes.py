@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import traceback
 from datetime import timedelta
 from typing import Any
 
@@ -318,13 +319,14 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
     except SoftTimeLimitExceeded:
         fault = TimeoutFault(f"Node '{node_id}' ran out of time on attempt {row.attempt}.")
     except Exception as exc:  # noqa: BLE001 - a defect in a node type fails the node, named
-        logger.exception("node %s of execution %s raised", node_id, execution_id)
+        _log_defect(secrets, "node %s of execution %s raised", node_id, execution_id)
         fault = FatalFault(f"Node '{node_id}' raised {type(exc).__name__}: {exc}")
     finally:
         try:
             instance.finalize(context)
         except Exception:  # noqa: BLE001 - finalize must not hide the attempt's outcome
-            logger.exception("finalize of node %s of execution %s raised", node_id, execution_id)
+            _log_defect(secrets, "finalize of node %s of execution %s raised", node_id,
+                        execution_id)
     if fault is not None:
         return _node_fault(execution, row, plan, fault, secrets)
     if isinstance(output, WaitRequest):
@@ -335,10 +337,17 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
         _node_complete(execution, row, plan, secrets.redact(output), branch or "", context,
                        secrets)
     except (TypeError, ValueError) as exc:  # an output JSON cannot hold; nothing committed
-        logger.exception("node %s of execution %s returned a bad output", node_id, execution_id)
+        _log_defect(secrets, "node %s of execution %s returned a bad output", node_id,
+                    execution_id)
         return _node_fault(execution, row, plan, FatalFault(
             f"Node '{node_id}' returned an output that is not JSON: {exc}"), secrets)
     return None
+
+
+def _log_defect(secrets: SecretsView, message: str, *args: Any) -> None:
+    """Log the exception being handled, with its traceback, with the secrets the attempt
+    read replaced: a node type's exception may quote a credential."""
+    logger.error(f"{message}\n%s", *args, secrets.redact(traceback.format_exc()))
 
 
 def _log_entries(execution: Execution, row: NodeExecution, branch: str, context: NodeContext,

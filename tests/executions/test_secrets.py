@@ -151,3 +151,19 @@ def test_the_record_of_an_external_call_holds_no_secret_the_node_read(api_key):
     call = ExternalCall.objects.get(execution_id=execution.pk)
     assert call.request == {"origin": "https://user:***@peer"}
     assert call.response == {"echo": "Bearer ***"}
+
+
+@pytest.mark.usefixtures("test_node_types")
+def test_a_node_types_exception_quoting_a_secret_is_logged_redacted(api_key, worker):
+    # given a node type that raises an exception quoting the secret it read
+    definition = {"name": "careless", "namespace": "secrets", "nodes": [
+        {"id": "oops", "type": "Careless", "data": {"secret": api_key}}], "edges": []}
+    # when it runs
+    execution = run(definition)
+    # then the node failed as a defect, and neither its error nor the worker's log line
+    # (with the traceback) holds the secret
+    node = execution.nodes.get(node_id="oops")
+    assert node.error["fault"] == "fatal" and "could not log in with ***" in node.error["message"]
+    worker.wait_idle()
+    lines = [line for line in worker.lines() if "could not log in with" in line]
+    assert lines and all(TOKEN not in line for line in lines)
