@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from config.errors import NotFoundError
 from workflows import encryption
@@ -18,16 +18,22 @@ def workflow_list() -> QuerySet[Workflow]:
     return Workflow.objects.select_related("current_version", "owner").prefetch_related("tags")
 
 
-def workflow_by_reference(*, reference: str, queryset: QuerySet[Workflow]) -> Workflow:
-    """The workflow a person named by its id or as `namespace/name`; 404 when none is."""
+def workflow_reference_q(reference: str, *, prefix: str = "") -> Q | None:
+    """The condition for a workflow named by its id or as `namespace/name` (`prefix`
+    reaches it from another model, e.g. `workflow__`); None when it is neither."""
     namespace, slash, name = reference.partition("/")
     if slash:
-        workflow = queryset.filter(namespace=namespace, name=name).first()
-    else:
-        try:
-            workflow = queryset.filter(pk=uuid.UUID(reference)).first()
-        except ValueError:
-            workflow = None
+        return Q(**{f"{prefix}namespace": namespace, f"{prefix}name": name})
+    try:
+        return Q(**{f"{prefix}id": uuid.UUID(reference)})
+    except ValueError:
+        return None
+
+
+def workflow_by_reference(*, reference: str, queryset: QuerySet[Workflow]) -> Workflow:
+    """The workflow a person named by its id or as `namespace/name`; 404 when none is."""
+    condition = workflow_reference_q(reference)
+    workflow = queryset.filter(condition).first() if condition is not None else None
     if workflow is None:
         raise NotFoundError(f"No workflow '{reference}'.", details={"workflow": reference})
     return workflow

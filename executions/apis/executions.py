@@ -12,6 +12,7 @@ from config.openapi import READ_ERRORS, error_responses
 from config.serializers import InputSerializer
 from executions import selectors, services
 from executions.models import Execution, ExecutionLog, ExecutionStatus, NodeExecution, Priority
+from workflows.apis.filters import WorkflowReferenceFilter
 from workflows.permissions import EXECUTE, READ, MethodPermission
 
 
@@ -28,7 +29,7 @@ LIST_DEFERRED = ("variables", "item", "compensation", "version__definition",
 
 
 class ExecutionFilter(django_filters.FilterSet):
-    workflow = django_filters.UUIDFilter(field_name="workflow_id")
+    workflow = WorkflowReferenceFilter(field_name="workflow")
     status = django_filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")

@@ -477,3 +477,24 @@ def test_an_editor_without_execute_cannot_subscribe_a_workflow_to_starts(
                             format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["version"] == 2
+
+
+@pytest.mark.parametrize("path", ["/api/executions", "/api/schedules", "/api/webhooks"])
+def test_lists_filter_by_workflow_as_namespace_and_name(client_for, wf_admin, existing, path):
+    # given one execution, schedule and webhook of tests/hello
+    client = client_for(wf_admin)
+    client.post(f"/api/workflows/{existing}/execute", {"input": {}}, format="json")
+    client.post("/api/schedules", {"workflow": existing, "name": "daily", "cron": "@daily",
+                                   "timezone": "UTC"}, format="json")
+    client.post("/api/webhooks", {"workflow": existing, "name": "shop"}, format="json")
+    # when a list is filtered by namespace/name, by id, by a name that is nobody's
+    by_name = client.get(path, {"workflow": "tests/hello"})
+    by_id = client.get(path, {"workflow": existing})
+    nobody = client.get(path, {"workflow": "tests/nothing"})
+    # then the first two answer alike and the third is empty; a value that is neither an
+    # id nor namespace/name is a 400 naming the parameter
+    assert by_name.status_code == by_id.status_code == nobody.status_code == 200
+    assert by_name.json()["count"] == by_id.json()["count"] == 1
+    assert nobody.json()["count"] == 0
+    refused = client.get(path, {"workflow": "nonsense"})
+    assert refused.status_code == 400 and "workflow" in refused.json()["details"]["fields"]

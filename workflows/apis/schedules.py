@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from config.serializers import InputSerializer
 from workflows import selectors
+from workflows.apis.filters import WorkflowReferenceFilter
 from workflows.models import CatchUpPolicy, OverlapPolicy, Schedule, ScheduleRun, Workflow
 from workflows.permissions import WorkflowPermission
 from workflows.triggers import schedules as services
@@ -20,6 +21,8 @@ ZONE_HELP = "IANA time zone the cron is read in, e.g. Europe/Berlin."
 
 
 class ScheduleFilter(django_filters.FilterSet):
+    workflow = WorkflowReferenceFilter(field_name="workflow")
+
     class Meta:
         model = Schedule
         fields = ["workflow", "enabled", "name"]

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from config.serializers import InputSerializer
+from workflows.apis.filters import WorkflowReferenceFilter
 from workflows.models import NAME_PATTERN, WebhookTrigger, Workflow
 from workflows.permissions import WorkflowPermission
 from workflows.triggers import webhooks
@@ -19,7 +20,7 @@ HEADER_NAME = r"^[A-Za-z0-9-]+$"
 
 
 class WebhookFilter(django_filters.FilterSet):
-    workflow = django_filters.UUIDFilter(field_name="workflow_id")
+    workflow = WorkflowReferenceFilter(field_name="workflow")
 
     class Meta:
         model = WebhookTrigger
