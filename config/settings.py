@@ -246,7 +246,10 @@ CELERY_RESULT_BACKEND = env_str(
 CELERY_WORKER_CONCURRENCY = env_int(
     "CELERY_WORKER_CONCURRENCY", 2, "Processes per Celery worker."
 )
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "weft", "Name of the task queue.")
+CELERY_TASK_DEFAULT_QUEUE = env_str(
+    "CELERY_QUEUE", "weft",
+    "Name of the engine's task queue; housekeeping uses `<CELERY_QUEUE>.housekeeping`.",
+)
 CELERY_TASK_QUEUE_MAX_PRIORITY = 10
 CELERY_TASK_DEFAULT_PRIORITY = 5
 # The engine's periodic duties go to a queue of their own, which every worker consumes too
