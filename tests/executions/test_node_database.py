@@ -250,3 +250,88 @@ def test_a_workflow_writes_then_reads_on_the_worker(people, secret):
     assert execution.status == "failed"
     assert (refused.status, refused.attempt, refused.error["fault"]) == ("failed", 1, "validation")
     assert people.query("SELECT count(*) FROM people") == [(4,)]
+
+
+@pytest.fixture
+def sqlite_db(db, tmp_path) -> str:
+    """A SQLite file with the `people` table and a secret naming it, whatever the run's
+    own database is."""
+    path = tmp_path / "people.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE people (id integer PRIMARY KEY, name text)")
+        connection.execute("INSERT INTO people VALUES (1, 'ada'), (2, 'grace')")
+    workflow_services.secret_create(name="local_db", value=f"sqlite:///{path}", actor=None)
+    return "local_db"
+
+
+@pytest.mark.parametrize("mode", ["read", "write"])
+@pytest.mark.parametrize("statement", [
+    "VACUUM INTO '{elsewhere}'",
+    "ATTACH DATABASE '{elsewhere}' AS other",
+    "VACUUM",
+])
+def test_sqlite_statements_that_write_other_files_are_refused(sqlite_db, tmp_path, mode,
+                                                              statement):
+    # given a file the node must not create, outside the database it was given
+    elsewhere = tmp_path / "elsewhere" / "copy.sqlite3"
+    elsewhere.parent.mkdir()
+    # when a node copies or attaches the database there
+    fault = fault_of({"connection": sqlite_db, "mode": mode,
+                      "sql": statement.format(elsewhere=elsewhere)})
+    # then the statement is refused, not retried, and no file was written
+    assert fault.fault_class == FaultClass.VALIDATION
+    assert "data.sql" in fault.message and "authoriz" in fault.message
+    assert list(elsewhere.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", ["read", "write"])
+@pytest.mark.parametrize("statement", [
+    "PRAGMA user_version = 7",
+    "PRAGMA writable_schema = ON",
+    "PRAGMA journal_mode = WAL",
+    "SELECT load_extension('/tmp/nothing')",
+])
+def test_sqlite_pragmas_that_change_the_database_and_extensions_are_refused(
+        sqlite_db, tmp_path, mode, statement):
+    fault = fault_of({"connection": sqlite_db, "mode": mode, "sql": statement})
+    assert fault.fault_class == FaultClass.VALIDATION
+    assert "authoriz" in fault.message
+    with sqlite3.connect(tmp_path / "people.sqlite3") as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (0,)
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+def test_sqlite_reads_and_introspection_still_run(sqlite_db):
+    rows = execute({"connection": sqlite_db, "sql": "SELECT name FROM people ORDER BY id"})
+    columns = execute({"connection": sqlite_db, "sql": "PRAGMA table_info(people)"})
+    version = execute({"connection": sqlite_db, "sql": "PRAGMA user_version"})
+    assert rows["rows"] == [{"name": "ada"}, {"name": "grace"}]
+    assert [column["name"] for column in columns["rows"]] == ["id", "name"]
+    assert version["rows"] == [{"user_version": 0}]
+
+
+@pytest.mark.parametrize("mode", ["read", "write"])
+def test_postgresql_runs_one_statement_only(people, secret, mode):
+    if people.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    # when a node's SQL ends the read-only transaction and deletes in a second statement
+    fault = fault_of({"connection": secret, "mode": mode, "sql": "COMMIT; DELETE FROM people"})
+    # then the database refused it as a whole: every row is still there
+    assert fault.fault_class == FaultClass.VALIDATION
+    assert "multiple commands" in fault.message
+    assert people.query("SELECT count(*) FROM people") == [(3,)]
+
+
+def test_the_platforms_own_database_is_refused(people):
+    if people.vendor != "postgresql":
+        pytest.skip("the SQLite platform database is covered below")
+    # given a secret naming the platform's own database, under another spelling of its host
+    own = urlsplit(workers.test_database_url())
+    alias = own._replace(netloc=own.netloc.replace("127.0.0.1", "localhost"))
+    workflow_services.secret_create(name="platform_db", value=urlunsplit(alias), actor=None)
+    # when a node reads from it
+    fault = fault_of({"connection": "platform_db", "sql": "SELECT count(*) FROM auth_user"})
+    # then it is refused, naming the connection, and not retried
+    assert fault.fault_class == FaultClass.VALIDATION
+    assert "data.connection" in fault.message and "platform_db" in fault.message
+    assert "platform's own database" in fault.message

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import os
 import sqlite3
 import uuid
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+
+from django.db import connections
 
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.context import NodeContext
@@ -37,6 +40,73 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
+# Pragmas a node may run, only to read: introspection taking a table or index name, and
+# values read without an argument. Any other pragma (and any with a value) may change the
+# database or the connection, e.g. writable_schema or journal_mode.
+_SQLITE_INTROSPECTION_PRAGMAS = frozenset({
+    "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo",
+    "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+})
+_SQLITE_READABLE_PRAGMAS = frozenset({
+    "user_version", "application_id", "schema_version", "data_version", "page_count",
+    "page_size", "freelist_count", "encoding", "journal_mode",
+})
+# What a read may do: read tables, call functions, run (recursive) selects.
+_SQLITE_READ_ACTIONS = frozenset({
+    sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+})
+
+
+def _sqlite_authorizer(write: bool) -> Any:
+    """An authorizer that keeps a statement inside its one database file: no ATTACH or
+    DETACH (VACUUM, VACUUM INTO included: they attach their target), no pragma that
+    changes anything, no extension loading; and in read mode nothing but reading."""
+
+    def authorize(action: int, arg1: str | None, arg2: str | None, database: str | None,
+                  trigger: str | None) -> int:
+        if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_PRAGMA:
+            name = (arg1 or "").lower()
+            allowed = name in _SQLITE_INTROSPECTION_PRAGMAS or (
+                name in _SQLITE_READABLE_PRAGMAS and arg2 is None)
+            return sqlite3.SQLITE_OK if allowed else sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+            return sqlite3.SQLITE_DENY
+        if not write and action not in _SQLITE_READ_ACTIONS:
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    return authorize
+
+
+def _own_sqlite_file(path: str) -> bool:
+    """Whether `path` is the platform's own SQLite database file."""
+    own = connections["default"].settings_dict
+    if connections["default"].vendor != "sqlite":
+        return False
+    try:
+        return os.path.samefile(path, own["NAME"])
+    except OSError:
+        return os.path.realpath(path) == os.path.realpath(str(own["NAME"]))
+
+
+_POSTGRESQL_IDENTITY = (
+    "SELECT pg_postmaster_start_time(), oid FROM pg_database WHERE datname = current_database()"
+)
+
+
+def _own_postgresql_identity() -> tuple | None:
+    """The platform's database as the server knows it (server start, database oid), which
+    no spelling of its host or port can disguise; None when it is not PostgreSQL."""
+    if connections["default"].vendor != "postgresql":
+        return None
+    with connections["default"].cursor() as cursor:
+        cursor.execute(_POSTGRESQL_IDENTITY)
+        return tuple(cursor.fetchone())
+
+
 class DatabaseQuery(NodeType):
     name = "DatabaseQuery"
     category = NodeCategory.INTEGRATION
@@ -54,14 +124,16 @@ class DatabaseQuery(NodeType):
                 "description": "Name of the secret holding the database URL: "
                 "postgresql://user:password@host:port/name (or postgres://), or "
                 "sqlite:///relative/path and sqlite:////absolute/path. The platform's own "
-                "database is deliberately not reachable from workflows.",
+                "database is refused, however its URL is spelled.",
             },
             "sql": {
                 "type": "string",
                 "minLength": 1,
-                "description": "One statement, with the driver's placeholders: PostgreSQL %s "
-                "(params a list) or %(name)s (params an object), a literal % written %%; "
-                "SQLite ? (a list) or :name (an object).",
+                "description": "One statement (a second one is refused), with the driver's "
+                "placeholders: PostgreSQL %s (params a list) or %(name)s (params an object), "
+                "a literal % written %% even without params; SQLite ? (a list) or :name (an "
+                "object). SQLite refuses ATTACH, DETACH, VACUUM, load_extension and pragmas "
+                "other than reading ones.",
             },
             "params": templated({
                 "type": ["array", "object"],
@@ -72,7 +144,8 @@ class DatabaseQuery(NodeType):
                 "enum": ["read", "write"],
                 "default": "read",
                 "description": "read runs in a read-only transaction (PostgreSQL READ ONLY, "
-                "SQLite query_only) and refuses writes; write commits.",
+                "SQLite query_only and an authorizer that allows only reading) and refuses "
+                "writes; write commits.",
             },
             "max_rows": {
                 "type": "integer", "minimum": 1, "maximum": 100000, "default": 1000,
@@ -159,6 +232,12 @@ class _Query:
             f"Node '{self.context.node_id}' data.sql: the database refused the statement: "
             f"{message.strip()}")
 
+    def _own_database(self) -> ValidationFault:
+        return ValidationFault(
+            f"Node '{self.context.node_id}' data.connection: the secret "
+            f"'{self.context.data['connection']}' names the platform's own database, which "
+            "workflows may not use.")
+
     def _unreachable(self, message: str, url: str) -> TransientFault:
         password = urlsplit(url).password
         for secret in (url, password and unquote(password), password):
@@ -179,7 +258,13 @@ class _Query:
         try:
             connection.read_only = not self.write
             with connection.cursor() as cursor:
-                cursor.execute(self.sql, self.params)
+                cursor.execute(_POSTGRESQL_IDENTITY)
+                if tuple(cursor.fetchone()) == _own_postgresql_identity():
+                    raise self._own_database()
+                # Always through the extended protocol (bound, prepared): it takes exactly
+                # one statement, so none can end the read-only transaction and go on.
+                cursor.execute(self.sql, self.params if self.params is not None else (),
+                               prepare=True)
                 result = self._result(cursor)
             if self.write:
                 connection.commit()
@@ -197,6 +282,8 @@ class _Query:
         if not path:
             raise ValidationFault(
                 f"Node '{self.context.node_id}' data.connection: the SQLite URL names no file.")
+        if _own_sqlite_file(unquote(path)):
+            raise self._own_database()
         mode = "rw" if self.write else "ro"
         try:
             connection = sqlite3.connect(f"file:{quote(unquote(path))}?mode={mode}", uri=True,
@@ -206,6 +293,7 @@ class _Query:
         try:
             if not self.write:
                 connection.execute("PRAGMA query_only = ON")
+            connection.set_authorizer(_sqlite_authorizer(self.write))
             cursor = connection.execute(self.sql, self.params if self.params is not None else ())
             result = self._result(cursor)
             if self.write:
