@@ -202,3 +202,67 @@ def test_a_workflow_sends_once_even_when_the_attempt_is_delivered_again(mailbox)
     # then nothing more was sent, and the attempt returns what the first one recorded
     assert len(mailbox.messages) == 1
     assert again == output
+
+
+SMUGGLED = [
+    "ann@example.com, victim@example.org",
+    "<ann@example.com>, <victim@example.org>",
+    "ann@example.com;victim@example.org",
+    "ann@example.com victim@example.org",
+    "Ann <ann@example.com> <victim@example.org>",
+    "team: ann@example.com, victim@example.org;",
+    "ann@example.com\r\nBcc: victim@example.org",
+    "ann@example.com\nvictim@example.org",
+    '"ann@example.com, victim@example.org"',
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["to", "cc", "bcc"])
+@pytest.mark.parametrize("smuggled", SMUGGLED)
+def test_a_list_item_holding_several_addresses_is_refused_and_nothing_is_sent(
+        mailbox, key, smuggled):
+    # given a secret for the real SMTP server
+    workflow_services.secret_create(name="smtp_ops", value=mailbox.url(), actor=None)
+    data = {"connection": "smtp_ops", "to": ["ann@example.com"], "subject": "s", "body": "b"}
+    # when a recipient list item (from the input) holds more than one address
+    fault = fault_of({**data, key: ["ann@example.com", "{{ input.address }}"]},
+                     address=smuggled)
+    # then the node fails on that field and index, and the server received nothing
+    assert fault.fault_class == FaultClass.VALIDATION
+    assert f"data.{key}[1]" in fault.message
+    assert mailbox.messages == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("smuggled", SMUGGLED)
+def test_a_sender_holding_several_addresses_is_refused(mailbox, smuggled):
+    workflow_services.secret_create(name="smtp_ops", value=mailbox.url(), actor=None)
+    fault = fault_of({"connection": "smtp_ops", "to": ["ann@example.com"], "subject": "s",
+                      "from": "{{ input.address }}"}, address=smuggled)
+    assert fault.fault_class == FaultClass.VALIDATION
+    assert "data.from" in fault.message
+    assert mailbox.messages == []
+
+
+@pytest.mark.django_db
+def test_a_line_break_in_the_subject_is_refused_naming_the_field(mailbox):
+    workflow_services.secret_create(name="smtp_ops", value=mailbox.url(), actor=None)
+    fault = fault_of({"connection": "smtp_ops", "to": ["ann@example.com"],
+                      "subject": "{{ input.subject }}"},
+                     subject="Hello\r\nBcc: victim@example.org")
+    assert fault.fault_class == FaultClass.VALIDATION
+    assert "data.subject" in fault.message
+    assert mailbox.messages == []
+
+
+def test_one_address_per_item_is_what_validation_accepts():
+    from workflows.definitions import node_validate
+
+    # given literal lists in a definition, one item smuggling a second address
+    result = node_validate({"id": "m", "type": "EmailNotification", "data": {
+        "to": ["Ann <ann@example.com>", '"Smith, Bob" <bob@example.com>',
+               "ann@example.com, victim@example.org"],
+        "subject": "s"}})
+    # then only that item is refused, by field and index
+    assert [problem.field for problem in result.errors] == ["data.to[2]"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import email.policy
 from collections.abc import Iterable
-from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -76,12 +76,23 @@ def aware_datetime_problem(value: str) -> str | None:
 
 
 def email_address_problem(value: str) -> str | None:
-    """Why a literal address ("a@example.com" or "Ann <a@example.com>") is unusable, or None."""
+    """Why a literal address ("a@example.com" or "Ann <a@example.com>") is unusable, or None.
+
+    Exactly one address: `parseaddr` reads the first of "a@x, b@y" and the mail library
+    would send to both, so the value is parsed as a whole address header instead."""
     if is_template(value):
         return None
-    _, address = parseaddr(value)
-    local, _, domain = address.rpartition("@")
-    if not local or not domain:
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        return f"{value!r} holds a line break or control character"
+    try:
+        header = email.policy.default.header_factory("To", value)
+        addresses = header.addresses
+    except (IndexError, ValueError, TypeError):
+        return f"'{value}' is not an email address"
+    if len(addresses) > 1 or header.groups and header.groups[0].display_name is not None:
+        return f"'{value}' holds several addresses; give one address per item"
+    if header.defects or len(addresses) != 1 or not addresses[0].username \
+            or not addresses[0].domain:
         return f"'{value}' is not an email address"
     return None
 

@@ -42,6 +42,14 @@ def _smtp_fault(context: NodeContext, exc: smtplib.SMTPResponseException) -> Exc
     return ExternalFault(message)
 
 
+def _header_problem(value: str) -> str | None:
+    """Why a value cannot go into a mail header: a line break would start a header of its
+    own (Bcc: ...)."""
+    if any(character in value for character in "\r\n\0"):
+        return "a header may not hold a line break"
+    return None
+
+
 class EmailNotification(NodeType):
     name = "EmailNotification"
     category = NodeCategory.INTEGRATION
@@ -98,6 +106,8 @@ class EmailNotification(NodeType):
                         problems.append((f"{key}[{index}]", problem))
         if isinstance(data.get("from"), str) and (problem := email_address_problem(data["from"])):
             problems.append(("from", problem))
+        if isinstance(data.get("subject"), str) and (problem := _header_problem(data["subject"])):
+            problems.append(("subject", problem))
         return problems
 
     def execute(self, context: NodeContext) -> Any:
@@ -108,11 +118,14 @@ class EmailNotification(NodeType):
         sender = data.get("from") or settings.DEFAULT_FROM_EMAIL
         if problem := email_address_problem(str(sender)):
             raise ValidationFault(f"Node '{context.node_id}' data.from: {problem}.")
+        subject = str(data["subject"])
+        if problem := _header_problem(subject):
+            raise ValidationFault(f"Node '{context.node_id}' data.subject: {problem}.")
         domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
         message_id = f"<weft.{uuid.uuid5(uuid.NAMESPACE_URL, context.idempotency_key).hex}" \
                      f"@{domain}>"
         message = EmailMultiAlternatives(
-            subject=str(data["subject"]), body=str(data.get("body", "")), from_email=sender,
+            subject=subject, body=str(data.get("body", "")), from_email=sender,
             to=to, cc=cc, bcc=bcc, headers={"Message-ID": message_id},
         )
         if data.get("html"):
