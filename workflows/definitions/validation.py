@@ -136,8 +136,15 @@ class _Checker:
                     field="output",
                 )
         if isinstance(output, str) and is_template(output):
-            self.input_reads.extend((name, None, "output", "output") for root, name in
-                                    template_names(output) if root == "input")
+            for root, name in template_names(output):
+                if root == "input":
+                    self.input_reads.append((name, None, "output", "output"))
+                elif root == "secrets":
+                    self.add(
+                        Code.SECRET_OUTSIDE_CREDENTIALS,
+                        f"The output template reads secrets.{name}; an execution's output "
+                        "may not hold a secret.", field="output", details={"secret": name},
+                    )
         self._graph(nodes, edges, _Scope())
         self._undeclared_inputs(inputs)
         if isinstance(nodes, list) and len(nodes) > MAX_NODES:

@@ -366,6 +366,9 @@ def test_a_secret_outside_a_credential_field_is_an_error_naming_node_and_field()
         ("t", "nodes[0].data.template.k"), ("l", "nodes[2].data.message")]
     assert "secrets.api_key" in problems[0].message
     assert problems[0].details["secret_fields"] == []
+    # and so is a secret in the workflow's output template
+    output = definition_validate(workflow([], output="{{ secrets.api_key }}"))
+    assert only(output, "secret_outside_credentials").field == "output"
 
 
 def test_undeclared_inputs_are_warnings_naming_node_and_field():
