@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 
+from config.filters import UtcDateTimeFilter
 from config.openapi import error_responses
 from monitoring import selectors
 from monitoring.models import AuditAction, AuditLog
@@ -36,8 +37,8 @@ def health_ready(request: HttpRequest) -> JsonResponse:
 
 
 class AuditLogFilter(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     actor = django_filters.CharFilter(field_name="actor_repr")
     action = django_filters.ChoiceFilter(choices=AuditAction.choices)
 

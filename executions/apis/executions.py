@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.filters import UtcDateTimeFilter
 from config.openapi import READ_ERRORS, error_responses
 from config.serializers import InputSerializer
 from executions import selectors, services
@@ -31,8 +32,8 @@ LIST_DEFERRED = ("variables", "item", "compensation", "version__definition",
 class ExecutionFilter(django_filters.FilterSet):
     workflow = WorkflowReferenceFilter(field_name="workflow")
     status = django_filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Execution

@@ -183,3 +183,20 @@ def test_nothing_under_api_answers_html(client_for, admin, settings, debug):
         assert b"a bug" not in response.content and b"SECRET" not in response.content
     # and a page outside the API keeps Django's own answer
     assert client.get("/no-such-page")["Content-Type"].startswith("text/html")
+
+
+DATE_FILTERS = [("/api/executions", "created_after"), ("/api/executions", "created_before"),
+                ("/api/workflows", "created_after"), ("/api/workflows", "updated_after"),
+                ("/api/audit", "since"), ("/api/audit", "until")]
+
+
+@pytest.mark.parametrize(("path", "name"), DATE_FILTERS)
+def test_a_date_time_filter_takes_any_offset_and_refuses_what_utc_cannot_hold(
+        client_for, admin, path, name):
+    client = client_for(admin)
+    # an offset PostgreSQL does not take is turned into UTC first
+    assert client.get(path, {name: "0176-04-09T10:41:57.44-19:52"}).status_code == 200
+    # a time whose UTC falls outside the years 1 to 9999 is a 400 naming the filter
+    refused = client.get(path, {name: "9999-12-31T23:59:00-10:00"})
+    assert refused.status_code == 400
+    assert name in refused.json()["details"]["fields"]

@@ -18,6 +18,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
+from config.filters import UtcDateTimeFilter
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from config.parsers import LimitedJSONParser
 from config.serializers import InputSerializer
@@ -55,9 +56,9 @@ DEFINITION_HELP = "The workflow definition (contract section 1), as a JSON objec
 class WorkflowFilter(django_filters.FilterSet):
     tag = django_filters.CharFilter(field_name="tags__name", distinct=True)
     owner = django_filters.CharFilter(field_name="owner__username")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Workflow
