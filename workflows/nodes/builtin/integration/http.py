@@ -36,6 +36,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from config.parsers import JsonLimitError, json_loads
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.breaker import breaker_for
 from workflows.nodes.context import NodeContext
@@ -53,7 +54,7 @@ from workflows.nodes.http_guard import check_url, vetted_addresses
 
 HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 STATUS_CODE = {"type": "integer", "minimum": 100, "maximum": 599}
-QUERY_SCALAR = {"type": ["string", "number", "boolean"]}
+QUERY_SCALAR = {"type": ["string", "number", "boolean"], "minimum": -(2**63), "maximum": 2**63}
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 10
@@ -295,8 +296,8 @@ def _parsed_body(response: httpx.Response, text: str) -> Any:
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if text and (media_type == "application/json" or media_type.endswith("+json")):
         try:
-            return json.loads(text)
-        except ValueError:
+            return json_loads(text)
+        except JsonLimitError:  # not JSON, or over the limits of every JSON the platform keeps
             return text
     return text
 
