@@ -93,3 +93,34 @@ def test_every_numeric_field_has_a_maximum(build, field, maximum):
         # and what is past it is refused, naming the field
         errors = _errors(build(value))
         assert any(e.get("field", "").startswith(field) for e in errors), (value, errors)
+
+
+def _unbounded(schema: Any, path: str = "") -> list[str]:
+    """Paths of number or integer subschemas without a maximum."""
+    found: list[str] = []
+    if isinstance(schema, dict):
+        types = schema.get("type")
+        types = types if isinstance(types, list) else [types] if isinstance(types, str) else []
+        if ({"number", "integer"} & set(types)
+                and "maximum" not in schema and "exclusiveMaximum" not in schema):
+            found.append(path or "(top)")
+        for key, value in schema.items():
+            found += _unbounded(value, f"{path}.{key}")
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            found += _unbounded(item, f"{path}[{index}]")
+    return found
+
+
+def test_no_numeric_field_of_a_definition_or_a_node_type_is_unbounded():
+    # given the definition's schema and every registered node type's data schema
+    from workflows.definitions.schema import DEFINITION_SCHEMA
+    from workflows.nodes.registry import default_registry
+
+    registry = default_registry()
+    schemas = {"definition": DEFINITION_SCHEMA,
+               **{name: registry.get(name).data_schema for name in registry.names()}}
+    # then every number a user writes has a maximum (a new field needs one too)
+    unbounded = {name: paths for name, schema in schemas.items()
+                 if (paths := _unbounded(schema))}
+    assert unbounded == {}
