@@ -62,6 +62,17 @@ def test_production_needs_secrets_keys():
     assert result.returncode != 0 and "SECRETS_KEYS" in result.stderr
 
 
+def test_a_channel_layer_timeout_within_its_blocking_read_is_refused():
+    # the layer's blocking read is the one channels_redis uses
+    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings
+
+    assert RedisChannelLayer.brpop_timeout == settings.CHANNELS_REDIS_BLOCKING_READ
+    # and a socket timeout that would cut it short stops the start
+    result = _settings_import(CHANNEL_LAYER_SOCKET_TIMEOUT="5")
+    assert result.returncode != 0 and "CHANNEL_LAYER_SOCKET_TIMEOUT" in result.stderr
+
+
 def test_production_starts_with_safe_values():
     result = _settings_import(
         PLATFORM_PROFILE="production", SECRET_KEY="k" * 50, SECRETS_KEYS="x" * 44
