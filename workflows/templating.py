@@ -521,8 +521,8 @@ def _finished(value: Any, budget: list[int]) -> Any:
     """The native value of an expression as plain JSON-like data: refused when it is (or
     holds) an undefined name (a strict undefined only fails when used, and a lone
     `{{ input.missing }}` is not used), a secret outside a secret-bearing field, or more
-    than the output limit."""
-    budget[0] -= 8
+    than the output limit (counted about as its JSON text)."""
+    budget[0] -= 1
     if budget[0] < 0:
         raise _too_big("the value")
     if isinstance(value, Undefined):
@@ -539,24 +539,25 @@ def _finished(value: Any, budget: list[int]) -> Any:
             raise _too_big("the value")
         return value
     if isinstance(value, Mapping):
+        budget[0] -= sum(len(str(key)) + 1 for key in value)
         return {key: _finished(item, budget) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_finished(item, budget) for item in value]
+    budget[0] -= value.bit_length() // 3 + 1 if isinstance(value, int) else 4
     return value
 
 
-def _render_text(text: str, scope: dict[str, Any]) -> Any:
+def _render_text(text: str, scope: dict[str, Any], budget: list[int]) -> Any:
     env = sandbox_environment()
     expression = single_expression(text)
     if expression is not None:
         value = env.compile_expression(expression, undefined_to_none=False)(**scope)
-        return _finished(value, [max_output()])
+        return _finished(value, budget)
     chunks: list[str] = []
-    size = 0
     for chunk in env.from_string(text).generate(**scope):
-        size += len(chunk)
-        if size > max_output():
-            raise _too_big("the template's output")
+        budget[0] -= len(chunk)
+        if budget[0] < 0:
+            raise _too_big("the rendered text")
         chunks.append(chunk)
     return "".join(chunks)
 
@@ -565,44 +566,54 @@ _RENDER_ERRORS = (TemplateError, ArithmeticError, TypeError, ValueError, LookupE
                   MemoryError, RecursionError)
 
 
+def render_budget() -> list[int]:
+    """The characters renders may still produce, shared by the calls it is passed to."""
+    return [max_output()]
+
+
 def render(value: Any, scope: dict[str, Any], *, path: str = "",
-           reveal_secrets: bool = False) -> Any:
+           reveal_secrets: bool = False, budget: list[int] | None = None) -> Any:
     """Render every template inside a JSON value, in the sandbox.
 
     A string that is exactly one `{{ expr }}` becomes the expression's native value
-    (number, list, object); other strings with markup render to text. Both are at most
-    WORKFLOW_TEMPLATE_MAX_OUTPUT characters. A secret placed as it is becomes its value
+    (number, list, object); other strings with markup render to text. All of them together
+    are at most WORKFLOW_TEMPLATE_MAX_OUTPUT characters, or what is left of `budget` (one
+    budget for every field of a node attempt). A secret placed as it is becomes its value
     only with `reveal_secrets` (a secret-bearing field); anywhere else it is refused.
     Errors name the path of the failing string.
     """
+    budget = render_budget() if budget is None else budget
     if isinstance(value, str):
         if not is_template(value):
             return value
         token = _reveal.set(reveal_secrets)
         try:
-            return _render_text(value, scope)
+            return _render_text(value, scope, budget)
         except _RENDER_ERRORS as exc:
             raise TemplateRenderError(f"{path or 'value'}: {exc}") from None
         finally:
             _reveal.reset(token)
     if isinstance(value, dict):
         return {key: render(item, scope, path=f"{path}.{key}" if path else key,
-                            reveal_secrets=reveal_secrets)
+                            reveal_secrets=reveal_secrets, budget=budget)
                 for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, scope, path=f"{path}[{index}]", reveal_secrets=reveal_secrets)
+        return [render(item, scope, path=f"{path}[{index}]", reveal_secrets=reveal_secrets,
+                       budget=budget)
                 for index, item in enumerate(value)]
     return value
 
 
-def evaluate(expression: str, scope: dict[str, Any]) -> Any:
+def evaluate(expression: str, scope: dict[str, Any], *,
+             budget: list[int] | None = None) -> Any:
     """Evaluate an expression field (bare, or written as one `{{ expr }}`) in the sandbox;
-    a secret in its value is refused."""
+    a secret in its value is refused, and its size counts against `budget` as in
+    `render`."""
     source = single_expression(expression) or expression
     try:
         value = sandbox_environment().compile_expression(
             source, undefined_to_none=False)(**scope)
-        return _finished(value, [max_output()])
+        return _finished(value, render_budget() if budget is None else budget)
     except _RENDER_ERRORS as exc:
         raise TemplateRenderError(f"{expression!r}: {exc}") from None
 

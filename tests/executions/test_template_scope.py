@@ -1,5 +1,5 @@
-"""What templates read in a running workflow: a mapping's keys before its methods, and
-optional inputs that were not sent."""
+"""Templates in a running workflow: a mapping's keys before its methods, optional inputs
+that were not sent, and the size of what a node's templates produce."""
 
 from __future__ import annotations
 
@@ -58,3 +58,22 @@ def test_a_plain_use_of_an_optional_input_not_sent_names_it():
     assert node.error["fault"] == "validation"
     assert "input.threshold is not set" in node.error["message"]
     assert "is defined" in node.error["message"]
+
+
+@pytest.mark.parametrize(("template", "field"), [
+    ("{{ 'x' * 5000000 }}", "data.template"),
+    (["{{ input.text }}", "{{ input.text }}", "{{ input.text }}"], "data.template[2]"),
+])
+def test_what_a_nodes_templates_produce_is_held_to_the_output_limit(template, field):
+    # given a Transform whose template builds more than the limit (one million characters),
+    # in one lone expression or across its strings
+    definition = {"name": "big", "namespace": "scope", "nodes": [
+        {"id": "big", "type": "Transform", "data": {"template": template}}], "edges": []}
+    # when it runs
+    execution = run(definition, {"text": "x" * 400_000})
+    # then the node fails with a validation fault naming the field, and nothing big is stored
+    node = execution.nodes.get(node_id="big")
+    assert execution.status == "failed" and node.output is None
+    assert node.error["fault"] == "validation"
+    assert field in node.error["message"]
+    assert "WORKFLOW_TEMPLATE_MAX_OUTPUT" in node.error["message"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from workflows.nodes.faults import ValidationFault
 from workflows.nodes.secrets import SecretsView
-from workflows.templating import TemplateRenderError, evaluate, render
+from workflows.templating import TemplateRenderError, evaluate, render, render_budget
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class NodeContext:
     iteration: str = ""
     run_external: Callable[..., dict[str, Any]] | None = None
     secrets: SecretsView = field(default_factory=SecretsView)
+    # what the attempt's renders may still produce: its data is held to the limit as a whole
+    rendered: list[int] = field(default_factory=render_budget, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.scope = {**self.scope, "secrets": self.secrets}
@@ -82,7 +84,8 @@ class NodeContext:
         `reveal_secrets`: the field is secret-bearing, a `{{ secrets.<name> }}` placed in it
         becomes the secret's value; anywhere else a secret is refused."""
         try:
-            return render(value, self.scope, path=path, reveal_secrets=reveal_secrets)
+            return render(value, self.scope, path=path, reveal_secrets=reveal_secrets,
+                          budget=self.rendered)
         except TemplateRenderError as exc:
             raise ValidationFault(f"Node '{self.node_id}': {exc}") from None
 
@@ -91,7 +94,7 @@ class NodeContext:
         if not isinstance(expression, str):
             return expression
         try:
-            return evaluate(expression, self.scope)
+            return evaluate(expression, self.scope, budget=self.rendered)
         except TemplateRenderError as exc:
             raise ValidationFault(f"Node '{self.node_id}' {path}: {exc}") from None
 

@@ -14,6 +14,7 @@ from workflows.templating import (
     is_template,
     named,
     render,
+    render_budget,
     sandbox_environment,
     single_expression,
     template_parse_error,
@@ -201,3 +202,16 @@ class _Secrets(SecretSource):
 
     def secret(self, name: str) -> Secret:
         return Secret(name, self.values[name])
+
+
+def test_the_limit_holds_for_all_the_renders_sharing_a_budget(settings):
+    # given a limit, and a value just under it
+    settings.WORKFLOW_TEMPLATE_MAX_OUTPUT = 1000
+    scope = {"input": named("input", {"text": "x" * 400})}
+    # when several fields render it under one budget (a node attempt's data)
+    budget = render_budget()
+    assert render({"a": "{{ input.text }}", "b": "{{ input.text }}!"}, scope,
+                  budget=budget) == {"a": "x" * 400, "b": "x" * 400 + "!"}
+    # then the whole is held to the limit, not each string
+    with pytest.raises(TemplateRenderError, match=r"c: .*1000 characters"):
+        render({"c": "{{ input.text }}"}, scope, budget=budget)
