@@ -85,3 +85,29 @@ def test_patching_a_workflow_description_is_refused_not_ignored(client_for, admi
     assert client.get(path).json()["description"] == "Says hello"
     # while a known field alone is still a valid patch
     assert client.patch(path, {"active": False}, format="json").status_code == 200
+
+
+def test_every_request_body_serializer_refuses_unknown_fields():
+    # given every serializer named for a request body in the API modules
+    import importlib
+    import inspect
+    import pkgutil
+
+    from rest_framework import serializers
+
+    import executions.apis
+    import workflows.apis
+    from config.serializers import InputSerializer
+
+    modules = [importlib.import_module(info.name) for package in (workflows.apis, executions.apis)
+               for info in pkgutil.iter_modules(package.__path__, f"{package.__name__}.")]
+    found: list[type] = []
+    for module in modules:
+        for _, value in inspect.getmembers(module, inspect.isclass):
+            nested = (member for _, member in inspect.getmembers(value, inspect.isclass))
+            candidates = [value, *nested]
+            found += [cls for cls in candidates if issubclass(cls, serializers.Serializer)
+                      and cls.__name__.endswith("InputSerializer")]
+    # then each one refuses fields it does not know
+    assert len(set(found)) >= 14
+    assert [cls.__name__ for cls in set(found) if not issubclass(cls, InputSerializer)] == []
