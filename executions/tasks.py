@@ -49,11 +49,12 @@ def node_run(self, execution_id: str, node_id: str) -> None:
         raise self.retry(countdown=delay)
 
 
-@shared_task(name="executions.housekeeping", ignore_result=True)
+@shared_task(name="executions.housekeeping", ignore_result=True, send_events=False)
 def housekeeping_tick() -> dict[str, dict[str, int]]:
     """Beat, every second, on the housekeeping queue: due schedules, timers and timeouts,
     the outbox, and the sweeper every few seconds. Celery's per-task log lines for it are
-    at DEBUG (config/celery.py), so an idle platform logs nothing."""
+    at DEBUG (config/celery.py), so an idle platform logs nothing; it sends no task events,
+    so Flower lists the workflows' tasks only."""
     return housekeeping.housekeeping_tick()
 
 
