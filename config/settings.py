@@ -568,6 +568,17 @@ WORKFLOW_CONCURRENCY_MAX = env_int(
     "WORKFLOW_CONCURRENCY_MAX", 1000,
     "Largest `settings.concurrency` (running executions of one workflow) a workflow may set.",
 )
+WORKFLOW_MAX_DEPTH = env_int(
+    "WORKFLOW_MAX_DEPTH", 10,
+    "Deepest child execution (Loop iteration or Subworkflow) below a top-level one.",
+)
+WORKFLOW_MAX_CHILDREN = env_int(
+    "WORKFLOW_MAX_CHILDREN", 10000,
+    "Child executions one execution's Loop and Subworkflow nodes may start in all.",
+)
+WORKFLOW_LOOP_MAX_ITEMS = env_int(
+    "WORKFLOW_LOOP_MAX_ITEMS", 10000, "Most items one Loop node runs its body for."
+)
 WORKFLOW_FILE_ROOT = BASE_DIR / env_str(
     "WORKFLOW_FILE_ROOT", str(DATA_DIR / "files"),
     "Directory FileOperation nodes work in; no path may leave it.",

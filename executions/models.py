@@ -91,6 +91,24 @@ class Execution(models.Model):
     parent_node = models.CharField(
         max_length=64, blank=True, help_text="The Loop or Subworkflow node that started it."
     )
+    parent_bookmark = models.ForeignKey(
+        "Bookmark", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        help_text="The wait of the parent's node that started it, and that it reports to.",
+    )
+    root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The top-level execution of its tree of children; empty for a top one.",
+    )
+    depth = models.PositiveIntegerField(
+        default=0, help_text="0 for a top-level execution, its parent's depth + 1 for a child."
+    )
+    children_count = models.PositiveIntegerField(
+        default=0,
+        help_text="Children its Loop and Subworkflow nodes have started or will start.",
+    )
+    reported_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a child's terminal status reached its parent.",
+    )
     graph_path = models.CharField(
         max_length=200, blank=True,
         help_text="For a Loop's inline body: the loop node's id; the run's graph is that body.",
@@ -240,6 +258,11 @@ class Bookmark(models.Model):
         null=True, blank=True,
         help_text="A due bookmark handed out to a worker is not handed out again before this.",
     )
+    # A Loop or Subworkflow wait's progress, in two counters: each child's completion is
+    # one small update, whatever the size of its items; the per-item state is the child
+    # executions' own rows.
+    children_started = models.PositiveIntegerField(default=0)
+    children_completed = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["created_at"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
-from executions.models import Bookmark, Execution, ExecutionLog, NodeExecution
+from executions.models import Bookmark, BookmarkKind, Execution, ExecutionLog, NodeExecution
 from workflows.permissions import EXECUTE
 
 
@@ -18,6 +18,37 @@ def execution_detail_list() -> QuerySet[Execution]:
     return execution_list().prefetch_related(
         Prefetch("nodes", queryset=NodeExecution.objects.order_by("id"))
     )
+
+
+def execution_children(*, execution: Execution, node_id: str | None = None,
+                       status: list[str] | None = None) -> QuerySet[Execution]:
+    """The child executions a node of the execution started (Loop iterations in item
+    order, then Subworkflow runs), each with its node runs."""
+    children = Execution.objects.filter(parent=execution).select_related("version").defer(
+        "version__definition", "variables", "compensation").prefetch_related(
+        Prefetch("nodes", queryset=NodeExecution.objects.order_by("id"))
+    ).order_by("parent_node", "item_index", "created_at", "id")
+    if node_id:
+        children = children.filter(parent_node=node_id)
+    if status:
+        children = children.filter(status__in=status)
+    return children
+
+
+def execution_children_summary(*, execution: Execution) -> dict[str, dict[str, Any]]:
+    """Per node that starts children: how many it runs in all (its latest wait's count),
+    how many it started, and how many are in each status; two grouped queries."""
+    summary: dict[str, dict[str, Any]] = {}
+    for node_id, count, started in Bookmark.objects.filter(
+        execution=execution, kind=BookmarkKind.SUBWORKFLOW,
+    ).order_by("created_at").values_list("node_id", "request__count", "children_started"):
+        summary[node_id] = {"total": count or 1, "started": started, "statuses": {}}
+    for node_id, status, count in Execution.objects.filter(parent=execution).order_by().values(
+        "parent_node", "status").annotate(count=Count("id")).values_list(
+            "parent_node", "status", "count"):
+        entry = summary.setdefault(node_id, {"total": None, "started": 0, "statuses": {}})
+        entry["statuses"][status] = count
+    return summary
 
 
 def execution_logs(*, execution: Execution) -> QuerySet[ExecutionLog]:

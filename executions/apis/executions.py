@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from config.filters import UtcDateTimeFilter
@@ -47,6 +50,32 @@ class NodeExecutionSerializer(serializers.ModelSerializer):
                   "error", "started_at", "finished_at"]
 
 
+class ChildrenSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField(
+        allow_null=True, help_text="Children the node runs in all (a Loop's item count).")
+    started = serializers.IntegerField(help_text="Children its latest run has started.")
+    statuses = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Children (of every run of the node) by status.")
+    url = serializers.CharField(help_text="The children, each with its node runs.")
+
+
+class ParentNodeExecutionSerializer(NodeExecutionSerializer):
+    children = serializers.SerializerMethodField()
+
+    class Meta(NodeExecutionSerializer.Meta):
+        fields = [*NodeExecutionSerializer.Meta.fields, "children"]
+
+    @extend_schema_field(ChildrenSummarySerializer(allow_null=True))
+    def get_children(self, row: NodeExecution) -> dict | None:
+        """A Loop's iterations or a Subworkflow's run: counts and where to list them."""
+        summary = self.context.get("children", {}).get(row.node_id)
+        if summary is None:
+            return None
+        query = urlencode({"node": row.node_id})
+        return {**summary, "url": f"/api/executions/{row.execution_id}/children?{query}"}
+
+
 class ExecutionSerializer(serializers.ModelSerializer):
     workflow_name = serializers.CharField(source="workflow.__str__", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
@@ -56,15 +85,36 @@ class ExecutionSerializer(serializers.ModelSerializer):
         model = Execution
         fields = ["id", "workflow", "workflow_name", "version", "status", "input", "output",
                   "error", "priority", "trigger", "started_by", "idempotency_key",
-                  "correlation_id", "created_at", "started_at", "finished_at"]
+                  "correlation_id", "parent", "parent_node", "item_index", "root", "depth",
+                  "created_at", "started_at", "finished_at"]
 
 
 class ExecutionDetailSerializer(ExecutionSerializer):
-    nodes = NodeExecutionSerializer(many=True, read_only=True)
+    nodes = ParentNodeExecutionSerializer(many=True, read_only=True)
     variables = serializers.JSONField(read_only=True)
 
     class Meta(ExecutionSerializer.Meta):
         fields = [*ExecutionSerializer.Meta.fields, "variables", "nodes"]
+
+
+class ChildExecutionSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    nodes = NodeExecutionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Execution
+        fields = ["id", "parent_node", "item_index", "item", "workflow", "version", "status",
+                  "output", "error", "depth", "created_at", "started_at", "finished_at",
+                  "nodes"]
+
+
+class ChildrenFilter(django_filters.FilterSet):
+    node = django_filters.CharFilter(field_name="parent_node")
+    status = django_filters.MultipleChoiceFilter(choices=ExecutionStatus.choices)
+
+    class Meta:
+        model = Execution
+        fields = []
 
 
 class ExecutionLogSerializer(serializers.ModelSerializer):
@@ -116,8 +166,36 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_serializer_class(self):
         return ExecutionDetailSerializer if self.action == "retrieve" else ExecutionSerializer
 
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._detail(self.get_object()))
+
+    def _detail(self, execution: Execution) -> dict:
+        """The execution with its node runs, and a summary of each node's children."""
+        children = selectors.execution_children_summary(execution=execution)
+        return ExecutionDetailSerializer(execution, context={"children": children}).data
+
     def destroy(self, request, *args, **kwargs):
         return self.cancel(request, *args, **kwargs)
+
+    @extend_schema(
+        parameters=[ChildrenFilter],
+        responses={200: ChildExecutionSerializer(many=True),
+                   **error_responses(400, 401, 403, 404, 429)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def children(self, request, pk=None):
+        """The child executions its Loop and Subworkflow nodes started (`?node=` one node's;
+        `?status=`), a Loop's iterations in item order, each with its node runs."""
+        execution = self.get_object()
+        filters = ChildrenFilter(request.query_params, queryset=Execution.objects.none())
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        data = filters.form.cleaned_data
+        children = selectors.execution_children(
+            execution=execution, node_id=data.get("node") or None,
+            status=data.get("status") or None)
+        page = self.paginate_queryset(children)
+        return self.get_paginated_response(ChildExecutionSerializer(page, many=True).data)
 
     @extend_schema(
         request=None,
@@ -128,14 +206,12 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         """Cancel: waiting and queued nodes are cancelled, running ones are discarded."""
         execution = services.execution_cancel(execution=self.get_object(), actor=request.user)
         execution = selectors.execution_detail_list().get(pk=execution.pk)
-        return Response(ExecutionDetailSerializer(execution).data,
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(self._detail(execution), status=status.HTTP_202_ACCEPTED)
 
     def _control(self, request, service, **options):
         execution = service(execution=self.get_object(), actor=request.user, **options)
         execution = selectors.execution_detail_list().get(pk=execution.pk)
-        return Response(ExecutionDetailSerializer(execution).data,
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(self._detail(execution), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=None,

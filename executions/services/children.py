@@ -1,18 +1,27 @@
 """Child executions: Loop iterations and Subworkflow runs, and reporting back to the parent.
 
-The parent's node waits on a `subworkflow` bookmark whose request keeps the progress:
-`count` children in all, `next` to start, `results` by item position. A child that
-reaches a terminal status sends `child_settle` after its commit, which takes the parent's
-lock alone (a parent never waits on a child's lock while the child waits on the parent's),
-records the result, starts the next item, and resumes the parent's node once every child
-has completed, or fails it when one has failed.
+The parent's node waits on a `subworkflow` bookmark whose request says what to start
+(written once: the items, how many, how many at once). Its progress is two counters on
+the bookmark (children started, children completed) and the children's own rows (status,
+output, `item_index`, `reported_at`): a child's completion is an update of two integers
+and of its own row, whatever the number of items. A child that reaches a terminal status
+sends `child_settle` after its commit, which takes the parent's lock alone (a parent
+never waits on a child's lock while the child waits on the parent's), counts it, starts
+the next item, and resumes the parent's node once every child has completed (a loop's
+output is read from the children, in item order), or fails it when one has failed.
+
+Every child records its root and depth; `children_admit` bounds the depth and the number
+of children one execution starts (WORKFLOW_MAX_DEPTH, WORKFLOW_MAX_CHILDREN).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
 from executions.models import (
     EXECUTION_TERMINAL,
@@ -29,7 +38,30 @@ from executions.services.start import execution_start_child
 from executions.services.transitions import log_entry, logs_write
 from executions.services.waits import bookmark_resume
 from workflows.models import Workflow
-from workflows.nodes.faults import ExternalFault
+from workflows.nodes.faults import ExternalFault, ValidationFault
+
+
+def children_admit(*, execution: Execution, node_id: str, count: int) -> None:
+    """Reserve `count` children for a node of `execution` (locked by the caller), or
+    raise the node's fault when they would be too deep or too many."""
+    depth = execution.depth + 1
+    if depth > settings.WORKFLOW_MAX_DEPTH:
+        raise ValidationFault(
+            f"Node '{node_id}' would start a child execution at depth {depth}; executions "
+            f"nest at most {settings.WORKFLOW_MAX_DEPTH} deep (WORKFLOW_MAX_DEPTH). Does a "
+            "workflow start itself through another?",
+            details={"depth": depth, "limit": settings.WORKFLOW_MAX_DEPTH},
+        )
+    total = execution.children_count + count
+    if total > settings.WORKFLOW_MAX_CHILDREN:
+        raise ValidationFault(
+            f"Node '{node_id}' would start {count} child execution(s), {total} in all for "
+            f"this execution; one execution starts at most {settings.WORKFLOW_MAX_CHILDREN} "
+            "(WORKFLOW_MAX_CHILDREN).",
+            details={"count": count, "total": total, "limit": settings.WORKFLOW_MAX_CHILDREN},
+        )
+    Execution.objects.filter(pk=execution.pk).update(children_count=F("children_count") + count)
+    execution.children_count = total
 
 
 def _start(parent: Execution, bookmark: Bookmark, index: int) -> Execution:
@@ -38,9 +70,8 @@ def _start(parent: Execution, bookmark: Bookmark, index: int) -> Execution:
         workflow = Workflow.objects.select_related("current_version").get(
             pk=request["workflow_id"])
         version = workflow.versions.get(number=request["version"])
-        return execution_start_child(parent=parent, node_id=bookmark.node_id,
-                                     workflow=workflow, version=version,
-                                     input=request.get("input") or {})
+        return execution_start_child(parent=parent, bookmark=bookmark, workflow=workflow,
+                                     version=version, input=request.get("input") or {})
     if request.get("body_workflow_id"):  # a loop whose body is another workflow
         workflow = Workflow.objects.get(pk=request["body_workflow_id"])
         version = workflow.versions.get(number=request["body_version"])
@@ -49,62 +80,62 @@ def _start(parent: Execution, bookmark: Bookmark, index: int) -> Execution:
         workflow, version = parent.workflow, parent.version
         graph_path = "/".join(filter(None, [parent.graph_path, bookmark.node_id]))
     return execution_start_child(
-        parent=parent, node_id=bookmark.node_id, workflow=workflow, version=version,
+        parent=parent, bookmark=bookmark, workflow=workflow, version=version,
         input=parent.input, graph_path=graph_path, item=request["items"][index],
         item_index=index,
     )
 
 
-def children_start(*, parent: Execution, bookmark: Bookmark) -> None:
+def children_start(*, parent: Execution, bookmark: Bookmark) -> list[Execution]:
     """Start the first children of a waiting Loop or Subworkflow node."""
     request = bookmark.request
-    count = request.get("count", 1)
-    first = min(count, int(request.get("concurrency", 1)))
-    for index in range(first):
-        _start(parent, bookmark, index)
-    Bookmark.objects.filter(pk=bookmark.pk).update(request={
-        **request, "count": count, "next": first, "done": 0, "results": [None] * count})
+    first = min(request.get("count", 1), int(request.get("concurrency", 1)))
+    started = [_start(parent, bookmark, index) for index in range(first)]
+    Bookmark.objects.filter(pk=bookmark.pk).update(children_started=first)
+    return started
 
 
 def child_settle(*, child_id: Any) -> None:
-    """A child reached a terminal status: record it and go on, or fail the parent's node."""
+    """A child reached a terminal status: count it and go on, or fail the parent's node."""
     child = Execution.objects.get(pk=child_id)
-    if child.parent_id is None:
+    if child.parent_id is None or child.parent_bookmark_id is None:
         return
     with transaction.atomic():
         parent = Execution.objects.select_for_update(of=("self",)).select_related(
             "version", "workflow").get(pk=child.parent_id)
         bookmark = Bookmark.objects.select_for_update().filter(
-            execution=parent, node_id=child.parent_node, status=BookmarkStatus.OPEN).first()
+            pk=child.parent_bookmark_id, status=BookmarkStatus.OPEN).first()
         if bookmark is None or parent.status in EXECUTION_TERMINAL:
             return
-        request = dict(bookmark.request)
-        position = child.item_index or 0
+        if not Execution.objects.filter(pk=child.pk, reported_at__isnull=True).update(
+                reported_at=timezone.now()):
+            return  # this child was settled already (a repeated message)
         if child.status != ExecutionStatus.COMPLETED:
             _node_fail(parent, bookmark, child)
             return
-        if request["results"][position] is not None or str(child.pk) in request.get(
-                "settled", []):
-            return  # this child was settled already (a repeated message)
-        request["results"][position] = child.output
-        request["settled"] = [*request.get("settled", []), str(child.pk)]
-        request["done"] += 1
-        if request["next"] < request["count"]:
-            _start(parent, bookmark, request["next"])
-            request["next"] += 1
-        Bookmark.objects.filter(pk=bookmark.pk).update(request=request)
-        bookmark.request = request
-        if request["done"] == request["count"] and parent.status in (
+        count = bookmark.request.get("count", 1)
+        started, completed = bookmark.children_started, bookmark.children_completed + 1
+        if started < count:
+            _start(parent, bookmark, started)
+            started += 1
+        Bookmark.objects.filter(pk=bookmark.pk).update(children_started=started,
+                                                       children_completed=completed)
+        if completed == count and parent.status in (
             ExecutionStatus.RUNNING, ExecutionStatus.WAITING
         ):
-            payload = request["results"] if request["mode"] == "loop" else child.output
-            bookmark_resume(bookmark=bookmark, payload=payload, by=None)
+            bookmark_resume(bookmark=bookmark, payload=_results(bookmark, child), by=None)
+
+
+def _results(bookmark: Bookmark, last: Execution) -> Any:
+    """The node's output: a loop's children's outputs in item order, else the child's."""
+    if bookmark.request["mode"] != "loop":
+        return last.output
+    return list(bookmark.children.order_by("item_index").values_list("output", flat=True))
 
 
 def _node_fail(parent: Execution, bookmark: Bookmark, child: Execution) -> None:
     Bookmark.objects.filter(pk=bookmark.pk).update(status=BookmarkStatus.CLOSED)
-    for sibling in parent.children.filter(parent_node=bookmark.node_id).exclude(
-            status__in=EXECUTION_TERMINAL):
+    for sibling in bookmark.children.exclude(status__in=EXECUTION_TERMINAL):
         execution_cancel(execution=sibling)
     error = ExternalFault(
         f"Node '{bookmark.node_id}': child execution {child.pk} {child.status}"

@@ -227,17 +227,41 @@ def node_failed_finally(execution: Execution, plan: Plan, node_id: str,
         execution_fail(execution, {"node": node_id, **error})
 
 
-def _close_open_work(execution: Execution, now: Any) -> None:
-    """Cancel open nodes, close open waits, and cancel running children (parent lock first,
-    then each child's: the same order everywhere)."""
+def _close_open_work(execution: Execution, now: Any, actor: str = "") -> int:
+    """Cancel open nodes, close open waits, and cancel every descendant that is still
+    going, waited on or detached; returns how many descendants it cancelled."""
     execution.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
         status=NodeStatus.CANCELLED, finished_at=now)
     execution.bookmarks.filter(status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
-    for child in execution.children.exclude(status__in=EXECUTION_TERMINAL):
-        try:
-            execution_cancel(execution=child)
-        except IllegalTransitionError:
-            continue  # it ended meanwhile
+    return _descendants_cancel(execution, now, actor)
+
+
+def _descendants_cancel(execution: Execution, now: Any, actor: str) -> int:
+    """Cancel the execution's descendants that are not terminal, a generation at a time,
+    each under its own lock (parents before children: the order every writer follows).
+
+    Terminal children are walked through too: a finished parent may have left detached
+    children (Subworkflow with `wait: false`) running. A generation's children are read
+    once its members are locked, and a cancelled or finished execution starts no child,
+    so none is missed."""
+    cancelled = 0
+    generation = [execution.pk]
+    while generation:
+        members = Execution.objects.select_for_update(of=("self",)).filter(
+            parent_id__in=generation).order_by("pk")
+        generation = []
+        for child in members:
+            generation.append(child.pk)
+            if child.status in EXECUTION_TERMINAL:
+                continue
+            child.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
+                status=NodeStatus.CANCELLED, finished_at=now)
+            child.bookmarks.filter(status=BookmarkStatus.OPEN).update(
+                status=BookmarkStatus.CLOSED)
+            execution_transition(child, ExecutionStatus.CANCELLED, finished_at=now,
+                                 actor=actor)
+            cancelled += 1
+    return cancelled
 
 
 def execution_fail(execution: Execution, error: dict[str, Any]) -> None:
@@ -283,16 +307,25 @@ def _compensate_next(execution: Execution, plan: Plan) -> None:
 
 
 def execution_cancel(*, execution: Execution, actor: Any = None) -> Execution:
-    """Cancel: open nodes are cancelled, running ones have their results discarded."""
+    """Cancel: open nodes are cancelled, running ones have their results discarded, and
+    every descendant still going is cancelled, waited on or detached.
+
+    A finished execution whose detached descendants still run is not changed itself, but
+    they are cancelled; refused only when there is nothing left to cancel."""
+    who = actor.get_username() if getattr(actor, "is_authenticated", False) else ""
     with transaction.atomic():
         locked = Execution.objects.select_for_update(of=("self",)).get(pk=execution.pk)
-        if locked.status in EXECUTION_TERMINAL:
-            raise IllegalTransitionError(
-                f"The execution is already {locked.status}.",
-                details={"from": locked.status, "to": ExecutionStatus.CANCELLED},
-            )
         now = timezone.now()
-        _close_open_work(locked, now)
-        who = actor.get_username() if getattr(actor, "is_authenticated", False) else ""
+        if locked.status in EXECUTION_TERMINAL:
+            cancelled = _descendants_cancel(locked, now, who)
+            if not cancelled:
+                raise IllegalTransitionError(
+                    f"The execution is already {locked.status}.",
+                    details={"from": locked.status, "to": ExecutionStatus.CANCELLED},
+                )
+            logs_write([log_entry(locked, "execution.descendants_cancelled", actor=who,
+                                  data={"cancelled": cancelled})])
+            return locked
+        _close_open_work(locked, now, who)
         execution_transition(locked, ExecutionStatus.CANCELLED, finished_at=now, actor=who)
     return locked

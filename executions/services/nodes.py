@@ -330,8 +330,11 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
     if fault is not None:
         return _node_fault(execution, row, plan, fault, secrets)
     if isinstance(output, WaitRequest):
-        node_wait(execution_id=execution.pk, row=row, plan=plan,
-                  wait=redact_wait(output, secrets), context=context)
+        try:
+            node_wait(execution_id=execution.pk, row=row, plan=plan,
+                      wait=redact_wait(output, secrets), context=context)
+        except NodeFault as refused:
+            return _node_fault(execution, row, plan, refused, secrets)
         return None
     try:
         _node_complete(execution, row, plan, secrets.redact(output), branch or "", context,

@@ -153,15 +153,17 @@ def execution_admit(execution: Execution, plan: Any, *, roots_dispatched: bool =
         execution_finish(execution, plan)
 
 
-def execution_start_child(*, parent: Execution, node_id: str, workflow: Workflow,
+def execution_start_child(*, parent: Execution, bookmark: Any, workflow: Workflow,
                           version: Any, input: dict[str, Any],  # noqa: A002
                           graph_path: str = "", item: Any = None,
                           item_index: int | None = None) -> Execution:
-    """Start a child execution for a Loop iteration or a Subworkflow node (in the caller's
-    transaction). It reports back to its parent when it reaches a terminal status."""
+    """Start a child execution for a Loop iteration or a Subworkflow node waiting on
+    `bookmark` (in the caller's transaction), one level below its parent in the parent's
+    tree. It reports back to that wait when it reaches a terminal status."""
     return _execution_create(
         workflow=workflow, version=version, input=input, priority=parent.priority,
         trigger="loop" if graph_path or item_index is not None else "subworkflow",
-        parent=parent, parent_node=node_id, graph_path=graph_path, item=item,
-        item_index=item_index, correlation_id=parent.correlation_id,
+        parent=parent, parent_node=bookmark.node_id, parent_bookmark=bookmark,
+        root_id=parent.root_id or parent.pk, depth=parent.depth + 1, graph_path=graph_path,
+        item=item, item_index=item_index, correlation_id=parent.correlation_id,
     )

@@ -59,7 +59,10 @@ def redact_wait(wait: WaitRequest, secrets: SecretsView) -> WaitRequest:
 
 def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRequest,
               context: NodeContext) -> Bookmark | None:
-    """The node asked to wait: open its bookmark and free the worker."""
+    """The node asked to wait: open its bookmark and free the worker.
+
+    A wait on child executions that would nest too deep or start too many raises the
+    node's fault (`children_admit`), and nothing is written."""
     with transaction.atomic():
         execution = Execution.objects.select_for_update(of=("self",)).select_related(
             "version", "workflow").get(pk=execution_id)
@@ -68,6 +71,11 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
         ).update(status=NodeStatus.WAITING)
         if not moved:
             return None
+        if wait.kind == BookmarkKind.SUBWORKFLOW:
+            from executions.services.children import children_admit
+
+            children_admit(execution=execution, node_id=row.node_id,
+                           count=wait.request.get("count", 1))
         bookmark = Bookmark.objects.create(
             execution=execution, node_id=row.node_id, iteration=row.iteration,
             kind=wait.kind, token=secrets.token_urlsafe(32), key=wait.key,
@@ -84,11 +92,9 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
         if wait.kind == BookmarkKind.SUBWORKFLOW:
             from executions.services.children import children_start
 
-            children_start(parent=execution, bookmark=bookmark)
+            [child, *_] = children_start(parent=execution, bookmark=bookmark)
             if wait.request.get("detach"):  # Subworkflow with wait: false
-                bookmark.refresh_from_db()
                 Bookmark.objects.filter(pk=bookmark.pk).update(status=BookmarkStatus.CLOSED)
-                child = execution.children.filter(parent_node=row.node_id).latest("created_at")
                 NodeExecution.objects.filter(pk=row.pk).update(
                     status=NodeStatus.COMPLETED, output={"execution_id": str(child.pk)},
                     finished_at=timezone.now())

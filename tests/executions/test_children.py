@@ -135,3 +135,211 @@ def test_cancelling_the_parent_cancels_its_children():
     services.execution_cancel(execution=parent)
     assert wait_for(child).status == "cancelled"
     assert node_states(wait_for(parent)) == {"call": "cancelled"}
+
+
+def calls(node_id: str, workflow: str, wait: bool = True) -> dict:
+    return {"id": node_id, "type": "Subworkflow", "data": {"workflow": workflow, "wait": wait}}
+
+
+def ask(node_id: str = "ask") -> dict:
+    return {"id": node_id, "type": "UserAction", "data": {"assignee": "x", "prompt": "?"}}
+
+
+@pytest.mark.parametrize(("node", "named"), [
+    (calls("again", "recursive"), "again"),
+    (calls("again", "children/recursive", wait=False), "again"),
+    (loop(1, {"workflow": "recursive"}), "each"),
+    (loop(1, {"nodes": [calls("again", "recursive")]}), "each/again"),
+])
+def test_a_workflow_that_starts_itself_is_refused_with_a_problem_on_its_node(node, named):
+    # given a definition whose node starts the workflow being defined
+    from workflows.errors import DefinitionInvalidError
+
+    # when it is created
+    with pytest.raises(DefinitionInvalidError) as refused:
+        workflow_from(flow("recursive", [node]))
+    # then the problem names the node that starts it
+    [problem] = refused.value.details["errors"]
+    assert problem["code"] == "self_reference"
+    assert problem["node"] == named
+    assert "children/recursive" in problem["message"]
+
+
+def test_recursion_through_another_workflow_stops_at_the_depth_limit():
+    # given A, which starts B and waits for it, and B, which starts A
+    workflow_from(flow("ping", [calls("call", "pong")]))
+    workflow_from(flow("pong", [calls("call", "ping")]))
+    # when A runs
+    execution = run(flow("serve", [calls("call", "ping")]))
+    # then the chain stops at the depth limit (10) with a fault naming the node, and every
+    # execution of it fails
+    assert execution.status == "failed"
+    tree = Execution.objects.filter(root=execution)
+    assert sorted(tree.values_list("depth", flat=True)) == list(range(1, 11))
+    deepest = tree.get(depth=10)
+    error = deepest.nodes.get(node_id="call").error
+    assert error["fault"] == "validation" and "Node 'call'" in error["message"]
+    assert "WORKFLOW_MAX_DEPTH" in error["message"]
+    assert set(tree.values_list("status", flat=True)) == {"failed"}
+    # and each child knows its parent, its root and its depth
+    for child in tree:
+        assert child.depth == child.parent.depth + 1
+        assert child.root_id == execution.pk
+
+
+def test_detached_recursion_stops_at_the_depth_limit():
+    # given A and B that start each other without waiting
+    workflow_from(flow("fire-ping", [calls("call", "fire-pong", wait=False)]))
+    workflow_from(flow("fire-pong", [calls("call", "fire-ping", wait=False)]))
+    # when A runs
+    execution = run(flow("fire-serve", [calls("call", "fire-ping", wait=False)]))
+    # then ten generations run, no more: the deepest fails on its Subworkflow node
+    tree = Execution.objects.filter(root=execution)
+    deepest = wait_for(_appeared(execution, 10))
+    assert deepest.status == "failed"
+    assert "WORKFLOW_MAX_DEPTH" in deepest.nodes.get(node_id="call").error["message"]
+    for child in tree:
+        wait_for(child)
+    assert tree.count() == 10
+
+
+def test_cancelling_a_finished_root_cancels_its_detached_descendants(client_for, operator):
+    # given a root that started a child without waiting, which did the same; the
+    # grandchild still waits for a person, while the root and the child have completed
+    workflow_from(flow("asks", [ask()]))
+    workflow_from(flow("forwards", [calls("call", "asks", wait=False)]))
+    root = run(flow("fires", [calls("call", "forwards", wait=False)]))
+    assert root.status == "completed"
+    grandchild = wait_for(_appeared(root, 2), statuses=("waiting",))
+    # when the root is cancelled over the API
+    answer = client_for(operator).post(f"/api/executions/{root.pk}/cancel")
+    # then the cancel succeeds, the grandchild is cancelled, the root stays completed
+    assert answer.status_code == 202, answer.json()
+    assert wait_for(grandchild).status == "cancelled"
+    root.refresh_from_db()
+    assert root.status == "completed"
+    # and a second cancel has nothing left to cancel
+    assert client_for(operator).post(f"/api/executions/{root.pk}/cancel").status_code == 409
+
+
+def test_cancelling_a_running_root_reaches_past_a_finished_child():
+    # given a root waiting for a person, whose finished child left a grandchild running
+    workflow_from(flow("asks-too", [ask()]))
+    workflow_from(flow("forwards-too", [calls("call", "asks-too", wait=False)]))
+    root, _ = services.execution_start(workflow=workflow_from(flow("waits-and-fires", [
+        calls("call", "forwards-too", wait=False), ask("hold")])), input={})
+    grandchild = wait_for(_appeared(root, 2), statuses=("waiting",))
+    # when the root is cancelled
+    services.execution_cancel(execution=root)
+    # then every descendant still going is cancelled
+    assert wait_for(grandchild).status == "cancelled"
+    assert wait_for(root).status == "cancelled"
+
+
+def _appeared(root: Execution, depth: int, timeout: float = 30) -> Execution:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not Execution.objects.filter(root=root, depth=depth).exists():
+        assert time.monotonic() < deadline, f"no execution at depth {depth}"
+        time.sleep(0.05)
+    return Execution.objects.get(root=root, depth=depth)
+
+
+def test_an_execution_starts_at_most_the_children_limit():
+    # given two loops side by side: one holds 6,000 items (its first child waits for a
+    # person, so it goes no further), the other would start 6,000 more
+    hold = loop(1, {"nodes": [ask()]}, items="{{ range(6000) | list }}")
+    second = {**loop(1, INLINE_BODY, items="{{ range(6000) | list }}"), "id": "more"}
+    execution, _ = services.execution_start(
+        workflow=workflow_from(flow("too-many", [hold, second])), input={})
+    # when they run, then the second fails by name: 12,000 children exceed the 10,000
+    execution = wait_for(execution)
+    assert execution.status == "failed"
+    error = execution.nodes.get(node_id="more").error
+    assert error["fault"] == "validation" and "Node 'more'" in error["message"]
+    assert "WORKFLOW_MAX_CHILDREN" in error["message"]
+    assert Execution.objects.filter(parent=execution, parent_node="more").count() == 0
+    assert set(Execution.objects.filter(parent=execution).values_list(
+        "status", flat=True)) == {"cancelled"}
+
+
+def test_a_loop_over_more_items_than_the_limit_fails_by_name_before_any_child():
+    # given a loop over a list longer than WORKFLOW_LOOP_MAX_ITEMS (10,000), built by range
+    execution = run(flow("huge", [loop(5, INLINE_BODY, items="{{ range(10001) | list }}")]))
+    # then its node fails naming it and the count, and no iteration started
+    assert execution.status == "failed"
+    error = execution.nodes.get(node_id="each").error
+    assert error["fault"] == "validation"
+    assert "Node 'each'" in error["message"] and "10001" in error["message"]
+    assert error["details"] == {"count": 10001, "limit": 10000}
+    assert not Execution.objects.filter(parent=execution).exists()
+
+
+def _answer_iteration(parent: Execution, index: int) -> None:
+    """A person answers the wait of the loop's iteration `index`."""
+    from executions.models import Bookmark
+    from executions.services.waits import bookmark_resume
+
+    child = _iteration(parent, index)
+    wait_for(child, statuses=("waiting",))
+    bookmark_resume(bookmark=Bookmark.objects.get(execution=child, status="open"),
+                             payload={"payload": {"n": index}}, by="x")
+
+
+def _iteration(parent: Execution, index: int, timeout: float = 30) -> Execution:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not Execution.objects.filter(parent=parent, item_index=index).exists():
+        assert time.monotonic() < deadline, f"iteration {index} did not start"
+        time.sleep(0.05)
+    return Execution.objects.get(parent=parent, item_index=index)
+
+
+def test_a_loops_progress_is_in_its_iterations_rows_and_shown_in_the_detail(
+        client_for, viewer):
+    # given a loop over three items, one at a time, whose body waits for a person
+    body = {"nodes": [{"id": "ask", "type": "UserAction",
+                       "data": {"assignee": "x", "prompt": "item {{ item }}?"}}]}
+    parent, _ = services.execution_start(workflow=workflow_from(flow("progress", [
+        loop(1, body, items="input.numbers")])), input={"numbers": ["a", "b", "c"]})
+    from executions.models import Bookmark
+
+    parent = wait_for(parent, statuses=("waiting",))
+    wait_for(_iteration(parent, 0), statuses=("waiting",))
+    loop_wait = Bookmark.objects.get(execution=parent, node_id="each")
+    # when the first iteration completes and the second starts
+    _answer_iteration(parent, 0)
+    wait_for(_iteration(parent, 1), statuses=("waiting",))
+    # then the loop's wait record was not rewritten with the progress: it is counted in
+    # two numbers, the per-item state being the iterations' own rows
+    loop_wait_after = Bookmark.objects.get(pk=loop_wait.pk)
+    assert loop_wait_after.request == loop_wait.request
+    assert (loop_wait_after.children_started, loop_wait_after.children_completed) == (2, 1)
+    # and the execution's detail shows the loop's iterations: how many, in which status,
+    # and where to list them with their node runs
+    client = client_for(viewer)
+    detail = client.get(f"/api/executions/{parent.pk}").json()
+    [entry] = [node for node in detail["nodes"] if node["node_id"] == "each"]
+    assert entry["children"] == {
+        "total": 3, "started": 2, "statuses": {"completed": 1, "waiting": 1},
+        "url": f"/api/executions/{parent.pk}/children?node=each"}
+    listed = client.get(entry["children"]["url"]).json()
+    assert listed["count"] == 2
+    first, second = listed["results"]
+    assert (first["item_index"], first["item"], first["status"]) == (0, "a", "completed")
+    assert (second["item_index"], second["item"], second["status"]) == (1, "b", "waiting")
+    assert [(n["node_id"], n["status"]) for n in first["nodes"]] == [("ask", "completed")]
+    assert first["nodes"][0]["output"]["response"] == {"n": 0}
+    assert [(n["node_id"], n["status"]) for n in second["nodes"]] == [("ask", "waiting")]
+    child = client.get(f"/api/executions/{first['id']}").json()
+    assert (child["parent"], child["parent_node"], child["item_index"], child["depth"],
+            child["root"]) == (str(parent.pk), "each", 0, 1, str(parent.pk))
+    # and once every iteration completes, the loop's output is the outputs in item order
+    _answer_iteration(parent, 1)
+    _answer_iteration(parent, 2)
+    parent = wait_for(parent)
+    assert parent.status == "completed", parent.error
+    assert [out["response"] for out in parent.output["each"]] == [
+        {"n": 0}, {"n": 1}, {"n": 2}]

@@ -29,6 +29,7 @@ class DefinitionErrorCode(StrEnum):
     TOO_MANY_NODES = "too_many_nodes"
     SECRET_OUTSIDE_CREDENTIALS = "secret_outside_credentials"  # noqa: S105 - a code
     UNDECLARED_INPUT = "undeclared_input"
+    SELF_REFERENCE = "self_reference"
 
 
 class Severity(StrEnum):

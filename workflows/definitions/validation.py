@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from workflows.definitions.graph import cycles
 from workflows.definitions.problems import DefinitionErrorCode as Code
 from workflows.definitions.problems import Problem, Severity, ValidationReport, edge_label
+from workflows.definitions.recursion import self_references
 from workflows.definitions.schema import DEFINITION_SCHEMA, GRAPH_SCHEMA
 from workflows.definitions.schema_errors import SchemaFinding, schema_findings
 from workflows.nodes.base import NodeType
@@ -147,6 +148,10 @@ class _Checker:
                     )
         self._graph(nodes, edges, _Scope())
         self._undeclared_inputs(inputs)
+        for label, field, name in self_references(definition):
+            self.add(Code.SELF_REFERENCE,
+                     f"Node '{label}' starts '{name}', the workflow it belongs to: it would "
+                     "start itself without end.", node=label, field=field)
         if isinstance(nodes, list) and len(nodes) > MAX_NODES:
             self.add(
                 Code.TOO_MANY_NODES,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.context import NodeContext
 from workflows.nodes.faults import ValidationFault
@@ -142,7 +144,6 @@ class Loop(NodeType):
     expression_fields = ("items",)
     graph_fields = ("body",)
 
-
     def execute(self, context: NodeContext) -> Any:
         items = context.evaluate(context.raw_data["items"], path="data.items")
         if not isinstance(items, list | tuple):
@@ -152,6 +153,13 @@ class Loop(NodeType):
             )
         if not items:
             return []
+        limit = settings.WORKFLOW_LOOP_MAX_ITEMS
+        if len(items) > limit:
+            raise ValidationFault(
+                f"Node '{context.node_id}' data.items gives {len(items)} items; a loop runs "
+                f"at most {limit} (WORKFLOW_LOOP_MAX_ITEMS).",
+                details={"count": len(items), "limit": limit},
+            )
         request: dict[str, Any] = {
             "mode": "loop", "items": list(items), "count": len(items),
             "concurrency": int(context.raw_data.get("concurrency", 1)),
