@@ -5,7 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -178,7 +183,11 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return self.cancel(request, *args, **kwargs)
 
     @extend_schema(
-        parameters=[ChildrenFilter],
+        parameters=[
+            OpenApiParameter("node", str, description="Only the children of this node."),
+            OpenApiParameter("status", str, many=True, enum=ExecutionStatus.values,
+                             description="Only children in these statuses (repeatable)."),
+        ],
         responses={200: ChildExecutionSerializer(many=True),
                    **error_responses(400, 401, 403, 404, 429)},
     )
