@@ -18,25 +18,18 @@ from channels.db import database_sync_to_async  # noqa: E402
 from channels.middleware import BaseMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import AnonymousUser  # noqa: E402
-from rest_framework_simplejwt.exceptions import TokenError  # noqa: E402
-from rest_framework_simplejwt.settings import api_settings as jwt_settings  # noqa: E402
-from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from config.tokens import TokenInvalidError, access_token_user  # noqa: E402
 
 
 @database_sync_to_async
 def _token_user(raw: str):
     try:
-        token = AccessToken(raw)
-    except TokenError:
+        return access_token_user(raw=raw)
+    except TokenInvalidError:
         return AnonymousUser()
-    user = get_user_model().objects.filter(
-        **{jwt_settings.USER_ID_FIELD: token.get(jwt_settings.USER_ID_CLAIM)}, is_active=True
-    ).first()
-    return user or AnonymousUser()
 
 
 class JWTQueryAuthMiddleware(BaseMiddleware):

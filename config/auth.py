@@ -1,23 +1,26 @@
-"""Authentication API: JWT login, refresh and the current user."""
+"""Authentication API: JWT login, refresh, logout and the current user."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.contrib import admin
 from django.contrib.auth import authenticate, get_user_model
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from config.errors import ApplicationError, ErrorCode
 from config.openapi import error_responses
+from config.tokens import refresh_token_revoke, refresh_token_rotate, tokens_issue
+from monitoring.metrics import security_event_observe
 from monitoring.models import AuditAction
-from monitoring.services import audit_record
+from monitoring.services import audit_record, security_event_record
 
 WORKFLOW_PERMISSIONS = ("workflow.read", "workflow.write", "workflow.execute", "workflow.admin")
 
@@ -43,6 +46,40 @@ class LoginOutputSerializer(TokenSerializer):
     user = UserSerializer()
 
 
+class LoginRateThrottle(SimpleRateThrottle):
+    """THROTTLE_LOGIN_RATE per client address (TRUSTED_PROXIES), one budget for the API's
+    login, refresh and logout and the admin's login form."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def throttle_failure(self) -> bool:
+        security_event_observe("login_throttled")
+        return False
+
+
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin's login form, under the login throttle, with its failures audited."""
+    if request.method != "POST":
+        return admin.site.login(request, extra_context)
+    throttle = LoginRateThrottle()
+    if not throttle.allow_request(request, None):
+        wait = max(1, int(throttle.wait() or 1))
+        return HttpResponse(f"Too many login attempts from this address; retry in {wait} s.",
+                            status=status.HTTP_429_TOO_MANY_REQUESTS,
+                            content_type="text/plain", headers={"Retry-After": str(wait)})
+    response = admin.site.login(request, extra_context)
+    username = request.POST.get("username", "")
+    if response.status_code == status.HTTP_200_OK:  # the form again: the login failed
+        security_event_record(action=AuditAction.LOGIN_FAILED, object_repr=f"admin: {username}")
+    elif request.user.is_authenticated:
+        audit_record(actor=request.user, action=AuditAction.LOGIN, object_type="user",
+                     object_id=request.user.pk, object_repr=f"admin: {username}")
+    return response
+
+
 def _tokens(refresh: RefreshToken) -> dict:
     access = refresh.access_token
     return {
@@ -57,8 +94,7 @@ class LoginApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginRateThrottle]
 
     class LoginInputSerializer(serializers.Serializer):
         username = serializers.CharField(required=False)
@@ -89,8 +125,8 @@ class LoginApi(APIView):
             else None
         )
         if user is None:
-            audit_record(
-                actor=None, action=AuditAction.LOGIN_FAILED, object_type="user",
+            security_event_record(
+                action=AuditAction.LOGIN_FAILED,
                 object_repr=username or data.validated_data.get("email", ""),
             )
             raise ApplicationError(
@@ -102,41 +138,50 @@ class LoginApi(APIView):
             actor=user, action=AuditAction.LOGIN, object_type="user", object_id=user.pk,
             object_repr=user.get_username(),
         )
-        body = {**_tokens(RefreshToken.for_user(user)), "user": user}
+        body = {**_tokens(tokens_issue(user=user)), "user": user}
         return Response(LoginOutputSerializer(body).data)
 
 
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
+
+
 class RefreshApi(APIView):
-    """Exchange a refresh token for a new access token (and a new refresh token)."""
+    """Exchange a refresh token for a new access token and a new refresh token; the old
+    refresh token is spent (of concurrent uses of one token, one succeeds)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
-
-    class RefreshInputSerializer(serializers.Serializer):
-        refresh = serializers.CharField()
+    throttle_classes = [LoginRateThrottle]
 
     @extend_schema(
         tags=["auth"], request=RefreshInputSerializer,
         responses={200: TokenSerializer, **error_responses(400, 401, 429)},
     )
     def post(self, request):
-        data = self.RefreshInputSerializer(data=request.data)
+        data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            old = RefreshToken(data.validated_data["refresh"])
-            user = get_user_model().objects.filter(pk=old["user_id"], is_active=True).first()
-            if user is None:
-                raise TokenError("The token's user is gone or inactive.")
-            old.blacklist()
-        except TokenError as exc:
-            raise ApplicationError(
-                f"The refresh token is not valid: {exc}",
-                code=ErrorCode.AUTHENTICATION_FAILED,
-                status_code=status.HTTP_401_UNAUTHORIZED,
-            ) from None
-        return Response(TokenSerializer(_tokens(RefreshToken.for_user(user))).data)
+        _, refresh = refresh_token_rotate(raw=data.validated_data["refresh"])
+        return Response(TokenSerializer(_tokens(refresh)).data)
+
+
+class LogoutApi(APIView):
+    """Revoke a refresh token: it can no longer be refreshed; the access tokens issued with
+    it run out on their own (JWT_ACCESS_LIFETIME)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    @extend_schema(
+        tags=["auth"], request=RefreshInputSerializer,
+        responses={204: None, **error_responses(400, 401, 429)},
+    )
+    def post(self, request):
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refresh_token_revoke(raw=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

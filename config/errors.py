@@ -116,8 +116,23 @@ def _message(detail: Any) -> str:
     return str(detail)
 
 
+def _permission_denied_record(context: dict) -> None:
+    """A refused permission is a security event (audit log and metric): probing shows."""
+    from monitoring.models import AuditAction
+    from monitoring.services import security_event_record
+
+    request = context.get("request")
+    if request is None:
+        return
+    security_event_record(action=AuditAction.PERMISSION_DENIED, actor=request.user,
+                          object_type="request", object_repr=f"{request.method} {request.path}")
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render every error as `{code, message, details}` with the right 4xx status."""
+    if isinstance(exc, (PermissionDenied, exceptions.PermissionDenied)) or (
+            isinstance(exc, ApplicationError) and exc.status_code == status.HTTP_403_FORBIDDEN):
+        _permission_denied_record(context)
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, RequestDataTooBig):

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+
+class TokenAuthenticationScheme(SimpleJWTScheme):
+    """The bearer scheme of config.authentication (simplejwt's, with revocation checks)."""
+
+    target_class = "config.authentication.TokenAuthentication"
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -343,8 +343,21 @@ THROTTLE_EXECUTE_RATE = env_str(
     "THROTTLE_EXECUTE_RATE", "10/min", "Executions a user may start over the API."
 )
 THROTTLE_LOGIN_RATE = env_str(
-    "THROTTLE_LOGIN_RATE", "20/min", "Login attempts per client address."
+    "THROTTLE_LOGIN_RATE", "20/min",
+    "Login, refresh and logout attempts per client address, API and admin together.",
 )
+# uvicorn already takes the client from X-Forwarded-For when the peer is one of
+# FORWARDED_ALLOW_IPS (docker-compose.yml), so REMOTE_ADDR is the client there. A header a
+# client sends itself must never pick its own throttle key or audit address.
+TRUSTED_PROXIES = env_int(
+    "TRUSTED_PROXIES", 0,
+    "Reverse proxies in front of the web server that append to X-Forwarded-For and are not "
+    "already resolved by uvicorn (FORWARDED_ALLOW_IPS); 0 uses REMOTE_ADDR. Throttles and the "
+    "audit log take the address that many hops from the right of X-Forwarded-For.",
+)
+if TRUSTED_PROXIES < 0:
+    raise ImproperlyConfiguredEnvironment(
+        f"TRUSTED_PROXIES must be 0 or more, not {TRUSTED_PROXIES}")
 MAX_DEFINITION_BYTES = env_int(
     "MAX_DEFINITION_BYTES", 10 * 1024 * 1024, "Largest accepted request body (413 beyond)."
 )
@@ -362,7 +375,7 @@ JSON_MAX_INTEGER_DIGITS = env_int(
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "config.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -374,6 +387,9 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # Throttles key anonymous callers on the address monitoring.middleware.client_address
+    # gives too: REMOTE_ADDR, or X-Forwarded-For that many hops from the right.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "user": THROTTLE_USER_RATE,
         "execute": THROTTLE_EXECUTE_RATE,
@@ -442,6 +458,7 @@ LOGGING = {
     "filters": {
         "context": {"()": "monitoring.logging.ContextFilter"},
         "housekeeping": {"()": "config.celery.HousekeepingLogFilter"},
+        "hook_tokens": {"()": "monitoring.logging.HookTokenFilter"},
     },
     "formatters": {
         "json": {
@@ -458,12 +475,19 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "text",
-            "filters": ["context", "housekeeping"],
+            "filters": ["context", "housekeeping", "hook_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Every logger that prints request paths writes through the console handler, whose
+    # filter scrubs hook tokens (a hook URL is its credential): Django's own default
+    # handlers and uvicorn's (configured before the app loads) are replaced here.
     "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.db.backends": {"level": "INFO"},
+        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn.access": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "celery": {"level": LOG_LEVEL},
     },
 }

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from config.auth import LoginApi, MeApi, RefreshApi
+from config.auth import LoginApi, LogoutApi, MeApi, RefreshApi, admin_login
 from config.pages import ApiDocsView, SchemaView, landing
 from monitoring.apis import AuditLogViewSet, health, health_ready
 
@@ -14,6 +14,7 @@ audit_router.register("audit", AuditLogViewSet, basename="audit")
 api_patterns = [
     path("auth/login", LoginApi.as_view(), name="auth-login"),
     path("auth/refresh", RefreshApi.as_view(), name="auth-refresh"),
+    path("auth/logout", LogoutApi.as_view(), name="auth-logout"),
     path("auth/me", MeApi.as_view(), name="auth-me"),
     path("", include("workflows.urls")),
     path("", include("executions.urls")),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("health", health, name="health"),
     path("health/ready", health_ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
+    path("admin/login/", admin_login, name="admin-login"),  # throttled and audited
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
 ]

@@ -1,8 +1,11 @@
-"""The audit log in the admin: read-only, searchable, filterable."""
+"""The audit log in the admin: read-only, searchable, filterable; and the users."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from config.admin import ReadOnlyAdminMixin
+from config.tokens import user_tokens_revoke
 from monitoring.models import AuditLog
 
 
@@ -16,3 +19,17 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = [field.name for field in AuditLog._meta.fields]
 
     view_permission = "workflow.admin"
+
+
+class UserAdmin(DjangoUserAdmin):
+    """Django's user admin; deactivating a user also blacklists their refresh tokens, so
+    that reactivating them does not bring their old sessions back."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_tokens_revoke(user=obj)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), UserAdmin)

@@ -51,6 +51,10 @@ CACHE_REQUESTS = Counter(
     "weft_cache_requests", "Cache lookups by cache (plan, node_types), layer (process, redis) "
     "and result (hit, miss).", ["cache", "layer", "result"])
 
+SECURITY_EVENTS = Counter(
+    "weft_security_events", "Failed logins (API and admin), throttled logins and refused "
+    "permissions.", ["event"])
+
 BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
 BREAKER_KEYS = "weft:breaker:*:pybreaker:state"
 BREAKER_PEERS_MAX = 1000
@@ -107,6 +111,11 @@ def outbox_observe(*, published: int = 0, failed: int = 0, dead: int = 0) -> Non
     OUTBOX_PUBLISHED.inc(published)
     OUTBOX_FAILED.inc(failed)
     OUTBOX_DEAD.inc(dead)
+
+
+def security_event_observe(event: str) -> None:
+    """A failed login, a throttled login or a refused permission (monitoring.services)."""
+    SECURITY_EVENTS.labels(event).inc()
 
 
 def cache_observe(cache: str, layer: str, result: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
@@ -13,8 +14,20 @@ from monitoring.correlation import bound, correlation_id_accept
 CORRELATION_HEADER = "X-Correlation-ID"
 
 
-def _client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address as the trusted proxies give it (TRUSTED_PROXIES, the same rule
+    as DRF's NUM_PROXIES for throttles): REMOTE_ADDR, or the entry of X-Forwarded-For that
+    many hops from the right, which the nearest trusted proxy wrote. Entries further left
+    are the client's own claims and never count."""
+    address = request.META.get("REMOTE_ADDR") or None
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if settings.TRUSTED_PROXIES and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",")]
+        address = hops[-min(settings.TRUSTED_PROXIES, len(hops))]
+    try:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:
+        return None
 
 
 class CorrelationIdMiddleware:
@@ -26,7 +39,7 @@ class CorrelationIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         correlation_id = correlation_id_accept(request.headers.get(CORRELATION_HEADER))
         request.correlation_id = correlation_id
-        with bound(correlation_id, _client_address(request)):
+        with bound(correlation_id, client_address(request)):
             response = self.get_response(request)
         response[CORRELATION_HEADER] = correlation_id
         return response

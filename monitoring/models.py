@@ -11,6 +11,8 @@ class AuditAction(models.TextChoices):
     IMPORT = "import", "Import"
     LOGIN = "login", "Log in"
     LOGIN_FAILED = "login_failed", "Failed log in"
+    LOGOUT = "logout", "Log out"
+    PERMISSION_DENIED = "permission_denied", "Permission denied"
     ROTATE = "rotate", "Rotate key"
 
 

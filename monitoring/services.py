@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring.correlation import get_client_address, get_correlation_id
+from monitoring.metrics import security_event_observe
 from monitoring.models import AuditAction, AuditLog
 
 
@@ -40,6 +41,16 @@ def audit_record(
         correlation_id=get_correlation_id() or "",
         client_address=get_client_address(),
     )
+
+
+def security_event_record(*, action: AuditAction, actor: Any = None, object_type: str = "user",
+                          object_repr: str = "") -> AuditLog:
+    """A failed login or a refused permission: an audit entry (with the client's address)
+    and the `weft_security_events` counter, for alerting on guessing and probing."""
+    entry = audit_record(actor=actor, action=action, object_type=object_type,
+                         object_repr=object_repr)
+    security_event_observe(str(action))
+    return entry
 
 
 def audit_log_cleanup(*, batch_size: int = 5000) -> int:

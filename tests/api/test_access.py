@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     ("POST", "/api/auth/login"): "logging in",
     ("POST", "/api/auth/refresh"): "refreshing a token with the refresh token",
+    ("POST", "/api/auth/logout"): "revoking a refresh token, which is the credential",
     ("POST", "/api/hooks/{token}"): "the secret hook token is the credential",
     ("PUT", "/api/hooks/{token}"): "the secret hook token is the credential",
     ("PATCH", "/api/hooks/{token}"): "the secret hook token is the credential",

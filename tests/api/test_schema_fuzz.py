@@ -15,9 +15,10 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
+
+from config.tokens import tokens_issue
 
 EXAMPLES_PER_OPERATION = 15
 
@@ -28,7 +29,7 @@ schema.app = get_wsgi_application()
 @pytest.fixture
 def superuser_token(django_user_model) -> str:
     user = django_user_model.objects.create_superuser("fuzz", "fuzz@example.com", "fuzz-pass")
-    return str(RefreshToken.for_user(user).access_token)
+    return str(tokens_issue(user=user).access_token)
 
 
 @pytest.fixture

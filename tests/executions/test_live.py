@@ -13,9 +13,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken
 
 from config.asgi import application
+from config.tokens import tokens_issue
 from executions import services
 from executions.models import Execution, NodeExecution, OutboxEvent
 from executions.services.outbox import execution_group, outbox_dispatch
@@ -105,15 +105,23 @@ def test_an_invalid_token_is_closed_with_4401(waiting_execution):
     assert code == 4401
 
 
+def test_a_token_from_before_a_password_change_is_closed_with_4401(waiting_execution, viewer):
+    token = str(tokens_issue(user=viewer).access_token)
+    viewer.set_password("another-long-passphrase-entirely")
+    viewer.save()
+    code = session(f"/ws/executions/{waiting_execution.pk}/", token=token, script=close_code)
+    assert code == 4401
+
+
 def test_a_user_without_workflow_read_is_closed_with_4403(waiting_execution, nobody):
     code = session(f"/ws/executions/{waiting_execution.pk}/",
-                   token=str(AccessToken.for_user(nobody)), script=close_code)
+                   token=str(tokens_issue(user=nobody).access_token), script=close_code)
     assert code == 4403
 
 
 def test_an_unknown_execution_is_closed_with_4404(viewer):
-    code = session(f"/ws/executions/{uuid.uuid4()}/", token=str(AccessToken.for_user(viewer)),
-                   script=close_code)
+    code = session(f"/ws/executions/{uuid.uuid4()}/",
+                   token=str(tokens_issue(user=viewer).access_token), script=close_code)
     assert code == 4404
 
 
@@ -122,7 +130,7 @@ def test_a_viewer_with_a_token_receives_the_snapshot(waiting_execution, viewer):
         return await communicator.receive_json_from(timeout=10)
 
     message = session(f"/ws/executions/{waiting_execution.pk}/",
-                      token=str(AccessToken.for_user(viewer)), script=snapshot)
+                      token=str(tokens_issue(user=viewer).access_token), script=snapshot)
     assert message["type"] == "execution.snapshot"
     body = message["execution"]
     assert body["id"] == str(waiting_execution.pk) and body["status"] == "running"
@@ -162,7 +170,7 @@ def events_until_completed(execution: Execution, *others: Execution, viewer: Any
         return seen
 
     return session(f"/ws/executions/{execution.pk}/",
-                   token=str(AccessToken.for_user(viewer)), script=watch)
+                   token=str(tokens_issue(user=viewer).access_token), script=watch)
 
 
 @pytest.mark.usefixtures("worker")
@@ -212,7 +220,7 @@ def test_an_event_sent_one_by_one_still_reaches_the_socket(waiting_execution, vi
         return await communicator.receive_json_from(timeout=10)
 
     message = session(f"/ws/executions/{waiting_execution.pk}/",
-                      token=str(AccessToken.for_user(viewer)), script=watch)
+                      token=str(tokens_issue(user=viewer).access_token), script=watch)
     # then the socket relays it as it always did
     assert message == {"type": "execution.event", "sequence": 7, "event": "node.waiting"}
 

@@ -1,0 +1,55 @@
+"""Logs never show a hook URL's token: access logs and Django's request log scrub it."""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+
+import pytest
+
+from monitoring.logging import HookTokenFilter
+from tests.api.test_template_cost import web_server
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "q7lW3bW1vZ0sKxHRtrUoVq0o7rXb8cXf3vS9Zt2bqE0"
+
+
+def _request(method: str, url: str) -> int:
+    request = urllib.request.Request(url, b"{}", {"Content-Type": "application/json"},  # noqa: S310
+                                     method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.services
+def test_a_real_web_server_logs_hook_requests_without_their_token(tmp_path):
+    # given the web server as production runs it
+    with web_server(tmp_path) as base:
+        # when hook URLs are called: an unknown token, a wrong method, a path under it
+        statuses = [_request("POST", f"{base}/api/hooks/{TOKEN}"),
+                    _request("DELETE", f"{base}/api/hooks/{TOKEN}"),
+                    _request("POST", f"{base}/api/hooks/{TOKEN}/more")]
+    log = (tmp_path / "web.log").read_text()
+    # then the access log and the request log name the requests, never the token
+    assert statuses == [404, 405, 404]
+    assert TOKEN not in log
+    assert log.count("/api/hooks/[redacted]") >= 3, log
+
+
+@pytest.mark.parametrize(("msg", "args"), [
+    ('%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5000", "POST", f"/api/hooks/{TOKEN}?x=1", "1.1",
+                                 202)),
+    ("Not Found: %s", (f"/api/hooks/{TOKEN}/x",)),
+    (f"called /api/hooks/{TOKEN}", ()),
+    ("%(path)s", ({"path": f"https://weft.example.com/api/hooks/{TOKEN}"},)),
+])
+def test_the_filter_scrubs_messages_and_arguments(msg, args):
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, msg, args, None)
+    HookTokenFilter().filter(record)
+    assert TOKEN not in record.getMessage()
+    assert "/api/hooks/[redacted]" in record.getMessage()
