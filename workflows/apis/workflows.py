@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from config.filters import UtcDateTimeFilter
-from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from config.openapi import READ_ERRORS, WRITE_ERRORS, ErrorSerializer, error_responses
 from config.parsers import LimitedJSONParser
 from config.serializers import InputSerializer
 from executions import selectors as execution_selectors
@@ -392,8 +392,18 @@ class WorkflowViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=ExecuteInputSerializer,
-        responses={202: ExecutionDetailSerializer,
-                   **error_responses(400, 401, 403, 404, 409, 413, 415, 429, 503)},
+        responses={
+            202: ExecutionDetailSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 429, 503),
+            # `{id}` that is not an id reads as `namespace/name`: `sales/execute` is the
+            # workflow named `execute`, which takes no POST.
+            405: OpenApiResponse(
+                response=ErrorSerializer,
+                description="`{id}/execute` with an `{id}` that is not a workflow id names "
+                            "the workflow `execute` of the namespace `{id}`, which takes no "
+                            "POST: use the id or `namespace/name/execute`.",
+            ),
+        },
     )
     @action(
         detail=True, methods=["post"], filter_backends=[],
