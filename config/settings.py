@@ -600,6 +600,10 @@ WORKFLOW_MAX_CHILDREN = env_int(
     "WORKFLOW_MAX_CHILDREN", 10000,
     "Child executions one execution's Loop and Subworkflow nodes may start in all.",
 )
+WORKFLOW_MAX_DESCENDANTS = env_int(
+    "WORKFLOW_MAX_DESCENDANTS", 100000,
+    "Child executions a top-level execution's whole tree (every generation) may start.",
+)
 WORKFLOW_LOOP_MAX_ITEMS = env_int(
     "WORKFLOW_LOOP_MAX_ITEMS", 10000, "Most items one Loop node runs its body for."
 )

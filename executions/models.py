@@ -106,6 +106,11 @@ class Execution(models.Model):
         default=0,
         help_text="Children its Loop and Subworkflow nodes have started or will start.",
     )
+    descendants_count = models.PositiveIntegerField(
+        default=0,
+        help_text="For a top-level execution: executions its whole tree has started or "
+        "will start.",
+    )
     reported_at = models.DateTimeField(
         null=True, blank=True, help_text="When a child's terminal status reached its parent.",
     )

@@ -11,7 +11,8 @@ the next item, and resumes the parent's node once every child has completed (a l
 output is read from the children, in item order), or fails it when one has failed.
 
 Every child records its root and depth; `children_admit` bounds the depth and the number
-of children one execution starts (WORKFLOW_MAX_DEPTH, WORKFLOW_MAX_CHILDREN).
+of children one execution starts (WORKFLOW_MAX_DEPTH, WORKFLOW_MAX_CHILDREN), and
+`descendants_reserve` the size of a whole tree (WORKFLOW_MAX_DESCENDANTS).
 """
 
 from __future__ import annotations
@@ -62,6 +63,31 @@ def children_admit(*, execution: Execution, node_id: str, count: int) -> None:
         )
     Execution.objects.filter(pk=execution.pk).update(children_count=F("children_count") + count)
     execution.children_count = total
+
+
+def descendants_reserve(*, execution: Execution, node_id: str, count: int) -> None:
+    """Reserve `count` executions in the tree of the execution's root, or raise the node's
+    fault when the tree would exceed WORKFLOW_MAX_DESCENDANTS.
+
+    One conditional statement of its own, before the node's execution is locked: the
+    root's row is locked for that moment only, so a writer never waits for the root while
+    holding a descendant (a cancel locks the root, then its descendants)."""
+    limit = settings.WORKFLOW_MAX_DESCENDANTS
+    if not Execution.objects.filter(
+        pk=execution.root_id or execution.pk, descendants_count__lte=limit - count,
+    ).update(descendants_count=F("descendants_count") + count):
+        raise ValidationFault(
+            f"Node '{node_id}' would start {count} child execution(s) in a tree that holds "
+            f"at most {limit} (WORKFLOW_MAX_DESCENDANTS) below its top-level execution "
+            f"{execution.root_id or execution.pk}.",
+            details={"count": count, "limit": limit},
+        )
+
+
+def descendants_release(*, execution: Execution, count: int) -> None:
+    """Give back a reservation whose children were refused after all."""
+    Execution.objects.filter(pk=execution.root_id or execution.pk).update(
+        descendants_count=F("descendants_count") - count)
 
 
 def _start(parent: Execution, bookmark: Bookmark, index: int) -> Execution:

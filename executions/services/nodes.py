@@ -17,6 +17,7 @@ from django.db.models.sql import Query
 from django.utils import timezone
 
 from executions.models import (
+    BookmarkKind,
     Execution,
     ExecutionLog,
     ExecutionStatus,
@@ -25,6 +26,7 @@ from executions.models import (
     OutboxEvent,
 )
 from executions.plan import Plan, execution_plan
+from executions.services.children import descendants_release, descendants_reserve
 from executions.services.external import external_call
 from executions.services.flow import (
     execution_advance,
@@ -330,12 +332,7 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
     if fault is not None:
         return _node_fault(execution, row, plan, fault, secrets)
     if isinstance(output, WaitRequest):
-        try:
-            node_wait(execution_id=execution.pk, row=row, plan=plan,
-                      wait=redact_wait(output, secrets), context=context)
-        except NodeFault as refused:
-            return _node_fault(execution, row, plan, refused, secrets)
-        return None
+        return _node_wait(execution, row, plan, output, context, secrets)
     try:
         _node_complete(execution, row, plan, secrets.redact(output), branch or "", context,
                        secrets)
@@ -351,6 +348,26 @@ def _log_defect(secrets: SecretsView, message: str, *args: Any) -> None:
     """Log the exception being handled, with its traceback, with the secrets the attempt
     read replaced: a node type's exception may quote a credential."""
     logger.error(f"{message}\n%s", *args, secrets.redact(traceback.format_exc()))
+
+
+def _node_wait(execution: Execution, row: NodeExecution, plan: Plan, wait: WaitRequest,
+               context: NodeContext, secrets: SecretsView) -> float | None:
+    """The node waits; one that would start child executions reserves them in its tree
+    first, and fails when they are too many or too deep."""
+    children = wait.request.get("count", 1) if wait.kind == BookmarkKind.SUBWORKFLOW else 0
+    try:
+        if children:
+            descendants_reserve(execution=execution, node_id=row.node_id, count=children)
+        try:
+            node_wait(execution_id=execution.pk, row=row, plan=plan,
+                      wait=redact_wait(wait, secrets), context=context)
+        except NodeFault:
+            if children:
+                descendants_release(execution=execution, count=children)
+            raise
+    except NodeFault as refused:
+        return _node_fault(execution, row, plan, refused, secrets)
+    return None
 
 
 def _log_entries(execution: Execution, row: NodeExecution, branch: str, context: NodeContext,

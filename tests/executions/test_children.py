@@ -247,19 +247,22 @@ def _appeared(root: Execution, depth: int, timeout: float = 30) -> Execution:
 
 
 def test_an_execution_starts_at_most_the_children_limit():
-    # given two loops side by side: one holds 6,000 items (its first child waits for a
-    # person, so it goes no further), the other would start 6,000 more
+    # given two loops side by side, of 6,000 items each, whose iterations wait for a
+    # person (so that neither goes past its first item)
     hold = loop(1, {"nodes": [ask()]}, items="{{ range(6000) | list }}")
-    second = {**loop(1, INLINE_BODY, items="{{ range(6000) | list }}"), "id": "more"}
+    more = {**hold, "id": "more"}
     execution, _ = services.execution_start(
-        workflow=workflow_from(flow("too-many", [hold, second])), input={})
-    # when they run, then the second fails by name: 12,000 children exceed the 10,000
+        workflow=workflow_from(flow("too-many", [hold, more])), input={})
+    # when they run, then the one that comes second fails by name: 12,000 children
+    # exceed the 10,000 one execution may start
     execution = wait_for(execution)
     assert execution.status == "failed"
-    error = execution.nodes.get(node_id="more").error
-    assert error["fault"] == "validation" and "Node 'more'" in error["message"]
+    [refused] = execution.nodes.filter(error__isnull=False).exclude(status="cancelled")
+    error = refused.error
+    assert error["fault"] == "validation" and f"Node '{refused.node_id}'" in error["message"]
     assert "WORKFLOW_MAX_CHILDREN" in error["message"]
-    assert Execution.objects.filter(parent=execution, parent_node="more").count() == 0
+    assert error["details"] == {"count": 6000, "total": 12000, "limit": 10000}
+    assert not Execution.objects.filter(parent=execution, parent_node=refused.node_id).exists()
     assert set(Execution.objects.filter(parent=execution).values_list(
         "status", flat=True)) == {"cancelled"}
 
@@ -343,3 +346,30 @@ def test_a_loops_progress_is_in_its_iterations_rows_and_shown_in_the_detail(
     assert parent.status == "completed", parent.error
     assert [out["response"] for out in parent.output["each"]] == [
         {"n": 0}, {"n": 1}, {"n": 2}]
+
+
+def test_a_tree_that_fans_out_at_every_level_stops_at_the_descendants_limit():
+    # given a root whose ten iterations at once each start a workflow looping over
+    # 10,000 items (each loop's first item waits for a person): within the depth and the
+    # per-execution limits, but 100,020 executions for the tree
+    workflow_from(flow("wide", [loop(1, {"nodes": [ask()]},
+                                     items="{{ range(10000) | list }}")]))
+    root, _ = services.execution_start(workflow=workflow_from(flow("fans-out", [
+        loop(10, {"nodes": [calls("call", "wide")]}, items="{{ range(10) | list }}")])),
+        input={})
+    # when it runs, then the wide loop that would pass 100,000 fails by name, and with it
+    # the root, whose whole tree is cancelled
+    root = wait_for(root)
+    assert root.status == "failed"
+    from executions.models import NodeExecution
+
+    refused = [row.error for row in NodeExecution.objects.filter(
+        execution__root=root, node_id="each", status="failed")
+        if "WORKFLOW_MAX_DESCENDANTS" in (row.error or {}).get("message", "")]
+    assert len(refused) == 1 and refused[0]["fault"] == "validation"
+    assert refused[0]["details"] == {"count": 10000, "limit": 100000}
+    tree = Execution.objects.filter(root=root)
+    for execution in tree:
+        wait_for(execution)
+    assert tree.filter(depth=2).count() == 10
+    assert not tree.exclude(status__in=("failed", "cancelled")).exists()
