@@ -4,15 +4,17 @@ Python's `json` recurses once per nesting level (a deep document raises `Recursi
 turns `1e400` into infinity, accepts `NaN`, and parses integers of any length up to
 the interpreter's own digit limit (beyond it a bare `ValueError`). A body read here
 either becomes JSON values within `settings.JSON_MAX_DEPTH` levels, finite numbers and
-integers of at most `settings.JSON_MAX_INTEGER_DIGITS` digits, or a `JsonLimitError`
-naming the problem. `json_value_check` applies the same limits to values loaded
-otherwise (YAML).
+integers of at most `settings.JSON_MAX_INTEGER_DIGITS` digits, and texts PostgreSQL can
+store (JSON may escape a NUL, `\\u0000`, or half of a surrogate pair, `\\ud800`; `jsonb`
+and `text` hold neither), or a `JsonLimitError` naming the problem. `json_value_check`
+applies the same limits to values loaded otherwise (YAML).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from django.conf import settings
@@ -56,8 +58,22 @@ def _constant(name: str) -> Any:
     raise JsonLimitError(f"{name} is not allowed: numbers must be finite.")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _text_check(text: str) -> None:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return
+    character = found.group()
+    what = "a NUL character (\\u0000)" if character == "\x00" else \
+        f"an unpaired surrogate (\\u{ord(character):04x})"
+    raise JsonLimitError(f"A text holds {what}, which cannot be stored.")
+
+
 def json_value_check(value: Any) -> None:
-    """Raise `JsonLimitError` unless `value` keeps the depth, finiteness and digit limits."""
+    """Raise `JsonLimitError` unless `value` keeps the depth, finiteness and digit limits
+    and holds only texts that can be stored."""
     max_depth = settings.JSON_MAX_DEPTH
     max_digits = settings.JSON_MAX_INTEGER_DIGITS
     integer_bound = 10**max_digits
@@ -67,9 +83,14 @@ def json_value_check(value: Any) -> None:
         if isinstance(item, dict | list):
             if depth > max_depth:
                 raise _too_deep()
+            if isinstance(item, dict):
+                for key in item:
+                    _text_check(str(key))
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children
-                         if isinstance(child, dict | list | float | int))
+                         if isinstance(child, dict | list | float | int | str))
+        elif isinstance(item, str):
+            _text_check(item)
         elif isinstance(item, float) and not math.isfinite(item):
             raise JsonLimitError(f"{item} is not allowed: numbers must be finite.")
         elif isinstance(item, int) and abs(item) >= integer_bound:

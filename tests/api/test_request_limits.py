@@ -18,6 +18,9 @@ DEEP_OBJECT = '{"a": ' * 10_000 + "1" + "}" * 10_000
 LONG_INTEGER = '{"input": {"n": ' + "9" * 5_000 + "}}"
 HUGE_FLOAT = '{"input": {"n": 1e400}, "payload": {"n": 1e400}}'
 NAN = '{"input": {"n": NaN}, "payload": {"n": NaN}}'
+NUL = '{"input": {"n": "a\\u0000b"}, "payload": {"n": "a\\u0000b"}}'
+NUL_KEY = '{"input": {"\\u0000": 1}, "payload": {"\\u0000": 1}}'
+LONE_SURROGATE = '{"input": {"n": "\\ud800"}, "payload": {"n": "\\udc00x"}}'
 
 
 @pytest.fixture
@@ -69,7 +72,8 @@ ENDPOINTS = ["login", "refresh", "workflow create", "workflow update", "import",
     (LONG_INTEGER, "digits"),
     (HUGE_FLOAT, "finite"),
     (NAN, "finite"),
-], ids=["deep", "long-integer", "1e400", "nan"])
+    (NUL, "NUL character"),
+], ids=["deep", "long-integer", "1e400", "nan", "nul"])
 def test_a_body_over_a_json_limit_is_a_400_naming_it(client_for, admin, targets, endpoint,
                                                      body, named):
     # given an endpoint that reads a JSON body
@@ -86,6 +90,23 @@ def test_a_body_over_a_json_limit_is_a_400_naming_it(client_for, admin, targets,
     error = response.json()
     message = error["message"] if "message" in error else error["errors"][0]["message"]
     assert named in message, error
+
+
+@pytest.mark.parametrize("endpoint", ["execute", "trigger hook", "wait hook", "resume"])
+@pytest.mark.parametrize(("body", "named"), [
+    (NUL_KEY, "NUL character"),
+    (LONE_SURROGATE, "unpaired surrogate"),
+], ids=["nul-key", "lone-surrogate"])
+def test_a_text_postgresql_cannot_store_is_a_400_naming_it(client_for, admin, targets,
+                                                           endpoint, body, named):
+    # given an endpoint that stores the JSON object it is sent as it is
+    # when a key holds a NUL, or a text half of a surrogate pair
+    response = client_for(admin).post(targets[endpoint], body,
+                                      content_type="application/json")
+
+    # then the answer is a 400 naming it, not a server error from the database
+    assert response.status_code == 400, (response.status_code, response.content[:300])
+    assert named in response.json()["message"]
 
 
 def test_the_limits_are_settings(client_for, admin, targets, settings):
@@ -106,7 +127,8 @@ def test_the_limits_are_settings(client_for, admin, targets, settings):
     ("[" * 100_000 + "]" * 100_000, "nested"),
     ("name: x\nnodes: []\nn: " + "9" * 5_000 + "\n", "digits"),
     ("name: x\nnodes: []\nn: " + "[" * 80 + "]" * 80 + "\n", "nested deeper than"),
-], ids=["deep-flow", "long-integer", "over-depth"])
+    ('name: "x\\0y"\nnodes: []\n', "NUL character"),
+], ids=["deep-flow", "long-integer", "over-depth", "nul"])
 @pytest.mark.parametrize("endpoint", ["import", "validate"])
 def test_yaml_keeps_the_same_limits(client_for, admin, targets, endpoint, document, named):
     # given a YAML document over a limit
