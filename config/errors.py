@@ -206,12 +206,17 @@ def server_error(request: Any) -> Any:
 class ApiJsonErrorMiddleware:
     """Under /api/, an error answered in anything but JSON becomes `{code, message,
     details}` with the same status: Django's own pages (the debug 404 and 500 pages
-    included, which also show settings and code), a CSRF refusal, a bare 400."""
+    included, which also show settings and code), a CSRF refusal, a bare 400. An address
+    holding a NUL is a 404 before any view reads it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX) and "\x00" in request.path:
+            # No name holds a NUL (PostgreSQL refuses it in text, as a database error), so
+            # such an address names nothing, whichever view would look it up.
+            return json_error_response(404)
         response = self.get_response(request)
         if (
             response.status_code >= 400

@@ -207,6 +207,26 @@ def test_nothing_under_api_answers_html(client_for, admin, settings, debug):
     assert client.get("/no-such-page")["Content-Type"].startswith("text/html")
 
 
+NAMED_ADDRESSES = ["workflows", "workflows/demo", "executions", "schedules", "webhooks",
+                   "secrets", "bookmarks", "audit", "templates", "nodes/types", "hooks"]
+
+
+def test_an_address_holding_a_nul_is_a_404(client_for, admin):
+    client = client_for(admin)
+    for collection in NAMED_ADDRESSES:
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            # given a NUL, escaped or not, where an address names an object
+            for name in ("%00", "a%00b", "\x00"):
+                # when it is requested
+                response = client.generic(method, f"/api/{collection}/{name}", "{}",
+                                          content_type="application/json")
+
+                # then it names nothing: a JSON 404, not a database error
+                assert response.status_code == 404, (method, collection, name,
+                                                      response.status_code)
+                assert response.json()["code"] == "not_found"
+
+
 DATE_FILTERS = [("/api/executions", "created_after"), ("/api/executions", "created_before"),
                 ("/api/workflows", "created_after"), ("/api/workflows", "updated_after"),
                 ("/api/audit", "since"), ("/api/audit", "until")]
