@@ -481,8 +481,8 @@ class Engine:
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
         from django.test import Client
-        from rest_framework_simplejwt.tokens import RefreshToken
 
+        from config.tokens import access_token_issue
         from executions.models import Execution
 
         user, _ = get_user_model().objects.get_or_create(username="bench-operator")
@@ -490,7 +490,7 @@ class Engine:
         if operators is None:
             raise BenchError("the group workflow-operators is missing (migrations?)")
         user.groups.add(operators)
-        client = Client(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {access_token_issue(user=user)}")
         url = f"/api/workflows/{self.chain_workflow.pk}/execute"
 
         def start() -> Any:

@@ -51,6 +51,14 @@ def tokens_issue(*, user: Any) -> RefreshToken:
     return refresh
 
 
+def access_token_issue(*, user: Any) -> AccessToken:
+    """An access token alone, with no refresh token (nothing is stored): for a process that
+    acts as the user for one short task (the benchmark, tests)."""
+    access = AccessToken.for_user(user)
+    access[GENERATION_CLAIM] = token_generation(user)
+    return access
+
+
 def token_user(token: AccessToken | RefreshToken) -> Any:
     """The token's user, if active and the token is of their current password."""
     user = get_user_model().objects.filter(pk=token.get("user_id"), is_active=True).first()

@@ -9,9 +9,9 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed
 
+from config.tokens import access_token_issue
 from executions.models import Execution
 from tests.engine import workflow_from
 from tests.servers import receive_json
@@ -39,7 +39,7 @@ def test_a_path_without_a_route_is_closed_with_4404_and_no_server_error(web, pat
 def socket_path(request, definition, viewer):
     """An open socket of each consumer, for the viewer."""
     workflow = workflow_from(definition())
-    token = AccessToken.for_user(viewer)
+    token = access_token_issue(user=viewer)
     if request.param == "execution":
         execution = Execution.objects.create(workflow=workflow,
                                              version=workflow.current_version)

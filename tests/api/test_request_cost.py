@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from config.tokens import tokens_issue
+from config.tokens import access_token_issue
 from executions.models import Execution
 from executions.services.start import execution_start
 from workflows.services import workflow_create
@@ -23,7 +23,7 @@ def bearer(user) -> APIClient:
     """A client that authenticates each request with a JWT, as a real client does (the
     user and their permissions are loaded per request, not kept by the test client)."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user).access_token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_issue(user=user)}")
     return client
 
 

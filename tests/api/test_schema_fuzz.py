@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
-from config.tokens import tokens_issue
+from config.tokens import access_token_issue
 
 EXAMPLES_PER_OPERATION = 15
 
@@ -29,7 +29,7 @@ schema.app = get_wsgi_application()
 @pytest.fixture
 def superuser_token(django_user_model) -> str:
     user = django_user_model.objects.create_superuser("fuzz", "fuzz@example.com", "fuzz-pass")
-    return str(tokens_issue(user=user).access_token)
+    return str(access_token_issue(user=user))
 
 
 @pytest.fixture

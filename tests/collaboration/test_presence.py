@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 from asgiref.sync import async_to_sync
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed
 
+from config.tokens import access_token_issue
 from tests.engine import workflow_from
 from tests.servers import receive_json
 
@@ -21,7 +21,7 @@ def workflow(definition):
 
 
 def path_for(workflow_id, user=None) -> str:
-    token = f"?token={AccessToken.for_user(user)}" if user is not None else ""
+    token = f"?token={access_token_issue(user=user)}" if user is not None else ""
     return f"/ws/workflows/{workflow_id}/{token}"
 
 

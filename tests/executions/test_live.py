@@ -15,7 +15,7 @@ from asgiref.testing import ApplicationCommunicator
 from django.utils import timezone
 
 from config.asgi import application
-from config.tokens import tokens_issue
+from config.tokens import access_token_issue
 from executions import services
 from executions.models import Execution, NodeExecution, OutboxEvent
 from executions.services.outbox import execution_group, outbox_dispatch
@@ -106,7 +106,7 @@ def test_an_invalid_token_is_closed_with_4401(waiting_execution):
 
 
 def test_a_token_from_before_a_password_change_is_closed_with_4401(waiting_execution, viewer):
-    token = str(tokens_issue(user=viewer).access_token)
+    token = str(access_token_issue(user=viewer))
     viewer.set_password("another-long-passphrase-entirely")
     viewer.save()
     code = session(f"/ws/executions/{waiting_execution.pk}/", token=token, script=close_code)
@@ -115,13 +115,13 @@ def test_a_token_from_before_a_password_change_is_closed_with_4401(waiting_execu
 
 def test_a_user_without_workflow_read_is_closed_with_4403(waiting_execution, nobody):
     code = session(f"/ws/executions/{waiting_execution.pk}/",
-                   token=str(tokens_issue(user=nobody).access_token), script=close_code)
+                   token=str(access_token_issue(user=nobody)), script=close_code)
     assert code == 4403
 
 
 def test_an_unknown_execution_is_closed_with_4404(viewer):
     code = session(f"/ws/executions/{uuid.uuid4()}/",
-                   token=str(tokens_issue(user=viewer).access_token), script=close_code)
+                   token=str(access_token_issue(user=viewer)), script=close_code)
     assert code == 4404
 
 
@@ -130,7 +130,7 @@ def test_a_viewer_with_a_token_receives_the_snapshot(waiting_execution, viewer):
         return await communicator.receive_json_from(timeout=10)
 
     message = session(f"/ws/executions/{waiting_execution.pk}/",
-                      token=str(tokens_issue(user=viewer).access_token), script=snapshot)
+                      token=str(access_token_issue(user=viewer)), script=snapshot)
     assert message["type"] == "execution.snapshot"
     body = message["execution"]
     assert body["id"] == str(waiting_execution.pk) and body["status"] == "running"
@@ -170,7 +170,7 @@ def events_until_completed(execution: Execution, *others: Execution, viewer: Any
         return seen
 
     return session(f"/ws/executions/{execution.pk}/",
-                   token=str(tokens_issue(user=viewer).access_token), script=watch)
+                   token=str(access_token_issue(user=viewer)), script=watch)
 
 
 @pytest.mark.usefixtures("worker")
@@ -220,7 +220,7 @@ def test_an_event_sent_one_by_one_still_reaches_the_socket(waiting_execution, vi
         return await communicator.receive_json_from(timeout=10)
 
     message = session(f"/ws/executions/{waiting_execution.pk}/",
-                      token=str(tokens_issue(user=viewer).access_token), script=watch)
+                      token=str(access_token_issue(user=viewer)), script=watch)
     # then the socket relays it as it always did
     assert message == {"type": "execution.event", "sequence": 7, "event": "node.waiting"}
 
@@ -232,7 +232,7 @@ def test_a_socket_idle_for_30_seconds_still_receives_the_next_event(web, waiting
 
     from tests.servers import receive_json
 
-    token = str(AccessToken.for_user(viewer))
+    token = str(access_token_issue(user=viewer))
 
     async def watch():
         async with web.websocket(f"/ws/executions/{waiting_execution.pk}/?token={token}") as ws:

@@ -85,15 +85,15 @@ def test_readiness_is_200_while_a_websocket_is_open(web, viewer, definition):
     # given a websocket open on the real web server, its consumer receiving from the layer
     import httpx
     from asgiref.sync import async_to_sync
-    from rest_framework_simplejwt.tokens import AccessToken
 
+    from config.tokens import access_token_issue
     from executions.models import Execution
     from tests.engine import workflow_from
     from tests.servers import receive_json
 
     workflow = workflow_from(definition())
     execution = Execution.objects.create(workflow=workflow, version=workflow.current_version)
-    token = str(AccessToken.for_user(viewer))
+    token = str(access_token_issue(user=viewer))
 
     async def probe_while_open():
         async with web.websocket(f"/ws/executions/{execution.pk}/?token={token}") as websocket:
