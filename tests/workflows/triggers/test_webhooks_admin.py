@@ -62,3 +62,28 @@ def test_the_rotate_action_shows_a_new_url(operator_client, definition):
     assert new != old
     assert webhooks.webhook_find(token=old) is None
     assert webhooks.webhook_find(token=new).pk == trigger.pk
+
+
+def test_an_editor_without_execute_cannot_add_or_rotate_a_hook_in_the_admin(client, editor,
+                                                                            definition):
+    # given a staff editor (workflow.write, no workflow.execute) and a hook
+    editor.is_staff = True
+    editor.save()
+    client.force_login(editor)
+    workflow = workflow_from(definition())
+    trigger, _ = webhooks.webhook_create(workflow=workflow, actor=None)
+    # when they add an enabled hook and rotate the existing one
+    added = client.post("/admin/workflow/webhooktrigger/add/", {
+        "workflow": str(workflow.pk), "name": "mine", "enabled": "on",
+        "signature_header": "X-Weft-Signature", "timestamp_header": "X-Weft-Timestamp",
+        "tolerance": 300, "max_body_bytes": 1024, "rate_limit": 5})
+    rotated = client.post("/admin/workflow/webhooktrigger/", {
+        "action": "rotate", "_selected_action": [str(trigger.pk)]})
+    # then both are refused with a message, no URL is shown and nothing changed
+    for response in (added, rotated):
+        assert response.status_code == 302
+        assert shown_tokens(response) == []
+        assert any("workflow.execute" in str(message)
+                   for message in get_messages(response.wsgi_request))
+    assert list(WebhookTrigger.objects.values_list("name", "token_hash")) == [
+        ("default", trigger.token_hash)]
