@@ -564,6 +564,10 @@ WORKFLOW_TEMPLATE_MAX_OUTPUT = env_int(
     "WORKFLOW_TEMPLATE_MAX_OUTPUT", 1_000_000,
     "Characters a template may produce, and a value it may build (text, list, object).",
 )
+WORKFLOW_TEMPLATE_MAX_SECONDS = env_int(
+    "WORKFLOW_TEMPLATE_MAX_SECONDS", 5,
+    "Seconds one template or expression may take to render (loops and calls check the clock).",
+)
 WORKFLOW_TEMPLATE_MAX_INT_DIGITS = env_int(
     "WORKFLOW_TEMPLATE_MAX_INT_DIGITS", 4300,
     "Digits an integer a template computes may have (`**` and `*` are checked before they run).",

@@ -10,7 +10,10 @@ the sandbox: no Python `eval`, no attribute access to internals, and bounded wor
   before they build a value: an integer over WORKFLOW_TEMPLATE_MAX_INT_DIGITS digits, or
   a text, list or object over WORKFLOW_TEMPLATE_MAX_OUTPUT characters, is refused;
 - a rendered text, and the native value of a lone `{{ expr }}`, are measured against the
-  same limit.
+  same limit;
+- a render runs at most WORKFLOW_TEMPLATE_MAX_SECONDS: every loop iteration and every call
+  (a macro's included) checks the clock, so loops that build nothing (`{% for i in
+  range(100000) %}{% for j in range(100000) %}`) and recursion are bounded in time too.
 
 Secrets are `Secret` objects here: placed as they are, they render only into the fields a
 node type declares secret-bearing; any operation on them (a filter, slicing, iteration,
@@ -19,11 +22,13 @@ comparison, concatenation, turning them into text) is refused.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from string import Formatter
 from typing import Any
 
@@ -37,7 +42,7 @@ from jinja2 import (
 )
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
-from jinja2.nodes import Concat
+from jinja2.nodes import Call, Concat, EnvironmentAttribute, For
 from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg
@@ -327,11 +332,43 @@ def _finalize(context: Context, value: Any) -> Any:
     return value
 
 
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "template_deadline", default=None)
+
+
+def _check_time() -> None:
+    deadline = _deadline.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise TemplateLimitError(
+            f"the template ran longer than {settings.WORKFLOW_TEMPLATE_MAX_SECONDS} s "
+            "(WORKFLOW_TEMPLATE_MAX_SECONDS)")
+
+
+@contextlib.contextmanager
+def _time_bound() -> Iterator[None]:
+    """The outermost render or evaluation sets the deadline; nested ones keep it."""
+    if _deadline.get() is not None:
+        yield
+        return
+    token = _deadline.set(time.monotonic() + settings.WORKFLOW_TEMPLATE_MAX_SECONDS)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 class _CodeGenerator(CodeGenerator):
-    """Sends `~` through the environment, so concatenation is measured like `+`."""
+    """Sends `~` through the environment, so concatenation is measured like `+`, and a
+    loop's iterable through `clocked`, so a loop that builds nothing is bounded in time."""
+
+    def visit_For(self, node: For, frame: Frame) -> None:
+        clock = EnvironmentAttribute("clocked", lineno=node.lineno)
+        if not (isinstance(node.iter, Call) and node.iter.node == clock):
+            node.iter = Call(clock, [node.iter], [], None, None, lineno=node.iter.lineno)
+        super().visit_For(node, frame)
 
     def visit_Concat(self, node: Concat, frame: Frame) -> None:
-        self.write("environment.concat(context, (")
+        self.write("environment.tilde_concat(context, (")
         for arg in node.nodes:
             self.visit(arg, frame)
             self.write(", ")
@@ -408,7 +445,13 @@ class WorkflowSandbox(ImmutableSandboxedEnvironment):
             _check_percent_format(left, right)
         return super().call_binop(context, operator, left, right)
 
-    def concat(self, context: Context, values: tuple[Any, ...]) -> str:
+    def concat(self, chunks: Iterable[str]) -> str:
+        """Joins the output of a macro, a call or filter block and a block `{% set %}`."""
+        text = "".join(chunks)
+        _check_sizes(len(text), "the block's text")
+        return text
+
+    def tilde_concat(self, context: Context, values: tuple[Any, ...]) -> str:
         _refuse_secrets(*values)
         _check_sizes(sum(size_of(value, max_output()) for value in values),
                      "the concatenated text")
@@ -428,7 +471,13 @@ class WorkflowSandbox(ImmutableSandboxedEnvironment):
 
         return bounded
 
+    def clocked(self, iterable: Any) -> Iterator[Any]:
+        for item in iterable:
+            _check_time()
+            yield item
+
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _check_time()
         _refuse_secrets(__obj, *args, *kwargs.values())
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str | bytes):
@@ -520,8 +569,8 @@ def expression_parse_error(text: str) -> str | None:
 def _finished(value: Any, budget: list[int]) -> Any:
     """The native value of an expression as plain JSON-like data: refused when it is (or
     holds) an undefined name (a strict undefined only fails when used, and a lone
-    `{{ input.missing }}` is not used), a secret outside a secret-bearing field, or more
-    than the output limit (counted about as its JSON text)."""
+    `{{ input.missing }}` is not used), a secret outside a secret-bearing field, a number
+    that is not finite, or more than the output limit (counted about as its JSON text)."""
     budget[0] -= 1
     if budget[0] < 0:
         raise _too_big("the value")
@@ -543,6 +592,9 @@ def _finished(value: Any, budget: list[int]) -> Any:
         return {key: _finished(item, budget) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_finished(item, budget) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or infinity: PostgreSQL would refuse the node's output.
+        raise ValueError(f"the value {value} is not a finite number")
     budget[0] -= value.bit_length() // 3 + 1 if isinstance(value, int) else 4
     return value
 
@@ -562,8 +614,9 @@ def _render_text(text: str, scope: dict[str, Any], budget: list[int]) -> Any:
     return "".join(chunks)
 
 
-_RENDER_ERRORS = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError,
-                  MemoryError, RecursionError)
+# AttributeError: a filter given the wrong type (`1 | wordwrap`) reaches for a method.
+_RENDER_ERRORS = (TemplateError, ArithmeticError, AttributeError, TypeError, ValueError,
+                  LookupError, MemoryError, RecursionError)
 
 
 def render_budget() -> list[int]:
@@ -588,7 +641,8 @@ def render(value: Any, scope: dict[str, Any], *, path: str = "",
             return value
         token = _reveal.set(reveal_secrets)
         try:
-            return _render_text(value, scope, budget)
+            with _time_bound():
+                return _render_text(value, scope, budget)
         except _RENDER_ERRORS as exc:
             raise TemplateRenderError(f"{path or 'value'}: {exc}") from None
         finally:
@@ -611,9 +665,10 @@ def evaluate(expression: str, scope: dict[str, Any], *,
     `render`."""
     source = single_expression(expression) or expression
     try:
-        value = sandbox_environment().compile_expression(
-            source, undefined_to_none=False)(**scope)
-        return _finished(value, render_budget() if budget is None else budget)
+        with _time_bound():
+            value = sandbox_environment().compile_expression(
+                source, undefined_to_none=False)(**scope)
+            return _finished(value, render_budget() if budget is None else budget)
     except _RENDER_ERRORS as exc:
         raise TemplateRenderError(f"{expression!r}: {exc}") from None
 

@@ -119,6 +119,62 @@ def test_operations_that_would_build_too_much_are_refused_before_they_run(expres
     assert limit in str(refused.value)
 
 
+@pytest.mark.parametrize("template", [
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "{% for i in range(100000) recursive %}{% for j in range(100000) %}{% endfor %}"
+    "{% endfor %}",
+    "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+    "{{ f(60) }}",
+    "{{ range(100000) | map('string') | map('length') | select('odd') | list | length }}"
+    "{% for i in range(100000) %}{% set x = range(100000) | select('odd') | list %}"
+    "{% endfor %}",
+], ids=["nested-loops", "recursive-loop", "macro-recursion", "filters-in-a-loop"])
+def test_a_render_that_builds_nothing_is_still_bounded_in_time(settings, template):
+    # given a template that produces no output but would compute for hours
+    settings.WORKFLOW_TEMPLATE_MAX_SECONDS = 1
+
+    # when it is rendered, as a template and as an expression's surroundings
+    with pytest.raises(TemplateRenderError) as refused:
+        render(template, {}, path="data.x")
+
+    # then it is stopped at the time limit, naming it
+    assert "WORKFLOW_TEMPLATE_MAX_SECONDS" in str(refused.value)
+
+
+@pytest.mark.parametrize(("expression", "named"), [
+    ("9e307 * 10", "not a finite number"), ("'nan' | float", "not a finite number"),
+    ("['inf' | float]", "not a finite number"), ("{'a': -1e308 * 10}", "not a finite number"),
+    ("1000 | wordwrap(1)", "splitlines"),
+])
+def test_a_value_json_cannot_hold_or_a_filter_on_the_wrong_type_is_a_render_error(
+        expression, named):
+    # when an expression computes infinity or NaN, or a filter gets a type it cannot take
+    for text in (expression, "{{ " + expression + " }}"):
+        with pytest.raises(TemplateRenderError) as refused:
+            evaluate(text, {})
+        # then it is the render error a node reports, naming the problem
+        assert named in str(refused.value)
+    with pytest.raises(TemplateRenderError):
+        render("{{ " + expression + " }}", {}, path="data.x")
+
+
+@pytest.mark.parametrize(("template", "text"), [
+    ("{% macro greet(name) %}Hello {{ name }}{% endmacro %}{{ greet('Ada') }}", "Hello Ada"),
+    ("{% macro box() %}[{{ caller() }}]{% endmacro %}{% call box() %}x{% endcall %}", "[x]"),
+    ("{% set line %}a{{ 1 + 1 }}{% endset %}{{ line }}", "a2"),
+    ("{% filter upper %}ab{% endfilter %}", "AB"),
+])
+def test_macros_and_blocks_render(template, text):
+    assert render(template, {}) == text
+
+
+def test_a_block_is_held_to_the_output_limit(settings):
+    settings.WORKFLOW_TEMPLATE_MAX_OUTPUT = 1000
+    with pytest.raises(TemplateRenderError, match="WORKFLOW_TEMPLATE_MAX_OUTPUT"):
+        render("{% set x %}{% for i in range(50) %}{{ 'x' * 100 }}{% endfor %}{% endset %}"
+               "{{ x | length }}", {})
+
+
 @pytest.mark.parametrize(("expression", "value"), [
     ("2 ** 10", 1024), ("'ab' * 3", "ababab"), ("[1] * 3", [1, 1, 1]), ("'a' ~ 1", "a1"),
     ("'%s-%05d' % ('a', 7)", "a-00007"), ("'{}:{:>4}'.format('a', 'b')", "a:   b"),
