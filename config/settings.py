@@ -479,15 +479,16 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # Every logger that prints request paths writes through the console handler, whose
-    # filter scrubs hook tokens (a hook URL is its credential): Django's own default
-    # handlers and uvicorn's (configured before the app loads) are replaced here.
+    # Every logger that prints request paths writes through the root's console handler,
+    # whose filter scrubs hook tokens (a hook URL is its credential): the handlers of
+    # Django's default logging and of uvicorn's (configured before the app loads) are
+    # removed here, so their records propagate to it.
     "loggers": {
-        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "INFO"},
-        "uvicorn": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "uvicorn.access": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "uvicorn": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "uvicorn.access": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "celery": {"level": LOG_LEVEL},
     },
 }
