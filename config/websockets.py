@@ -16,6 +16,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from config.parsers import JsonLimitError, json_loads
+
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -118,10 +120,10 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
             raise FrameError(FrameErrorCode.MESSAGE_TOO_LARGE,
                              f"A message may hold at most {limit} bytes.")
         try:
-            message = json.loads(text_data)
-        except (ValueError, RecursionError):
+            message = json_loads(text_data)
+        except JsonLimitError as exc:
             raise FrameError(FrameErrorCode.INVALID_JSON,
-                             "The message is not valid JSON.") from None
+                             f"The message is not valid JSON: {exc.message}") from None
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             raise FrameError(FrameErrorCode.INVALID_MESSAGE,
                              'A message is a JSON object with a string "type".')

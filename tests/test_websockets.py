@@ -60,6 +60,8 @@ BAD_FRAMES = [
     ('{"no": "type"}', "invalid_message"),
     ("[" * 50_000 + "]" * 50_000, "message_too_large"),
     ("[" * 30_000 + "]" * 30_000, "invalid_json"),
+    ('{"type": "ping", "n": NaN}', "invalid_json"),
+    ('{"type": "status", "status": "a\\u0000"}', "invalid_json"),
 ]
 
 
