@@ -162,6 +162,13 @@ def _triggers_sync(workflow: Workflow, definition: dict[str, Any], actor: Any) -
     )
 
 
+def _has_triggers(workflow: Workflow) -> bool:
+    """Whether something starts runs of the workflow without a person once it is active."""
+    return (workflow.schedules.filter(enabled=True).exists()
+            or workflow.webhooks.filter(enabled=True).exists()
+            or workflow.event_subscriptions.exists() or workflow.dependencies.exists())
+
+
 def _version_add(
     *, workflow: Workflow, definition: dict[str, Any], number: int, actor: Any, change_note: str
 ) -> WorkflowVersion:
@@ -260,6 +267,8 @@ def workflow_update(
                 locked.namespace, locked.name = namespace, name
                 locked.description = normalized.get("description", "")
                 version_created = True
+            if active and not locked.active and _has_triggers(locked):
+                trigger_arm_check(actor=actor, what="Activating a workflow with triggers")
             if active is not None:
                 locked.active = active
             locked.save()

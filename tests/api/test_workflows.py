@@ -479,6 +479,27 @@ def test_an_editor_without_execute_cannot_subscribe_a_workflow_to_starts(
     assert response.json()["version"] == 2
 
 
+def test_an_editor_without_execute_cannot_reactivate_a_workflow_whose_triggers_start_runs(
+        client_for, editor, designer, definition):
+    # given a workflow with an event trigger, switched off by its designer, and one without
+    armed = create(client_for(designer),
+                   definition(name="on-event", triggers=[{"event": "order.created"}])).json()
+    plain = create(client_for(designer), definition(name="plain")).json()
+    for workflow in (armed, plain):
+        response = client_for(designer).patch(f"/api/workflows/{workflow['id']}",
+                                              {"active": False}, format="json")
+        assert response.status_code == 200, response.json()
+    # when an editor (workflow.write, no workflow.execute) switches them on again
+    client = client_for(editor)
+    refused = client.patch(f"/api/workflows/{armed['id']}", {"active": True}, format="json")
+    allowed = client.patch(f"/api/workflows/{plain['id']}", {"active": True}, format="json")
+    # then the one whose trigger would start runs stays off, and the other is on
+    assert refused.status_code == 403, refused.json()
+    assert refused.json()["details"]["permission"] == "workflow.execute"
+    assert Workflow.objects.get(pk=armed["id"]).active is False
+    assert allowed.status_code == 200 and allowed.json()["active"] is True
+
+
 @pytest.mark.parametrize("path", ["/api/executions", "/api/schedules", "/api/webhooks"])
 def test_lists_filter_by_workflow_as_namespace_and_name(client_for, wf_admin, existing, path):
     # given one execution, schedule and webhook of tests/hello
