@@ -358,6 +358,10 @@ TRUSTED_PROXIES = env_int(
 if TRUSTED_PROXIES < 0:
     raise ImproperlyConfiguredEnvironment(
         f"TRUSTED_PROXIES must be 0 or more, not {TRUSTED_PROXIES}")
+DEFINITION_MAX_PROBLEMS = env_int(
+    "DEFINITION_MAX_PROBLEMS", 100,
+    "Errors (and warnings) a definition's validation lists; `omitted` counts the rest.",
+)
 MAX_DEFINITION_BYTES = env_int(
     "MAX_DEFINITION_BYTES", 10 * 1024 * 1024, "Largest accepted request body (413 beyond)."
 )

@@ -203,6 +203,26 @@ def test_validate_reports_problems_without_saving(client_for, viewer, definition
     assert Workflow.objects.count() == 0
 
 
+def test_a_definition_with_thousands_of_problems_lists_a_bounded_number(
+        client_for, editor, definition):
+    # given a definition of 2,000 edges between nodes that do not exist
+    document = definition(edges=[{"source": f"x{i}", "target": f"y{i}"} for i in range(2000)])
+    client = client_for(editor)
+
+    # when it is validated, and saved
+    report = client.post("/api/workflows/validate", {"definition": document},
+                         format="json").json()
+    refused = client.post("/api/workflows", {"definition": document}, format="json")
+
+    # then the first 100 problems are listed and the rest counted, not 4,000 of them
+    assert report["valid"] is False
+    assert len(report["errors"]) == 100
+    assert report["omitted"] == {"errors": 3900, "warnings": 0}
+    assert refused.status_code == 400
+    assert len(refused.json()["details"]["errors"]) == 100
+    assert refused.json()["message"].startswith("The definition has 4000 problem(s)")
+
+
 def test_validate_accepts_yaml(client_for, viewer, definition):
     response = client_for(viewer).post(
         "/api/workflows/validate", yaml.safe_dump(definition()),

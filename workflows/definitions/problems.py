@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
+
 
 class DefinitionErrorCode(StrEnum):
     """Machine-readable codes of definition problems."""
@@ -83,11 +85,20 @@ class ValidationReport:
             self.errors.append(problem)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """The report as JSON. At most DEFINITION_MAX_PROBLEMS errors and as many warnings
+        are listed (a document of 20,000 broken edges would otherwise answer megabytes);
+        `omitted` counts the rest."""
+        limit = settings.DEFINITION_MAX_PROBLEMS
+        result: dict[str, Any] = {
             "valid": self.ok,
-            "errors": [problem.as_dict() for problem in self.errors],
-            "warnings": [problem.as_dict() for problem in self.warnings],
+            "errors": [problem.as_dict() for problem in self.errors[:limit]],
+            "warnings": [problem.as_dict() for problem in self.warnings[:limit]],
         }
+        omitted = {"errors": max(len(self.errors) - limit, 0),
+                   "warnings": max(len(self.warnings) - limit, 0)}
+        if any(omitted.values()):
+            result["omitted"] = omitted
+        return result
 
 
 def edge_label(edge: dict[str, Any]) -> str:
