@@ -118,7 +118,11 @@ class ExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="input")
     def input_json(self, obj: Execution) -> str:
-        return pretty_json(obj.input)
+        owner = selectors.execution_input_owner(obj)
+        shown = pretty_json(selectors.execution_input(obj))
+        if owner is None:
+            return shown
+        return format_html("(a loop iteration: the input of execution {}){}", owner, shown)
 
     @admin.display(description="output")
     def output_json(self, obj: Execution) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet
 
 from executions.models import Bookmark, BookmarkKind, Execution, ExecutionLog, NodeExecution
@@ -18,6 +19,33 @@ def execution_detail_list() -> QuerySet[Execution]:
     return execution_list().prefetch_related(
         Prefetch("nodes", queryset=NodeExecution.objects.order_by("id"))
     )
+
+
+def execution_input_owner(execution: Execution) -> Any:
+    """The id of the execution whose input `execution` reads, or None when it reads its
+    own. A Loop iteration stores no copy of the input (a loop over many items would store
+    it once per item): it reads its parent's, which, for an iteration of a nested loop, is
+    its parent's in turn."""
+    return execution.parent_id if execution.item_index is not None else None
+
+
+def execution_input(execution: Execution) -> Any:
+    """The input `execution` runs with: its own, or for a Loop iteration the input of its
+    nearest ancestor that is not an iteration, found in one query however deep the loops
+    nest. (An iteration stored before iterations stopped copying it holds the same.)"""
+    parent_id = execution_input_owner(execution)
+    if parent_id is None:
+        return execution.input
+    table = connection.ops.quote_name(Execution._meta.db_table)
+    # The table name comes from the model; the id is a parameter.
+    found = list(Execution.objects.raw(
+        f"WITH RECURSIVE up(id, parent_id, item_index) AS ("  # noqa: S608
+        f"SELECT id, parent_id, item_index FROM {table} WHERE id = %s "
+        f"UNION ALL SELECT e.id, e.parent_id, e.item_index FROM {table} e "
+        "JOIN up ON e.id = up.parent_id WHERE up.item_index IS NOT NULL) "
+        f"SELECT id, input FROM {table} WHERE id = (SELECT id FROM up WHERE item_index IS NULL)",
+        [Execution._meta.pk.get_db_prep_value(parent_id, connection)]))
+    return found[0].input if found else execution.input
 
 
 def execution_children(*, execution: Execution, node_id: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 import django_filters
@@ -85,18 +86,36 @@ class ExecutionSerializer(serializers.ModelSerializer):
     workflow_name = serializers.CharField(source="workflow.__str__", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     started_by = serializers.CharField(source="started_by.username", default=None)
+    input_from = serializers.SerializerMethodField(
+        help_text="A Loop iteration stores no input of its own: the execution whose input "
+        "it reads (its parent; follow `input_from` again for a nested loop). Null when "
+        "`input` is the execution's own.")
 
     class Meta:
         model = Execution
-        fields = ["id", "workflow", "workflow_name", "version", "status", "input", "output",
+        fields = ["id", "workflow", "workflow_name", "version", "status", "input",
+                  "input_from", "output",
                   "error", "priority", "trigger", "started_by", "idempotency_key",
                   "correlation_id", "parent", "parent_node", "item_index", "root", "depth",
                   "created_at", "started_at", "finished_at"]
 
 
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_input_from(self, execution: Execution) -> str | None:
+        owner = selectors.execution_input_owner(execution)
+        return None if owner is None else str(owner)
+
+
 class ExecutionDetailSerializer(ExecutionSerializer):
     nodes = ParentNodeExecutionSerializer(many=True, read_only=True)
     variables = serializers.JSONField(read_only=True)
+    input = serializers.SerializerMethodField(
+        help_text="The input it runs with: a Loop iteration's is the input of the execution "
+        "running the loop (`input_from`).")
+
+    @extend_schema_field(serializers.JSONField())
+    def get_input(self, execution: Execution) -> Any:
+        return selectors.execution_input(execution)
 
     class Meta(ExecutionSerializer.Meta):
         fields = [*ExecutionSerializer.Meta.fields, "variables", "nodes"]

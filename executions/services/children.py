@@ -105,9 +105,11 @@ def _start(parent: Execution, bookmark: Bookmark, index: int) -> Execution:
     else:  # an inline body: the parent's own version, narrowed to the body
         workflow, version = parent.workflow, parent.version
         graph_path = "/".join(filter(None, [parent.graph_path, bookmark.node_id]))
+    # An iteration reads the input of the execution running the loop
+    # (`selectors.execution_input`) rather than storing a copy per item.
     return execution_start_child(
         parent=parent, bookmark=bookmark, workflow=workflow, version=version,
-        input=parent.input, graph_path=graph_path, item=request["items"][index],
+        input={}, graph_path=graph_path, item=request["items"][index],
         item_index=index,
     )
 

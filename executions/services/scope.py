@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from executions.models import Execution, NodeExecution, NodeStatus
+from executions.selectors import execution_input
 from workflows.templating import named
 
 
@@ -15,7 +16,8 @@ def template_scope(
     """`input`, `nodes` (outputs of finished nodes; None for skipped), `vars`, `execution`.
 
     A key missing from `input`, `nodes` or `vars` reads as undefined: `input.x is defined`
-    and `input.x | default(...)` work, and any other use fails naming `input.x`."""
+    and `input.x | default(...)` work, and any other use fails naming `input.x`. A Loop
+    iteration's `input` is the input of the execution that runs the loop."""
     nodes = {
         row.node_id: row.output if row.status == NodeStatus.COMPLETED else None
         for row in rows
@@ -26,7 +28,7 @@ def template_scope(
         scope = {"item": execution.item, "index": execution.item_index}
     return {
         **scope,
-        "input": named("input", execution.input),
+        "input": named("input", execution_input(execution)),
         "nodes": named("nodes", nodes),
         "vars": named("vars", execution.variables),
         "execution": {

@@ -373,3 +373,43 @@ def test_a_tree_that_fans_out_at_every_level_stops_at_the_descendants_limit():
         wait_for(execution)
     assert tree.filter(depth=2).count() == 10
     assert not tree.exclude(status__in=("failed", "cancelled")).exists()
+
+
+def test_loop_iterations_read_the_loops_input_without_storing_a_copy(client_for, viewer):
+    # given a workflow whose input is large-ish, looping over its items with an inline
+    # body that nests another loop, and with a body that is another workflow, every body
+    # reading `input`
+    workflow_from(flow("tagged", [transform("tagged", "{{ input.tag }}/{{ item }}")]))
+    inner = {"nodes": [transform("pair", "{{ input.tag }}:{{ item }}")]}
+    outer = {"nodes": [
+        transform("label", "{{ input.tag }}-{{ item }}"),
+        {"id": "inner", "type": "Loop",
+         "data": {"items": "input.inner", "concurrency": 2, "body": inner}},
+    ]}
+    definition = flow("no-copies", [
+        loop(3, outer),
+        {"id": "other", "type": "Loop",
+         "data": {"items": "input.numbers", "concurrency": 3, "body": {"workflow": "tagged"}}},
+    ])
+    blob = "x" * 50_000
+    numbers = list(range(6))
+    # when it runs
+    execution = run(definition, {"numbers": numbers, "inner": ["p", "q"], "tag": "T",
+                                 "blob": blob})
+    # then every iteration's templates read the input, nested loops and bodies too
+    assert execution.status == "completed", execution.error
+    assert execution.output["other"] == [{"tagged": f"T/{n}"} for n in numbers]
+    assert execution.output["each"] == [
+        {"label": f"T-{n}", "inner": ["T:p", "T:q"]} for n in numbers]
+    # and the input was stored once: no iteration holds a copy
+    iterations = Execution.objects.filter(root=execution)
+    assert iterations.count() == 6 + 6 * 2 + 6
+    assert all(stored in ({}, None) for stored in iterations.values_list("input", flat=True))
+    # and an iteration's detail shows the input it ran with, and whose it is
+    nested = iterations.filter(depth=2).first()
+    client = client_for(viewer)
+    detail = client.get(f"/api/executions/{nested.pk}").json()
+    assert detail["input"]["blob"] == blob
+    assert detail["input_from"] == str(nested.parent_id)
+    listed = client.get(f"/api/executions/{execution.pk}").json()
+    assert listed["input_from"] is None and listed["input"]["tag"] == "T"
