@@ -1,0 +1,49 @@
+"""The ASGI entry point refuses a request body over the limit as it arrives."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+from django.conf import settings
+
+MIB = 1024 * 1024
+
+
+def _chunks(total: int):
+    yield b'{"username": "'
+    for _ in range(total // MIB):
+        yield b"x" * MIB
+    yield b'", "password": "x"}'
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(web):
+    # given a body sent without a Content-Length, in chunks, past MAX_DEFINITION_BYTES
+    # when it is posted to an endpoint that reads JSON (no login needed)
+    response = httpx.post(web.url("/api/auth/login"), content=_chunks(
+        settings.MAX_DEFINITION_BYTES + 2 * MIB), headers={"Content-Type": "application/json"},
+        timeout=30)
+
+    # then it is refused as too large, not stored and parsed
+    assert response.status_code == 413, response.text[:300]
+    assert response.json()["code"] == "payload_too_large"
+    assert response.json()["details"] == {"max_bytes": settings.MAX_DEFINITION_BYTES}
+    # while a chunked body within the limit is read as usual
+    small = httpx.post(web.url("/api/auth/login"), content=iter([b'{"username": "a", ',
+                                                                b'"password": "b"}']),
+                       headers={"Content-Type": "application/json"}, timeout=30)
+    assert small.status_code in (400, 401), small.text[:300]
+
+
+def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(web):
+    # given a request that declares a body over the limit and sends none of it
+    with socket.create_connection(("127.0.0.1", web.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (settings.MAX_DEFINITION_BYTES + 1))
+
+        # then the answer comes at once: a 413, without waiting for the body
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"payload_too_large"' in answer
