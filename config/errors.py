@@ -11,7 +11,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found as html_page_not_found
 from django.views.defaults import server_error as html_server_error
@@ -217,7 +217,14 @@ class ApiJsonErrorMiddleware:
             # No name holds a NUL (PostgreSQL refuses it in text, as a database error), so
             # such an address names nothing, whichever view would look it up.
             return json_error_response(404)
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        except SuspiciousOperation as exc:
+            # Only in DEBUG does one get here: Django's debug page for a request it refuses
+            # (too many query fields) reads the same query again and fails in turn.
+            if not request.path.startswith(API_PREFIX):
+                raise
+            return json_error_response(413 if isinstance(exc, RequestDataTooBig) else 400)
         if (
             response.status_code >= 400
             and request.path.startswith(API_PREFIX)

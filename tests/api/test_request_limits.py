@@ -207,6 +207,23 @@ def test_nothing_under_api_answers_html(client_for, admin, settings, debug):
     assert client.get("/no-such-page")["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "development"])
+def test_too_many_query_fields_is_a_json_400_in_both_profiles(client_for, admin, settings,
+                                                                debug):
+    # given either profile
+    settings.DEBUG = debug
+    client = client_for(admin)
+    client.raise_request_exception = False
+    query = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+    # when a list is asked for with more query fields than Django reads
+    response = client.get(f"/api/workflows?{query}")
+
+    # then the answer is the error contract's 400, not a failure of the debug page
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_input"
+
+
 NAMED_ADDRESSES = ["workflows", "workflows/demo", "executions", "schedules", "webhooks",
                    "secrets", "bookmarks", "audit", "templates", "nodes/types", "hooks"]
 
