@@ -12,8 +12,11 @@ series-parallel form (A->C, A->D, B->D, B->E); see docs/engine.md.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings as django_settings
 
 from workflows.caching import cached, process_cache
 
@@ -56,9 +59,62 @@ class Plan:
         return self.nodes[node_id]["type"]
 
 
+def _bounded(value: Any, maximum: float) -> float | None:
+    """A stored number of seconds (or attempts) within [0, maximum]; None (the default
+    applies) when it is not a number at all."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return min(max(value, 0), maximum)
+
+
+def _clamped(holder: dict[str, Any], bounds: dict[str, float]) -> dict[str, Any]:
+    """`holder` with each of `bounds`' keys it sets held within its maximum (a copy)."""
+    bounded = dict(holder)
+    for key, maximum in bounds.items():
+        if key in bounded:
+            value = _bounded(bounded[key], maximum)
+            if value is None:
+                del bounded[key]
+            else:
+                bounded[key] = value
+    return bounded
+
+
+def _node_bounded(node: dict[str, Any]) -> dict[str, Any]:
+    """A node with its timeout and retry policy held within the settings' maxima. A
+    definition is checked against them when it is saved, but one stored earlier (or
+    written around the API) may hold any number, and an unbounded one makes a time
+    computation overflow and the node hang in `running`."""
+    limits = django_settings
+    node = _clamped(node, {"timeout": limits.WORKFLOW_NODE_TIMEOUT_MAX})
+    if isinstance(node.get("retry"), dict):
+        node["retry"] = _clamped(node["retry"], {
+            "initial_delay": limits.WORKFLOW_RETRY_DELAY_MAX,
+            "max_delay": limits.WORKFLOW_RETRY_DELAY_MAX,
+            "backoff": RETRY_BACKOFF_MAX,
+            "max_attempts": limits.WORKFLOW_MAX_ATTEMPTS,
+        })
+    return node
+
+
+# The definition schema's bound on `retry.backoff` (workflows/definitions/schema.py).
+RETRY_BACKOFF_MAX = 10
+
+
+def _settings_bounded(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    return _clamped(value, {
+        "timeout": django_settings.WORKFLOW_EXECUTION_TIMEOUT_MAX,
+        "max_retries": django_settings.WORKFLOW_MAX_ATTEMPTS - 1,
+    })
+
+
 def plan_build(definition: dict[str, Any]) -> Plan:
-    """The plan of a validated, normalised definition."""
-    nodes = {node["id"]: node for node in definition.get("nodes", [])}
+    """The plan of a validated, normalised definition, its times and counts held within
+    the settings' maxima (`_node_bounded`): every read of them by the engine goes through
+    the plan."""
+    nodes = {node["id"]: _node_bounded(node) for node in definition.get("nodes", [])}
     incoming: dict[str, list[Edge]] = {node_id: [] for node_id in nodes}
     outgoing: dict[str, list[Edge]] = {node_id: [] for node_id in nodes}
     for raw in definition.get("edges", []):
@@ -75,7 +131,7 @@ def plan_build(definition: dict[str, Any]) -> Plan:
                     if not incoming[node_id] and node_id not in compensators),
         leaves=tuple(node_id for node_id in nodes
                      if not outgoing[node_id] and node_id not in compensators),
-        settings=dict(definition.get("settings", {})),
+        settings=_settings_bounded(definition.get("settings", {})),
         compensators=compensators,
         output=definition.get("output"),
         mention_nodes=frozenset(node_id for node_id, node in nodes.items()

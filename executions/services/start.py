@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -142,8 +143,9 @@ def execution_admit(execution: Execution, plan: Any, *, roots_dispatched: bool =
     now = timezone.now()
     execution_transition(
         execution, ExecutionStatus.RUNNING, started_at=now,
-        deadline=now + timedelta(
-            seconds=execution.timeout or plan.settings.get("timeout", 1800)),
+        deadline=now + timedelta(seconds=min(
+            execution.timeout or plan.settings.get("timeout", 1800),
+            settings.WORKFLOW_EXECUTION_TIMEOUT_MAX)),
     )
     if plan.nodes and roots_dispatched:
         nodes_publish(execution, plan, list(plan.roots))

@@ -39,7 +39,10 @@ def _moment(value: Any, node_id: str, field: str) -> datetime:
 
 def _deadline(context: NodeContext) -> datetime | None:
     timeout = context.data.get("timeout")
-    return datetime.now(UTC) + timedelta(seconds=float(timeout)) if timeout else None
+    if not timeout:
+        return None
+    # Held within the maximum here too: a definition stored before it existed may say more.
+    return datetime.now(UTC) + timedelta(seconds=min(float(timeout), settings.WORKFLOW_WAIT_MAX))
 
 
 CRON_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
