@@ -252,6 +252,25 @@ def test_a_workflow_writes_then_reads_on_the_worker(people, secret):
     assert people.query("SELECT count(*) FROM people") == [(4,)]
 
 
+def test_values_json_cannot_hold_become_text_and_the_run_completes(people, secret):
+    # given a query whose columns are numbers JSON has no form for
+    sql = ("SELECT 'NaN'::float8 AS a, 'Infinity'::numeric AS b, '-Infinity'::float8 AS c, "
+           "1.5::float8 AS d" if people.vendor == "postgresql"
+           else "SELECT 9e999 AS b, -9e999 AS c, 1.5 AS d")
+    definition = {"name": "nonfinite", "namespace": "nodes", "nodes": [
+        {"id": "select", "type": "DatabaseQuery", "data": {"connection": secret, "sql": sql}}]}
+
+    # when it runs on the worker
+    execution = run(definition)
+
+    # then the node's output, stored as JSON, holds them as text, and the run completes
+    assert execution.status == "completed", execution.error
+    row = execution.nodes.get(node_id="select").output["rows"][0]
+    assert row == ({"a": "NaN", "b": "Infinity", "c": "-Infinity", "d": 1.5}
+                   if people.vendor == "postgresql"
+                   else {"b": "Infinity", "c": "-Infinity", "d": 1.5})
+
+
 @pytest.fixture
 def sqlite_db(db, tmp_path) -> str:
     """A SQLite file with the `people` table and a secret naming it, whatever the run's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 import os
 import sqlite3
 import uuid
@@ -21,11 +22,20 @@ from workflows.templating import is_template
 CONNECT_TIMEOUT = 10
 
 
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
 def _json_value(value: Any) -> Any:
-    """A column value as JSON: numbers and text as they are, the rest as text."""
+    """A column value as JSON: numbers and text as they are, the rest as text. NaN and
+    infinities (a float or numeric column may hold them) are text too, spelled as
+    PostgreSQL does: JSON has no form for them, and the output is stored as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[str(value)]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return "NaN" if value.is_nan() else str(value)
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
@@ -161,7 +171,8 @@ class DatabaseQuery(NodeType):
                 "type": "array",
                 "items": {"type": "object"},
                 "description": "Returned rows, each keyed by column name; dates as ISO 8601 "
-                "text, decimals as numbers, bytes as hex.",
+                "text, decimals as numbers, NaN and infinities as text ('NaN', "
+                "'Infinity'), bytes as hex.",
             },
             "rowcount": {
                 "type": "integer",
