@@ -206,11 +206,19 @@ class BookmarkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "answer"]
     list_filter = ["kind", "status"]
     search_fields = ["node_id", "assignee", "key"]
-    exclude = ["token"]  # a webhook wait's credential
-    readonly_fields = [*(f.name for f in Bookmark._meta.fields if f.name != "token"), "answer"]
+    # The token is a webhook wait's credential; the request is shown without a Loop's items.
+    exclude = ["token", "request"]
+    readonly_fields = [*(f.name for f in Bookmark._meta.fields
+                         if f.name not in ("token", "request")), "request_json", "answer"]
+
+    @admin.display(description="request")
+    def request_json(self, obj: Bookmark) -> str:
+        return pretty_json(selectors.bookmark_request_shown(obj.request))
 
     def get_queryset(self, request: HttpRequest):
-        bookmarks = super().get_queryset(request).select_related("execution__workflow")
+        # A Loop's request holds its items: read only by the pages that show one wait.
+        bookmarks = super().get_queryset(request).select_related(
+            "execution__workflow").defer("request")
         if request.user.has_perm(READ):
             return bookmarks
         return bookmarks & selectors.bookmark_list(user=request.user, mine=True)

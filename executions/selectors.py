@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, JSONField, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 
 from executions.models import Bookmark, BookmarkKind, Execution, ExecutionLog, NodeExecution
 from workflows.permissions import EXECUTE
@@ -90,6 +91,31 @@ def bookmark_list(*, user: Any = None, mine: bool = False) -> QuerySet[Bookmark]
         roles = [f"role:{name}" for name in user.groups.values_list("name", flat=True)]
         bookmarks = bookmarks.filter(assignee__in=[user.get_username(), *roles])
     return bookmarks
+
+
+def bookmark_request_shown(request: Any) -> Any:
+    """A wait's request as lists and pages show it: a Loop's items (up to
+    WORKFLOW_LOOP_MAX_ITEMS) left out, their `count` kept; each item is on its iteration
+    (`GET /api/executions/{id}/children`)."""
+    if not isinstance(request, dict) or "items" not in request:
+        return request
+    shown = {key: value for key, value in request.items() if key != "items"}
+    if isinstance(request["items"], list):
+        shown["count"] = len(request["items"])
+    return shown
+
+
+def bookmarks_light(bookmarks: QuerySet[Bookmark]) -> QuerySet[Bookmark]:
+    """The waits with their requests read without a Loop's items, as `request_shown`: on
+    PostgreSQL the database leaves them out, so a page of loop waits does not read and
+    decode every item of every loop."""
+    if connection.vendor != "postgresql":
+        return bookmarks
+    column = ".".join(connection.ops.quote_name(name)
+                      for name in (Bookmark._meta.db_table, "request"))
+    # The column's name comes from the model; the key is a parameter.
+    without_items = RawSQL(f"{column} - %s", ("items",), output_field=JSONField())  # noqa: S611
+    return bookmarks.defer("request").annotate(request_shown=without_items)
 
 
 def bookmark_assigned_to(*, bookmark: Bookmark, user: Any) -> bool:

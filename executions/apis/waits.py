@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
@@ -10,6 +11,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, status, viewsets
@@ -63,6 +65,11 @@ class BookmarkSerializer(serializers.ModelSerializer):
                   "credential, so it is shown only to those who may resume the wait "
                   "(workflow.execute or the assignee); null for the others."
     )
+    request = serializers.SerializerMethodField(
+        help_text="What the node asked for (a prompt, a form, a message type...). A Loop's "
+                  "wait leaves out its items and gives their `count`: each item is on its "
+                  "iteration (`GET /api/executions/{id}/children`)."
+    )
 
     class Meta:
         model = Bookmark
@@ -78,6 +85,12 @@ class BookmarkSerializer(serializers.ModelSerializer):
                                                                 user=request.user):
             return None
         return webhooks.hook_path(bookmark.token)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_request(self, bookmark: Bookmark) -> Any:
+        deferred = "request" in bookmark.get_deferred_fields()
+        return selectors.bookmark_request_shown(
+            bookmark.request_shown if deferred else bookmark.request)
 
 
 class ResumeInputSerializer(InputSerializer):
@@ -123,6 +136,9 @@ class BookmarkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if self.action == "list" and "status" not in self.request.query_params:
             bookmarks = bookmarks.filter(status=BookmarkStatus.OPEN)  # open waits by default
         return bookmarks
+
+    def filter_queryset(self, queryset):
+        return selectors.bookmarks_light(super().filter_queryset(queryset))
 
     @extend_schema(
         request=ResumeInputSerializer,

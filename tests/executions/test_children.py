@@ -413,3 +413,39 @@ def test_loop_iterations_read_the_loops_input_without_storing_a_copy(client_for,
     assert detail["input_from"] == str(nested.parent_id)
     listed = client.get(f"/api/executions/{execution.pk}").json()
     assert listed["input_from"] is None and listed["input"]["tag"] == "T"
+
+
+def test_a_loops_wait_is_shown_without_its_items(client_for, viewer, user_factory):
+    # given a loop over 300 items, one at a time, whose first iteration waits for a person
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from executions.models import Bookmark
+
+    body = {"nodes": [{"id": "ask", "type": "UserAction",
+                       "data": {"assignee": "x", "prompt": "item {{ item }}?"}}]}
+    items = [f"item-{n:04d}" for n in range(300)]
+    parent, _ = services.execution_start(workflow=workflow_from(flow("light-waits", [
+        loop(1, body, items="input.numbers")])), input={"numbers": items})
+    parent = wait_for(parent, statuses=("waiting",))
+    loop_wait = Bookmark.objects.get(execution=parent, node_id="each")
+    # when a reader lists the waits and opens the loop's
+    client = client_for(viewer)
+    listed = client.get(f"/api/bookmarks?execution={parent.pk}")
+    detail = client.get(f"/api/bookmarks/{loop_wait.pk}")
+    # then the loop's request gives the count of its items, not the items
+    [shown] = listed.json()["results"]
+    for request in (shown["request"], detail.json()["request"]):
+        assert "items" not in request
+        assert request["count"] == 300 and request["mode"] == "loop"
+    assert "item-0150" not in listed.content.decode() + detail.content.decode()
+    # and so does its admin page, and the admin's list of waits
+    operator = user_factory(username="ops-light", is_staff=True)
+    operator.groups.add(Group.objects.get_or_create(name="workflow-operators")[0])
+    admin = Client()
+    admin.force_login(operator)
+    page = admin.get(f"/admin/executions/bookmark/{loop_wait.pk}/change/")
+    assert page.status_code == 200
+    assert "item-0150" not in page.content.decode()
+    assert "&quot;count&quot;: 300" in page.content.decode()
+    assert admin.get("/admin/executions/bookmark/").status_code == 200
