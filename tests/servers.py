@@ -64,8 +64,9 @@ async def receive_json(websocket: ClientConnection, timeout: float = 10) -> Any:
 
 
 @contextmanager
-def web_server(log_dir: Path, **env: str) -> Iterator[WebServer]:
-    """Start the ASGI web server against the test database, wait until it answers."""
+def web_server(log_dir: Path, *, access_log: bool = False, **env: str) -> Iterator[WebServer]:
+    """Start the ASGI web server against the test database, wait until it answers;
+    `access_log` keeps uvicorn's line per request in its output."""
     port = free_port()
     log = log_dir / f"web-{port}.log"
     environment = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_FORMAT": "json",
@@ -73,7 +74,8 @@ def web_server(log_dir: Path, **env: str) -> Iterator[WebServer]:
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1", "--no-access-log"],
+             "--port", str(port), "--workers", "1",
+             *([] if access_log else ["--no-access-log"])],
             cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
         )
     server = WebServer(process, port, log)

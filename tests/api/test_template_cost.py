@@ -4,63 +4,19 @@ stays responsive while the heaviest definition is validated."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from tests import workers
 from tests.conftest import PASSWORD
+from tests.servers import web_server
 
 # Constant arithmetic and filters a compiler folding constants would compute on the spot:
 # minutes of one core, or gigabytes.
 HEAVY = ["9**(9**8) > 1", "'x' * (10**9) == ''", "('x' | center(999999999)) == ''",
          "('%0999999999d' % 1) == ''"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def web_server(log_dir) -> Iterator[str]:
-    """One uvicorn process (a single event loop, as in production) on the test database."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": workers.test_database_url()}
-    with (log_dir / "web.log").open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1"],
-            cwd=workers.ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=2).close()  # noqa: S310
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the web server did not start:\n"
-                                       + (log_dir / "web.log").read_text()) from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _post(url: str, body: dict, token: str | None = None, timeout: float = 120) -> dict:
@@ -75,7 +31,8 @@ def _post(url: str, body: dict, token: str | None = None, timeout: float = 120) 
 @pytest.mark.django_db(transaction=True)
 def test_health_answers_while_the_heaviest_definition_is_validated(viewer, tmp_path):
     # given the web server, and a viewer (workflow.read) logged in
-    with web_server(tmp_path) as base:
+    with web_server(tmp_path) as server:
+        base = server.origin
         token = _post(f"{base}/api/auth/login",
                       {"username": viewer.username, "password": PASSWORD})["token"]
         definition = {"name": "heavy", "nodes": [

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from monitoring.logging import HookTokenFilter
-from tests.api.test_template_cost import web_server
+from tests.servers import web_server
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +29,12 @@ def _request(method: str, url: str) -> int:
 @pytest.mark.services
 def test_a_real_web_server_logs_hook_requests_without_their_token(tmp_path):
     # given the web server as production runs it
-    with web_server(tmp_path) as base:
+    with web_server(tmp_path, access_log=True) as server:
         # when hook URLs are called: an unknown token, a wrong method, a path under it
-        statuses = [_request("POST", f"{base}/api/hooks/{TOKEN}"),
-                    _request("DELETE", f"{base}/api/hooks/{TOKEN}"),
-                    _request("POST", f"{base}/api/hooks/{TOKEN}/more")]
-    log = (tmp_path / "web.log").read_text()
+        statuses = [_request("POST", server.url(f"/api/hooks/{TOKEN}")),
+                    _request("DELETE", server.url(f"/api/hooks/{TOKEN}")),
+                    _request("POST", server.url(f"/api/hooks/{TOKEN}/more"))]
+    log = server.output()
     # then the access log and the request log name the requests, never the token
     assert statuses == [404, 405, 404]
     assert TOKEN not in log
