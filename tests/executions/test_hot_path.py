@@ -282,3 +282,24 @@ def test_a_step_of_an_execution_paused_meanwhile_completes_but_sends_nothing():
         with TestCase.captureOnCommitCallbacks(execute=True):
             services.execution_resume(execution=execution)
     assert [call.args[0] for call in publish.call_args_list] == [(str(execution.pk), "b")]
+
+
+def test_a_step_of_a_loop_iteration_reads_the_loops_input_in_one_statement_more():
+    # given a loop whose inline body reads the input, its first iteration started
+    from executions.models import Execution
+
+    flow = workflow_from(chain("iteration", [{"id": "each", "type": "Loop", "data": {
+        "items": "input.items", "concurrency": 1,
+        "body": {"nodes": [noop("a", {"template": "{{ input.tag }}-{{ item }}"}),
+                           noop("b")],
+                 "edges": [{"source": "a", "target": "b"}]}}}]))
+    execution, _ = services.execution_start(workflow=flow, input={"items": [1, 2],
+                                                                   "tag": "T"})
+    step(execution, "each")
+    iteration = Execution.objects.get(parent=execution, item_index=0)
+    # when its body's first node runs
+    sql, published = step(iteration, "a")
+    # then it read the loop's input, with one statement more than any other step
+    assert published == [(str(iteration.pk), "b")]
+    assert iteration.nodes.get(node_id="a").output == "T-1"
+    assert len(sql) <= STEP_STATEMENTS + 1, "\n".join(sql)
