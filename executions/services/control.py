@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +20,7 @@ from executions.models import (
 from executions.plan import Plan, execution_plan
 from executions.services.flow import execution_advance
 from executions.services.transitions import (
+    execution_deadline,
     execution_transition,
     log_entry,
     logs_write,
@@ -128,7 +128,7 @@ def execution_retry(*, execution: Execution, actor: Any = None,
         execution_transition(
             locked, ExecutionStatus.RUNNING, actor=_who(actor), error=None, finished_at=None,
             compensation=None,
-            deadline=now + timedelta(seconds=plan.settings.get("timeout", 1800)),
+            deadline=execution_deadline(locked, plan, now),
         )
         _reevaluate(locked, plan)
     return locked

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,6 +17,7 @@ from executions.plan import execution_plan
 from executions.services.concurrency import active_count, admission
 from executions.services.flow import execution_finish
 from executions.services.transitions import (
+    execution_deadline,
     execution_transition,
     log_entry,
     logs_write,
@@ -143,9 +142,7 @@ def execution_admit(execution: Execution, plan: Any, *, roots_dispatched: bool =
     now = timezone.now()
     execution_transition(
         execution, ExecutionStatus.RUNNING, started_at=now,
-        deadline=now + timedelta(seconds=min(
-            execution.timeout or plan.settings.get("timeout", 1800),
-            settings.WORKFLOW_EXECUTION_TIMEOUT_MAX)),
+        deadline=execution_deadline(execution, plan, now),
     )
     if plan.nodes and roots_dispatched:
         nodes_publish(execution, plan, list(plan.roots))

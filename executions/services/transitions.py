@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -180,6 +180,13 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
         from workflows.triggers.dependencies import dependents_notify
 
         dependents_notify(execution=execution)
+
+
+def execution_deadline(execution: Execution, plan: Plan, now: datetime) -> datetime:
+    """When a run started (or retried) at `now` times out: its trigger's override, else
+    the workflow's `settings.timeout`, held within WORKFLOW_EXECUTION_TIMEOUT_MAX."""
+    seconds = execution.timeout or plan.settings.get("timeout", 1800)
+    return now + timedelta(seconds=min(seconds, settings.WORKFLOW_EXECUTION_TIMEOUT_MAX))
 
 
 def node_timeout(plan: Plan, node_id: str) -> float:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from executions import services
 from tests.engine import node_states, wait_for, workflow_from
@@ -67,6 +69,23 @@ def test_retry_reruns_the_failed_node_and_keeps_completed_outputs():
     assert node_states(execution) == {"a": "completed", "b": "completed"}
     assert execution.logs.filter(event="node.running", node_id="a").count() == 1
     assert execution.logs.filter(event="node.running", node_id="b").count() == 2
+
+
+def test_a_retried_run_keeps_the_timeout_its_trigger_gave_it():
+    # given a run whose trigger gave it 120 s (the workflow says 1800), failed for good
+    flow = workflow_from(chain(
+        "retry-timeout", transform("a", "kept"),
+        {"id": "b", "type": "Flaky", "data": {"fail_times": 1}, "retry": {"max_attempts": 1}},
+    ))
+    execution, _ = services.execution_start(workflow=flow, input={}, timeout=120)
+    execution = wait_for(execution)
+    assert execution.status == "failed"
+    # when it is retried
+    before = timezone.now()
+    retried = services.execution_retry(execution=execution)
+    # then its new deadline is 120 s after the retry, not the workflow's 1800 s
+    assert timedelta(seconds=120) <= retried.deadline - before < timedelta(seconds=600)
+    assert wait_for(execution).status == "completed"
 
 
 def test_retry_from_a_chosen_node_reruns_it_and_what_follows():
