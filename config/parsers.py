@@ -74,14 +74,24 @@ def _text_check(text: str) -> None:
 def json_value_check(value: Any) -> None:
     """Raise `JsonLimitError` unless `value` keeps the depth, finiteness and digit limits
     and holds only texts that can be stored."""
-    max_depth = settings.JSON_MAX_DEPTH
-    max_digits = settings.JSON_MAX_INTEGER_DIGITS
-    integer_bound = 10**max_digits
+    _walk(value, max_depth=settings.JSON_MAX_DEPTH,
+          max_digits=settings.JSON_MAX_INTEGER_DIGITS)
+
+
+def json_storable_check(value: Any) -> None:
+    """Raise `JsonLimitError` unless the database can store `value` as JSON: finite numbers
+    and texts without NUL or unpaired surrogates (what the platform computes itself, such
+    as a node's output, is not held to the request limits of depth and digits)."""
+    _walk(value, max_depth=None, max_digits=None)
+
+
+def _walk(value: Any, *, max_depth: int | None, max_digits: int | None) -> None:
+    integer_bound = 10**max_digits if max_digits is not None else None
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict | list):
-            if depth > max_depth:
+            if max_depth is not None and depth > max_depth:
                 raise _too_deep()
             if isinstance(item, dict):
                 for key in item:
@@ -93,7 +103,7 @@ def json_value_check(value: Any) -> None:
             _text_check(item)
         elif isinstance(item, float) and not math.isfinite(item):
             raise JsonLimitError(f"{item} is not allowed: numbers must be finite.")
-        elif isinstance(item, int) and abs(item) >= integer_bound:
+        elif integer_bound is not None and isinstance(item, int) and abs(item) >= integer_bound:
             raise JsonLimitError(
                 f"An integer has more than {max_digits} digits; at most {max_digits} "
                 "are allowed.")

@@ -59,16 +59,18 @@ class Sleep(NodeType):
 
 
 class NotJson(NodeType):
-    """Returns an output JSON cannot hold: a defect of a node type the engine must survive."""
+    """Returns an output the database cannot hold as JSON (`data.kind`: a set, a NaN, a text
+    with a NUL): a defect of a node type the engine must survive."""
 
     name = "NotJson"
     category = NodeCategory.UTILITY
-    description = "Test node: returns a set."
-    data_schema = {"type": "object"}
+    description = "Test node: returns a set, a NaN or a NUL."
+    data_schema = {"type": "object", "properties": {"kind": {"enum": ["set", "nan", "nul"]}}}
     output_schema = {"type": "object"}
 
     def execute(self, context: NodeContext) -> Any:
-        return {"values": {1, 2}}
+        return {"set": {"values": {1, 2}}, "nan": {"value": float("nan")},
+                "nul": {"text": "a\x00b"}}[context.data.get("kind", "set")]
 
 
 class Careless(NodeType):

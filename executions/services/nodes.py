@@ -16,6 +16,7 @@ from django.db.models import Exists, F, Q, QuerySet
 from django.db.models.sql import Query
 from django.utils import timezone
 
+from config.parsers import json_storable_check
 from executions.models import (
     BookmarkKind,
     Execution,
@@ -334,6 +335,8 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
     if isinstance(output, WaitRequest):
         return _node_wait(execution, row, plan, output, context, secrets)
     try:
+        json_storable_check(output)
+        json_storable_check(context.variables)
         _node_complete(execution, row, plan, secrets.redact(output), branch or "", context,
                        secrets)
     except (TypeError, ValueError) as exc:  # an output JSON cannot hold; nothing committed

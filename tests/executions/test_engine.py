@@ -210,9 +210,10 @@ def test_a_template_naming_a_missing_value_fails_the_node_with_its_path():
 
 
 @pytest.mark.usefixtures("test_node_types")
-def test_an_output_json_cannot_hold_fails_the_node_instead_of_leaving_it_running():
-    definition = workflow("not-json", [
-        {"id": "odd", "type": "NotJson", "data": {}}, transform("after", 1),
+@pytest.mark.parametrize("kind", ["set", "nan", "nul"])
+def test_an_output_json_cannot_hold_fails_the_node_instead_of_leaving_it_running(kind):
+    definition = workflow(f"not-json-{kind}", [
+        {"id": "odd", "type": "NotJson", "data": {"kind": kind}}, transform("after", 1),
     ], [("odd", "after")])
     execution = run(definition)
     assert execution.status == "failed"
