@@ -203,20 +203,37 @@ def server_error(request: Any) -> Any:
     return html_server_error(request)
 
 
-class ApiJsonErrorMiddleware:
-    """Under /api/, an error answered in anything but JSON becomes `{code, message,
-    details}` with the same status: Django's own pages (the debug 404 and 500 pages
-    included, which also show settings and code), a CSRF refusal, a bare 400. An address
-    holding a NUL is a 404 before any view reads it."""
+class NulRefusalMiddleware:
+    """A NUL in the address is a 404 and one in the query a 400, on every page, before any
+    view reads them: PostgreSQL refuses a NUL in text (a database error, not an answer), and
+    no name or filter value the platform stores can hold one."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX) and "\x00" in request.path:
-            # No name holds a NUL (PostgreSQL refuses it in text, as a database error), so
-            # such an address names nothing, whichever view would look it up.
-            return json_error_response(404)
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path:
+            status = 404
+        elif "%00" in query or "\x00" in query:
+            status = 400
+        else:
+            return self.get_response(request)
+        if request.path.startswith(API_PREFIX):
+            return json_error_response(status)
+        return HttpResponse("A NUL character is not allowed in an address.",
+                            status=status, content_type="text/plain; charset=utf-8")
+
+
+class ApiJsonErrorMiddleware:
+    """Under /api/, an error answered in anything but JSON becomes `{code, message,
+    details}` with the same status: Django's own pages (the debug 404 and 500 pages
+    included, which also show settings and code), a CSRF refusal, a bare 400."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             response = self.get_response(request)
         except SuspiciousOperation as exc:

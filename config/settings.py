@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "config.csp.ContentSecurityPolicyMiddleware",
     "monitoring.middleware.CorrelationIdMiddleware",
     "config.errors.ApiJsonErrorMiddleware",
+    "config.errors.NulRefusalMiddleware",
     "monitoring.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -244,6 +244,21 @@ def test_an_address_holding_a_nul_is_a_404(client_for, admin):
                 assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize("path", [
+    "/api/executions?status=a%00b", "/api/workflows?search=%00", "/api/bookmarks?node=%00",
+    "/admin/executions/execution/?status__exact=%00",
+    "/admin/executions/bookmark/?status__exact=%00", "/admin/workflows/workflow/?q=a%00b"])
+def test_a_nul_in_a_query_is_a_400_on_every_page(client, admin, path):
+    # given an operator signed in to the admin (a session authenticates the API too)
+    client.force_login(admin)
+    # when a list is filtered or searched by a value holding a NUL
+    response = client.get(path)
+    # then it is refused, not a database error; JSON under /api/
+    assert response.status_code == 400
+    if path.startswith("/api/"):
+        assert response.json()["code"] == "invalid_input"
+
+
 DATE_FILTERS = [("/api/executions", "created_after"), ("/api/executions", "created_before"),
                 ("/api/workflows", "created_after"), ("/api/workflows", "updated_after"),
                 ("/api/audit", "since"), ("/api/audit", "until")]
