@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.contrib import admin
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -62,21 +64,34 @@ class LoginRateThrottle(SimpleRateThrottle):
 
 def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
     """The admin's login form, under the login throttle, with its failures audited."""
+    return throttled_login(request, lambda: admin.site.login(request, extra_context), "admin")
+
+
+def ui_login(request: HttpRequest) -> HttpResponse:
+    """The web UI's login form (`/login/`), under the same throttle and audit as the admin's."""
+    view = LoginView.as_view(template_name="ui/login.html", redirect_authenticated_user=True,
+                         extra_context={"title": "Sign in"})
+    return throttled_login(request, lambda: view(request), "ui")
+
+
+def throttled_login(request: HttpRequest, form: Callable[[], HttpResponse],
+                    where: str) -> HttpResponse:
+    """Answer a login form's POST only within THROTTLE_LOGIN_RATE, and audit its outcome."""
     if request.method != "POST":
-        return admin.site.login(request, extra_context)
+        return form()
     throttle = LoginRateThrottle()
     if not throttle.allow_request(request, None):
         wait = max(1, int(throttle.wait() or 1))
         return HttpResponse(f"Too many login attempts from this address; retry in {wait} s.",
                             status=status.HTTP_429_TOO_MANY_REQUESTS,
                             content_type="text/plain", headers={"Retry-After": str(wait)})
-    response = admin.site.login(request, extra_context)
+    response = form()
     username = request.POST.get("username", "")
     if response.status_code == status.HTTP_200_OK:  # the form again: the login failed
-        security_event_record(action=AuditAction.LOGIN_FAILED, object_repr=f"admin: {username}")
+        security_event_record(action=AuditAction.LOGIN_FAILED, object_repr=f"{where}: {username}")
     elif request.user.is_authenticated:
         audit_record(actor=request.user, action=AuditAction.LOGIN, object_type="user",
-                     object_id=request.user.pk, object_repr=f"admin: {username}")
+                     object_id=request.user.pk, object_repr=f"{where}: {username}")
     return response
 
 

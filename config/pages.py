@@ -1,22 +1,12 @@
-"""The platform's own HTML pages outside the admin: the landing page and the API docs."""
+"""The API's documentation pages: Swagger UI and the OpenAPI schema."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
-
-
-def landing(request: HttpRequest) -> HttpResponse:
-    """`/`: links to what the platform serves, until a web UI takes this address."""
-    context = {**admin.site.each_context(request), "flower_url": settings.FLOWER_URL}
-    return render(request, "weft/landing.html", context)
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
@@ -31,7 +21,7 @@ class ApiDocsView(SpectacularSwaggerSplitView):
 
     def handle_exception(self, exc):
         if isinstance(exc, _LoginRequired):
-            return redirect_to_login(exc.next_path, login_url=reverse("admin:login"))
+            return redirect_to_login(exc.next_path, login_url=reverse("login"))
         return super().handle_exception(exc)
 
 

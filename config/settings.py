@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "workflows",
     "executions",
     "collaboration",
+    "ui",
 ]
 
 MIDDLEWARE = [
@@ -532,9 +533,15 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": ["'none'"],
 }
 FLOWER_URL = env_str(
-    "FLOWER_URL", "", "Address of Flower, linked from the landing page `/`; empty hides the link."
+    "FLOWER_URL", "", "Address of Flower, linked from the web UI for staff users; empty hides it."
 )
 SESSION_COOKIE_HTTPONLY = True
+# Sessions live in the cache (Redis) and are written through to the database, so a cache
+# flush signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "ui-workflows"
+LOGOUT_REDIRECT_URL = "login"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True

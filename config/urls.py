@@ -1,11 +1,11 @@
-"""Top-level routes: the landing page, admin, API, OpenAPI, health and metrics."""
+"""Top-level routes: the web UI, admin, API, OpenAPI, health and metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from config.auth import LoginApi, LogoutApi, MeApi, RefreshApi, admin_login
-from config.pages import ApiDocsView, SchemaView, landing
+from config.pages import ApiDocsView, SchemaView
 from monitoring.apis import AuditLogViewSet, health, health_ready
 
 audit_router = SimpleRouter(trailing_slash=False)
@@ -24,13 +24,13 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", landing, name="landing"),
     path("health", health, name="health"),
     path("health/ready", health_ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
     path("admin/login/", admin_login, name="admin-login"),  # throttled and audited
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("", include("ui.urls")),
 ]
 
 handler404 = "config.errors.page_not_found"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, JSONField, Prefetch, QuerySet
+from django.db.models import Count, JSONField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from executions.models import Bookmark, BookmarkKind, Execution, ExecutionLog, NodeExecution
+from workflows.models import Workflow
 from workflows.permissions import EXECUTE
 
 
@@ -131,6 +132,20 @@ def bookmark_may_answer(*, bookmark: Bookmark, user: Any) -> bool:
     """Whether the user may resume the wait: its assignee (by name or group), or anyone
     holding workflow.execute. The API and the admin ask the same question."""
     return user.has_perm(EXECUTE) or bookmark_assigned_to(bookmark=bookmark, user=user)
+
+
+def workflow_last_runs(workflow_ids: list[Any]) -> dict[Any, dict[str, Any]]:
+    """The newest run started by a trigger (not a loop iteration or a child) of each
+    workflow, by workflow id: two queries whatever the number of workflows."""
+    newest = Execution.objects.filter(workflow=OuterRef("pk"), parent__isnull=True).order_by(
+        "-created_at").values("pk")[:1]
+    ids = [pk for pk in Workflow.objects.filter(pk__in=workflow_ids).annotate(
+        newest=Subquery(newest)).values_list("newest", flat=True) if pk is not None]
+    rows = Execution.objects.filter(pk__in=ids).values(
+        "pk", "workflow_id", "status", "created_at", "finished_at")
+    return {row["workflow_id"]: {"id": row["pk"], "status": row["status"],
+                                 "created_at": row["created_at"],
+                                 "finished_at": row["finished_at"]} for row in rows}
 
 
 def execution_snapshot(execution_id: Any) -> dict[str, Any] | None:

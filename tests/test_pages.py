@@ -1,4 +1,4 @@
-"""The platform's HTML pages: the landing page, the API docs, the admin; what they load."""
+"""The platform's HTML pages: the web UI's frame, the API docs, the admin; what they load."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.engine import workflow_from
 pytestmark = pytest.mark.django_db
 
 ORIGIN = "http://testserver"
+UI_PAGES = ["/", "/workflows/new/", "/runs/", "/inbox/", "/triggers/"]
 PAGE_LIMIT = 400  # every admin page of the fixture's data is fewer than this
 # Links that change state on GET or end the session; every other admin link is followed.
 SKIP = re.compile(r"/logout/|/delete/|/password/")
@@ -94,10 +95,10 @@ def superuser_client(client, user_factory, editor):
 def test_no_page_loads_anything_from_another_origin(client, superuser_client):
     # given an anonymous browser and a signed-in administrator
     anonymous = Client()
-    # when they walk every HTML page: the landing page, the login page, the API docs and
+    # when they walk every HTML page: the UI's pages, the login pages, the API docs and
     # every admin page of a platform holding a workflow and an execution
-    pages = {url: anonymous.get(url, follow=True) for url in ["/", "/admin/login/"]}
-    pages.update(_walk(superuser_client, ["/", "/api/docs/", "/admin/"]))
+    pages = {url: anonymous.get(url, follow=True) for url in ["/", "/login/", "/admin/login/"]}
+    pages.update(_walk(superuser_client, [*UI_PAGES, "/api/docs/", "/admin/"]))
     # then there are many, each an HTML page, none referring to another origin
     assert len(pages) > 30
     foreign = {
@@ -113,7 +114,7 @@ def test_no_page_loads_anything_from_another_origin(client, superuser_client):
 
 def test_every_response_forbids_other_origins(client, superuser_client):
     # when a page, the API docs and an API answer are fetched
-    for url in ["/", "/admin/", "/api/docs/", "/api/workflows", "/admin/login/"]:
+    for url in ["/", "/login/", "/admin/", "/api/docs/", "/api/workflows", "/admin/login/"]:
         policy = superuser_client.get(url)["Content-Security-Policy"]
         # then the policy names no other origin and runs no inline script
         directives = dict(
@@ -146,7 +147,7 @@ def test_an_anonymous_browser_is_sent_to_log_in_and_back_to_the_docs():
     response = Client().get("/api/docs/")
     # then it is sent to the login page, which brings it back to the docs
     assert response.status_code == 302
-    assert response["Location"] == "/admin/login/?next=/api/docs/"
+    assert response["Location"] == "/login/?next=/api/docs/"
 
 
 def test_the_schema_stays_a_401_for_api_clients(anonymous):
@@ -154,15 +155,36 @@ def test_the_schema_stays_a_401_for_api_clients(anonymous):
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
 
 
-def test_the_landing_page_links_what_the_platform_serves(settings):
+def test_the_ui_needs_a_session_and_sends_a_browser_to_sign_in():
+    for url in UI_PAGES:
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"] == f"/login/?next={url}"
+
+
+def test_the_frame_links_what_the_platform_serves_to_staff(settings, superuser_client, viewer):
     # given Flower's address
     settings.FLOWER_URL = "http://127.0.0.1:5555/"
-    # when a browser opens /
-    response = Client().get("/")
-    # then it is a page linking the admin, the API docs and Flower, not a 404
-    assert response.status_code == 200
-    links = [ref for tag, ref in _references(response.content.decode()) if tag == "a"]
-    assert {"/admin/", "/api/docs/", "http://127.0.0.1:5555/"} <= set(links)
+    # when a staff user and a viewer open /
+    staff = superuser_client.get("/")
+    viewing = Client()
+    viewing.force_login(viewer)
+    plain = viewing.get("/")
+    # then the staff's frame links the admin, the API docs and Flower; the viewer's the docs
+    links = {ref for tag, ref in _references(staff.content.decode()) if tag == "a"}
+    assert {"/admin/", "/api/docs/", "http://127.0.0.1:5555/"} <= links
+    links = {ref for tag, ref in _references(plain.content.decode()) if tag == "a"}
+    assert "/api/docs/" in links
+    assert "/admin/" not in links and "http://127.0.0.1:5555/" not in links
+
+
+def test_every_page_loads_its_built_script_and_styles(superuser_client):
+    for url in UI_PAGES:
+        html = superuser_client.get(url).content.decode()
+        assets = [ref for tag, ref in _references(html) if ref.startswith("/static/ui/")]
+        assert any(ref.endswith(".js") for ref in assets) and any(
+            ref.endswith(".css") for ref in assets), url
+        for ref in assets:
+            assert finders.find(ref.removeprefix("/static/")), ref
 
 
 def test_the_admins_view_site_link_leads_to_a_page(superuser_client):

@@ -33,7 +33,7 @@ def test_openapi_schema_builds_without_warnings(tmp_path):
 @pytest.mark.django_db
 def test_schema_and_docs_need_authentication(client, client_for, viewer):
     assert client.get("/api/schema/").status_code == 401
-    assert client.get("/api/docs/")["Location"] == "/admin/login/?next=/api/docs/"
+    assert client.get("/api/docs/")["Location"] == "/login/?next=/api/docs/"
     assert client_for(viewer).get("/api/schema/").status_code == 200
 
 

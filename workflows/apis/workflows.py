@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import serializers, status, viewsets
@@ -77,6 +78,26 @@ class WorkflowOutputSerializer(serializers.ModelSerializer):
             "id", "namespace", "name", "description", "tags", "active", "owner", "version",
             "checksum", "created_at", "updated_at",
         ]
+
+
+class LastRunSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class WorkflowListOutputSerializer(WorkflowOutputSerializer):
+    last_run = serializers.SerializerMethodField(
+        help_text="The newest run a trigger started (not a loop iteration or a child), or null.")
+
+    class Meta(WorkflowOutputSerializer.Meta):
+        fields = [*WorkflowOutputSerializer.Meta.fields, "last_run"]
+
+    @extend_schema_field(LastRunSerializer(allow_null=True))
+    def get_last_run(self, workflow: Workflow) -> dict | None:
+        run = self.context.get("last_runs", {}).get(workflow.pk)
+        return None if run is None else LastRunSerializer(run).data
 
 
 class WorkflowDetailOutputSerializer(WorkflowOutputSerializer):
@@ -222,7 +243,7 @@ IMPORT_BODY = {
 
 @extend_schema_view(
     list=extend_schema(
-        responses={200: WorkflowOutputSerializer, **error_responses(400, 401, 403, 429)}
+        responses={200: WorkflowListOutputSerializer, **error_responses(400, 401, 403, 429)}
     ),
     retrieve=extend_schema(responses={200: WorkflowDetailOutputSerializer, **READ_ERRORS}),
     create=extend_schema(
@@ -277,8 +298,15 @@ class WorkflowViewSet(viewsets.ModelViewSet):
 
     def get_serializer_class(self):
         if self.action == "list":
-            return WorkflowOutputSerializer
+            return WorkflowListOutputSerializer
         return WorkflowDetailOutputSerializer
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        runs = execution_selectors.workflow_last_runs([workflow.pk for workflow in page])
+        serializer = self.get_serializer(page, many=True, context={
+            **self.get_serializer_context(), "last_runs": runs})
+        return self.get_paginated_response(serializer.data)
 
     def create(self, request, *args, **kwargs):
         data = WorkflowCreateInputSerializer(data=request.data)

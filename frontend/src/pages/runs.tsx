@@ -1,0 +1,7 @@
+import { mount } from "../lib/mount";
+
+function Page() {
+  return <div className="page"><h1>runs</h1><p className="muted">This page is being built.</p></div>;
+}
+
+mount(Page);

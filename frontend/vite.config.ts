@@ -1,0 +1,26 @@
+// Builds one entry per page into ../ui/static/ui, where Django serves it; the manifest
+// tells the `vite_entry` template tag which files each page loads.
+import { resolve } from "node:path";
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+const pages = ["workflows", "designer", "runs", "monitor", "inbox", "triggers"];
+
+export default defineConfig({
+  base: "/static/ui/",
+  plugins: [react()],
+  build: {
+    outDir: process.env.WEFT_UI_OUT_DIR ?? resolve(import.meta.dirname, "../ui/static/ui"),
+    emptyOutDir: true,
+    manifest: true,
+    sourcemap: false,
+    // Every asset is a file of its own, so a strict Content-Security-Policy needs no data: URLs.
+    assetsInlineLimit: 0,
+    rollupOptions: {
+      input: [
+        ...pages.map((page) => resolve(import.meta.dirname, `src/pages/${page}.tsx`)),
+        resolve(import.meta.dirname, "src/styles/frame.css"),
+      ],
+    },
+  },
+});

@@ -1,0 +1,19 @@
+"""Routes of the web UI."""
+
+from django.contrib.auth.views import LogoutView
+from django.urls import path
+
+from config.auth import ui_login
+from ui import pages
+
+urlpatterns = [
+    path("", pages.workflows, name="ui-workflows"),
+    path("login/", ui_login, name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("workflows/new/", pages.designer, name="ui-designer-new"),
+    path("workflows/<uuid:id>/", pages.designer, name="ui-designer"),
+    path("runs/", pages.runs, name="ui-runs"),
+    path("runs/<uuid:id>/", pages.monitor, name="ui-monitor"),
+    path("inbox/", pages.inbox, name="ui-inbox"),
+    path("triggers/", pages.triggers, name="ui-triggers"),
+]
