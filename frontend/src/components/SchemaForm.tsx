@@ -122,8 +122,8 @@ function SchemaField({ name, schema, required, value, set, error, readOnly, extr
   } else {
     return (
       <div className="schema-field" data-field-name={name}>
-        <JsonField id={id} label={label} required={required} value={value} onChange={set} readOnly={readOnly}
-          error={error} help={schema.description} />
+        <JsonField id={id} field={name} label={label} required={required} value={value} onChange={set}
+          readOnly={readOnly} error={error} help={schema.description} />
         {extra}
       </div>
     );
@@ -142,6 +142,8 @@ function SchemaField({ name, schema, required, value, set, error, readOnly, extr
 
 interface JsonFieldProps {
   id?: string;
+  /** The property's name, for tests and styles (`data-field`). */
+  field?: string;
   label: string;
   value: unknown;
   onChange: (value: unknown) => void;
@@ -152,7 +154,7 @@ interface JsonFieldProps {
 }
 
 /** A value edited as JSON text; the text stays as typed until it parses. */
-export function JsonField({ id, label, value, onChange, required, readOnly, error, help }: JsonFieldProps) {
+export function JsonField({ id, field, label, value, onChange, required, readOnly, error, help }: JsonFieldProps) {
   const generated = `json-${useId().replace(/:/g, "")}`;
   const fieldId = id ?? generated;
   const [text, setText] = useState(() => (value === undefined ? "" : JSON.stringify(value, null, 2)));
@@ -171,7 +173,7 @@ export function JsonField({ id, label, value, onChange, required, readOnly, erro
   return (
     <>
       <label htmlFor={fieldId}>{label}{required && <span className="required" aria-hidden="true"> *</span>} <span className="muted">(JSON)</span></label>
-      <textarea id={fieldId} className="code" value={text} disabled={readOnly} rows={Math.min(14, Math.max(3, text.split("\n").length))}
+      <textarea id={fieldId} data-field={field} className="code" value={text} disabled={readOnly} rows={Math.min(14, Math.max(3, text.split("\n").length))}
         aria-invalid={message ? true : undefined} aria-describedby={message ? `${fieldId}-error` : undefined}
         onChange={(event) => {
           setText(event.target.value);

@@ -1,0 +1,41 @@
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { memo } from "react";
+import { useDesigner } from "./context";
+import { branchHandles, type WeftNode } from "./model";
+
+/** A node on the canvas: its label and type, its problems, its input and branch handles. */
+function CanvasNodeView({ id, data, selected }: NodeProps<WeftNode>) {
+  const { types, problemsByNode, diffMarks } = useDesigner();
+  const info = types.get(data.node.type);
+  const problems = problemsByNode.get(id) ?? [];
+  const errors = problems.filter((problem) => problem.severity === "error");
+  const handles = branchHandles(data.node, info);
+  const mark = diffMarks.get(id);
+  const classes = ["canvas-node", info?.category ?? "unknown", selected ? "selected" : "",
+    errors.length ? "has-errors" : "", mark ? `diff-${mark}` : ""].filter(Boolean).join(" ");
+  return (
+    <div className={classes} data-node-id={id} data-testid={`node-${id}`}
+      title={errors.map((problem) => problem.message).join("\n") || undefined}>
+      <Handle type="target" position={Position.Top} />
+      <div className="canvas-node-label">{data.node.name || id}</div>
+      <div className="canvas-node-type">{data.node.type}{data.node.name ? ` · ${id}` : ""}</div>
+      {errors.length > 0 && <div className="canvas-node-problems" role="img" aria-label={`${errors.length} problem(s)`}>{errors.length}</div>}
+      {mark && <div className="canvas-node-diff">{mark}</div>}
+      {handles.length === 0 ? (
+        <Handle type="source" position={Position.Bottom} />
+      ) : (
+        <div className="canvas-node-branches">
+          {handles.map((handle, index) => (
+            <div className="canvas-node-branch" key={handle}>
+              <span>{handle}</span>
+              <Handle type="source" position={Position.Bottom} id={handle} data-handle={handle}
+                style={{ left: `${((index + 0.5) / handles.length) * 100}%` }} />
+            </div>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export const CanvasNode = memo(CanvasNodeView);

@@ -1,0 +1,508 @@
+import {
+  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, addEdge, applyEdgeChanges, applyNodeChanges,
+  useReactFlow, type Connection, type EdgeChange, type NodeChange,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Notice, errorText } from "../components/Notice";
+import { ApiError, api } from "../lib/api";
+import { may, type PageProps } from "../lib/props";
+import type { Definition, DefinitionNode, NodeTypeInfo, Problem, ValidationReport, WorkflowDetail } from "../lib/types";
+import { CanvasNode } from "./CanvasNode";
+import { clipLoad, clipPlace, clipStore } from "./clipboard";
+import { CodeView } from "./CodeView";
+import { DesignerContext } from "./context";
+import { draftDrop, draftLoad, draftStore } from "./draft";
+import { record, redo as historyRedo, undo as historyUndo, type History, type Snapshot } from "./history";
+import {
+  EMPTY_DEFINITION, edgeToFlow, freshId, layout, toDefinition, toFlow, type Meta, type WeftEdge, type WeftNode,
+} from "./model";
+import { DRAG_TYPE, Palette } from "./Palette";
+import { PropertyPanel } from "./PropertyPanel";
+import { SaveDialog } from "./SaveDialog";
+import { SettingsPanel } from "./SettingsPanel";
+import { VersionsPanel, type Diff } from "./VersionsPanel";
+import "./designer.css";
+
+const NODE_TYPES = { weft: CanvasNode };
+const VALIDATE_DELAY = 400;
+
+type Tab = "properties" | "workflow" | "versions" | "code";
+
+export function Designer({ props }: { props: PageProps }) {
+  return (
+    <ReactFlowProvider>
+      <DesignerPage props={props} />
+    </ReactFlowProvider>
+  );
+}
+
+function DesignerPage({ props }: { props: PageProps }) {
+  const canWrite = may("write");
+  const [workflowId, setWorkflowId] = useState<string | null>(props.workflowId ?? null);
+  const [workflow, setWorkflow] = useState<WorkflowDetail | null>(null);
+  const [types, setTypes] = useState<NodeTypeInfo[]>([]);
+  const [secrets, setSecrets] = useState<string[]>([]);
+  const [meta, setMeta] = useState<Meta>(toFlow(EMPTY_DEFINITION).meta);
+  const [nodes, setNodes] = useState<WeftNode[]>([]);
+  const [edges, setEdges] = useState<WeftEdge[]>([]);
+  const [history, setHistory] = useState<History>({ past: [], future: [] });
+  const [report, setReport] = useState<ValidationReport | null>(null);
+  const [tab, setTab] = useState<Tab>("workflow");
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ kind: "ok" | "warn" | "error"; text: string } | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [conflict, setConflict] = useState<string | null>(null);
+  const [dirty, setDirty] = useState(false);
+  const [comparing, setComparing] = useState<{ diff: Diff; marks: Map<string, "added" | "changed" | "removed"> } | null>(null);
+  const [saveOpen, setSaveOpen] = useState(false);
+  const [loaded, setLoaded] = useState(false);
+  const flow = useReactFlow<WeftNode, WeftEdge>();
+  const wrapper = useRef<HTMLDivElement>(null);
+  const readOnly = !canWrite || comparing !== null;
+
+  const typeMap = useMemo(() => new Map(types.map((type) => [type.name, type])), [types]);
+  const definition = useMemo(() => toDefinition(meta, nodes, edges), [meta, nodes, edges]);
+
+  // --- loading ------------------------------------------------------------------------------
+  useEffect(() => {
+    api<NodeTypeInfo[]>("nodes/types").then(setTypes, (failure) => setLoadError(errorText(failure)));
+    if (canWrite) {
+      api<{ results: { name: string }[] }>("secrets?page_size=500").then(
+        (page) => setSecrets(page.results.map((secret) => secret.name)), () => setSecrets([]));
+    }
+  }, [canWrite]);
+
+  const show = useCallback((value: Definition, fitLater = true) => {
+    const next = toFlow(value);
+    setMeta(next.meta);
+    setNodes(next.nodes);
+    setEdges(next.edges);
+    if (fitLater) window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, duration: 0 }));
+  }, [flow]);
+
+  useEffect(() => {
+    async function load() {
+      let server: WorkflowDetail | null = null;
+      if (props.workflowId) {
+        try {
+          server = await api<WorkflowDetail>(`workflows/${props.workflowId}`);
+          setWorkflow(server);
+        } catch (failure) {
+          setLoadError(errorText(failure));
+          return;
+        }
+      }
+      const draft = canWrite ? draftLoad(props.workflowId) : null;
+      const base = server?.definition ?? EMPTY_DEFINITION;
+      if (draft && JSON.stringify(draft.definition) !== JSON.stringify(base)) {
+        show(draft.definition);
+        setDirty(true);
+        setNotice({ kind: "warn", text: "Your unsaved changes were restored." });
+        if (server && draft.baseVersion !== null && draft.baseVersion !== server.version) {
+          setConflict(`Version ${server.version} was saved after you started these changes.`);
+        }
+      } else {
+        show(base);
+      }
+      setTab(props.workflowId ? "properties" : "workflow");
+      setLoaded(true);
+    }
+    void load();
+  }, [props.workflowId, canWrite, show]);
+
+  // --- unsaved state and validation ----------------------------------------------------------
+  const pendingDraft = useRef<(() => void) | null>(null);
+  useEffect(() => {
+    if (!loaded || !dirty || !canWrite) return;
+    const store = () => {
+      pendingDraft.current = null;
+      draftStore(workflowId, { definition, baseVersion: workflow?.version ?? null, savedAt: Date.now() });
+    };
+    pendingDraft.current = store;
+    const timer = window.setTimeout(store, 300);
+    return () => window.clearTimeout(timer);
+  }, [definition, dirty, loaded, workflowId, workflow, canWrite]);
+  useEffect(() => {
+    // A reload or a closed tab within the debounce still keeps the last edit.
+    const flush = () => pendingDraft.current?.();
+    window.addEventListener("pagehide", flush);
+    return () => window.removeEventListener("pagehide", flush);
+  }, []);
+
+  useEffect(() => {
+    if (!loaded || comparing) return;
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => {
+      api<ValidationReport>("workflows/validate", { body: { definition: withName(definition) }, signal: controller.signal })
+        .then(setReport, (failure) => {
+          if (!controller.signal.aborted && failure instanceof ApiError) {
+            const details = failure.details as Partial<ValidationReport>;
+            setReport({ valid: false, errors: details.errors ?? [{ code: failure.code, message: failure.message, severity: "error" }], warnings: details.warnings ?? [] });
+          }
+        });
+    }, VALIDATE_DELAY);
+    return () => { controller.abort(); window.clearTimeout(timer); };
+  }, [definition, loaded, comparing]);
+
+  const problems = useMemo(() => [...(report?.errors ?? []), ...(report?.warnings ?? [])], [report]);
+  const problemsByNode = useMemo(() => {
+    const map = new Map<string, Problem[]>();
+    for (const problem of problems) if (problem.node) map.set(problem.node, [...(map.get(problem.node) ?? []), problem]);
+    return map;
+  }, [problems]);
+  const edgeProblems = useMemo(() => new Set(problems.filter((problem) => problem.edge).map((problem) => problem.edge!)), [problems]);
+
+  // --- changes with history --------------------------------------------------------------
+  const snapshot = useCallback((): Snapshot => ({ meta, nodes, edges }), [meta, nodes, edges]);
+  const lastRecord = useRef<{ key: string; at: number }>({ key: "", at: 0 });
+  const remember = useCallback((key = "", coalesce = false) => {
+    const now = Date.now();
+    if (coalesce && lastRecord.current.key === key && now - lastRecord.current.at < 1000) {
+      lastRecord.current.at = now;
+      return;
+    }
+    lastRecord.current = { key, at: now };
+    setHistory((current) => record(current, snapshot()));
+    setDirty(true);
+  }, [snapshot]);
+
+  const restore = (state: Snapshot) => {
+    setMeta(state.meta);
+    setNodes(state.nodes);
+    setEdges(state.edges);
+    setDirty(true);
+  };
+  const undo = () => { const step = historyUndo(history, snapshot()); if (step) { setHistory(step[0]); restore(step[1]); } };
+  const redo = () => { const step = historyRedo(history, snapshot()); if (step) { setHistory(step[0]); restore(step[1]); } };
+
+  const onNodesChange = useCallback((changes: NodeChange<WeftNode>[]) => {
+    if (readOnly) {
+      setNodes((current) => applyNodeChanges(changes.filter((change) => change.type === "select" || change.type === "dimensions"), current));
+      return;
+    }
+    if (changes.some((change) => change.type === "remove")) remember();
+    setNodes((current) => applyNodeChanges(changes, current));
+    if (changes.some((change) => change.type === "position" && !change.dragging)) setDirty(true);
+  }, [readOnly, remember]);
+
+  const onEdgesChange = useCallback((changes: EdgeChange<WeftEdge>[]) => {
+    if (readOnly) {
+      setEdges((current) => applyEdgeChanges(changes.filter((change) => change.type === "select"), current));
+      return;
+    }
+    if (changes.some((change) => change.type === "remove")) remember();
+    setEdges((current) => applyEdgeChanges(changes, current));
+  }, [readOnly, remember]);
+
+  const onConnect = useCallback((connection: Connection) => {
+    if (readOnly || connection.source === connection.target) return;
+    remember();
+    const edge = edgeToFlow({
+      source: connection.source, target: connection.target,
+      ...(connection.sourceHandle ? { sourceHandle: connection.sourceHandle } : {}),
+    });
+    setEdges((current) => (current.some((existing) => existing.id === edge.id) ? current : addEdge(edge, current)));
+  }, [readOnly, remember]);
+
+  const addNode = useCallback((type: string, position?: { x: number; y: number }) => {
+    if (readOnly) return;
+    remember();
+    const id = freshId(type, new Set(nodes.map((node) => node.id)));
+    const at = position ?? flow.screenToFlowPosition({
+      x: (wrapper.current?.getBoundingClientRect().left ?? 0) + (wrapper.current?.clientWidth ?? 600) / 2,
+      y: (wrapper.current?.getBoundingClientRect().top ?? 0) + (wrapper.current?.clientHeight ?? 400) / 2,
+    });
+    setNodes((current) => [
+      ...current.map((node) => (node.selected ? { ...node, selected: false } : node)),
+      { id, type: "weft", position: at, selected: true, data: { node: { id, type, data: {} } } },
+    ]);
+    setTab("properties");
+  }, [readOnly, remember, nodes, flow]);
+
+  const updateNode = (id: string, node: DefinitionNode) => {
+    remember(`node:${id}`, true);
+    setNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, data: { node: { ...node, id } } } : existing)));
+  };
+
+  const renameNode = (from: string, to: string): string | null => {
+    if (!/^[a-z][a-z0-9_]*$/.test(to)) return "An id starts with a letter and holds lower-case letters, digits and _.";
+    if (nodes.some((node) => node.id === to)) return `Another node is called ${to}.`;
+    remember();
+    setNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, data: { node: { ...node.data.node, id: to } } } : node)));
+    setEdges((current) => current.map((edge) => {
+      if (edge.source !== from && edge.target !== from) return edge;
+      const source = edge.source === from ? to : edge.source;
+      const target = edge.target === from ? to : edge.target;
+      return edgeToFlow({ ...(edge.data?.edge ?? {}), source, target, ...(edge.sourceHandle ? { sourceHandle: edge.sourceHandle } : {}) });
+    }));
+    return null;
+  };
+
+  const autoLayout = () => {
+    if (readOnly) return;
+    remember();
+    setNodes((current) => layout(current, edges));
+    window.requestAnimationFrame(() => flow.fitView({ padding: 0.2 }));
+  };
+
+  const copy = () => {
+    const chosen = nodes.filter((node) => node.selected);
+    if (chosen.length === 0) return;
+    const ids = new Set(chosen.map((node) => node.id));
+    const definitionNow = toDefinition(meta, chosen, edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target)));
+    clipStore({ nodes: definitionNow.nodes.map((node) => ({ ...node, position: node.position ?? { x: 0, y: 0 } })), edges: definitionNow.edges });
+  };
+
+  const paste = () => {
+    const clip = clipLoad();
+    if (!clip || readOnly) return;
+    remember();
+    const placed = clipPlace(clip, new Set(nodes.map((node) => node.id)));
+    const flowNodes = toFlow({ ...meta, nodes: placed.nodes, edges: placed.edges });
+    setNodes((current) => [...current.map((node) => ({ ...node, selected: false })), ...flowNodes.nodes.map((node) => ({ ...node, selected: true }))]);
+    setEdges((current) => [...current, ...flowNodes.edges]);
+  };
+
+  // --- keyboard --------------------------------------------------------------------------
+  const keys = useRef({ undo, redo, copy, paste, save: () => setSaveOpen(true) });
+  keys.current = { undo, redo, copy, paste, save: () => setSaveOpen(true) };
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement;
+      const typing = target.closest("input, textarea, select, [contenteditable]") !== null;
+      const mod = event.ctrlKey || event.metaKey;
+      if (!mod) return;
+      const key = event.key.toLowerCase();
+      if (key === "s") { event.preventDefault(); if (canWrite && !comparing) keys.current.save(); return; }
+      if (typing) return;
+      if (key === "z" && !event.shiftKey) { event.preventDefault(); keys.current.undo(); }
+      else if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); keys.current.redo(); }
+      else if (key === "c") keys.current.copy();
+      else if (key === "v") { event.preventDefault(); keys.current.paste(); }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [canWrite, comparing]);
+
+  useEffect(() => {
+    const warn = (event: BeforeUnloadEvent) => { if (dirty && canWrite) event.preventDefault(); };
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [dirty, canWrite]);
+
+  // --- saving ----------------------------------------------------------------------------
+  async function save(changeNote: string, overwrite = false) {
+    setSaving(true);
+    try {
+      const saved = workflowId
+        ? await api<WorkflowDetail>(`workflows/${workflowId}`, {
+          method: "PUT",
+          body: { definition, change_note: changeNote, ...(overwrite ? {} : { base_version: workflow?.version }) },
+        })
+        : await api<WorkflowDetail>("workflows", { body: { definition, change_note: changeNote } });
+      pendingDraft.current = null;
+      draftDrop(workflowId);
+      setWorkflow(saved);
+      setDirty(false);
+      setConflict(null);
+      setSaveOpen(false);
+      setNotice({ kind: "ok", text: `Saved as version ${saved.version}.` });
+      if (!workflowId) {
+        setWorkflowId(saved.id);
+        window.history.replaceState(null, "", `/workflows/${saved.id}/`);
+      }
+    } catch (failure) {
+      setSaveOpen(false);
+      if (failure instanceof ApiError && failure.status === 409) {
+        setConflict(failure.message);
+      } else {
+        if (failure instanceof ApiError && failure.details.errors) {
+          setReport({ valid: false, errors: failure.details.errors as Problem[], warnings: (failure.details.warnings ?? []) as Problem[] });
+        }
+        setNotice({ kind: "error", text: `Not saved: ${errorText(failure)}` });
+      }
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  async function reloadTheirs() {
+    if (!workflowId) return;
+    const server = await api<WorkflowDetail>(`workflows/${workflowId}`);
+    draftDrop(workflowId);
+    setWorkflow(server);
+    show(server.definition);
+    setHistory({ past: [], future: [] });
+    setDirty(false);
+    setConflict(null);
+  }
+
+  // --- comparing versions ----------------------------------------------------------------
+  const compare = (diff: Diff, from: Definition, to: Definition) => {
+    const marks = new Map<string, "added" | "changed" | "removed">();
+    for (const id of diff.nodes.added) marks.set(id, "added");
+    for (const item of diff.nodes.changed) marks.set(item.id, "changed");
+    for (const id of diff.nodes.removed) marks.set(id, "removed");
+    const ghosts = from.nodes.filter((node) => diff.nodes.removed.includes(node.id));
+    const ghostEdges = from.edges.filter((edge) => diff.nodes.removed.includes(edge.source) || diff.nodes.removed.includes(edge.target));
+    setComparing({ diff, marks });
+    show({ ...to, nodes: [...to.nodes, ...ghosts], edges: [...to.edges, ...ghostEdges] });
+  };
+  const stopComparing = () => {
+    setComparing(null);
+    if (workflow) show(draftLoad(workflowId)?.definition ?? workflow.definition);
+  };
+  const restoreVersion = (number: number, old: Definition) => {
+    setComparing(null);
+    remember();
+    show({ ...old, name: meta.name, namespace: meta.namespace });
+    setNotice({ kind: "warn", text: `Version ${number} is on the canvas; save to make it the next version.` });
+  };
+
+  // --- rendering -------------------------------------------------------------------------
+  const selectedNodes = nodes.filter((node) => node.selected);
+  const selected = selectedNodes.length === 1 ? selectedNodes[0] : null;
+  const upstream = useMemo(() => (selected ? ancestors(selected.id, edges) : []), [selected, edges]);
+  const context = useMemo(() => ({ types: typeMap, problemsByNode, diffMarks: comparing?.marks ?? new Map() }), [typeMap, problemsByNode, comparing]);
+  const styledEdges = useMemo(() => edges.map((edge) => {
+    const classes = [edgeProblems.has(edge.id) ? "has-errors" : "", comparing?.diff.edges.added.includes(edge.id) ? "diff-added" : "",
+      comparing?.diff.edges.removed.includes(edge.id) ? "diff-removed" : ""].filter(Boolean).join(" ");
+    return classes ? { ...edge, className: classes } : edge;
+  }), [edges, edgeProblems, comparing]);
+
+  if (loadError) return <div className="page"><Notice kind="error">{loadError}</Notice></div>;
+  const errors = report?.errors ?? [];
+  const title = meta.name ? `${meta.namespace ?? "default"}/${meta.name}` : "New workflow";
+
+  return (
+    <DesignerContext.Provider value={context}>
+      <div className="designer">
+        <div className="designer-bar">
+          <h1>{title}</h1>
+          {workflow && <span className="muted">v{workflow.version}</span>}
+          {dirty && <span className="unsaved">unsaved changes</span>}
+          <span className={`validity ${errors.length ? "invalid" : "valid"}`} role="status" aria-live="polite">
+            {report === null ? "checking…" : errors.length ? `${errors.length} problem(s)` : "valid"}
+          </span>
+          <div className="actions" role="toolbar" aria-label="Designer">
+            {canWrite && <button type="button" onClick={undo} disabled={readOnly || history.past.length === 0} title="Ctrl+Z">Undo</button>}
+            {canWrite && <button type="button" onClick={redo} disabled={readOnly || history.future.length === 0} title="Ctrl+Shift+Z">Redo</button>}
+            {canWrite && <button type="button" onClick={autoLayout} disabled={readOnly}>Auto-layout</button>}
+            <button type="button" onClick={() => flow.fitView({ padding: 0.2 })}>Fit</button>
+            {canWrite && <button type="button" className="primary" disabled={readOnly || saving} onClick={() => setSaveOpen(true)} title="Ctrl+S">Save</button>}
+          </div>
+        </div>
+        {notice && <div className="designer-notice"><Notice kind={notice.kind}>{notice.text} <button type="button" className="link" onClick={() => setNotice(null)}>Dismiss</button></Notice></div>}
+        {conflict && (
+          <div className="designer-notice">
+            <Notice kind="error">
+              <strong>Conflict:</strong> {conflict} Your changes were not saved.{" "}
+              <button type="button" className="link" onClick={() => void reloadTheirs()}>Discard mine and load theirs</button>{" · "}
+              <button type="button" className="link" onClick={() => void save("Saved over a newer version", true)}>Save mine as the next version anyway</button>
+            </Notice>
+          </div>
+        )}
+        {comparing && (
+          <div className="designer-notice">
+            <Notice kind="warn">Comparing v{comparing.diff.from} → v{comparing.diff.to}: added, changed and removed nodes are marked. <button type="button" className="link" onClick={stopComparing}>Back to editing</button></Notice>
+          </div>
+        )}
+        <div className="designer-body">
+          {canWrite && <Palette types={types} onAdd={(type) => addNode(type)} disabled={readOnly} />}
+          <div className="canvas" ref={wrapper} data-testid="canvas"
+            onDragOver={(event) => { if (event.dataTransfer.types.includes(DRAG_TYPE)) { event.preventDefault(); event.dataTransfer.dropEffect = "move"; } }}
+            onDrop={(event) => {
+              const type = event.dataTransfer.getData(DRAG_TYPE);
+              if (!type) return;
+              event.preventDefault();
+              addNode(type, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+            }}>
+            <ReactFlow<WeftNode, WeftEdge> nodes={nodes} edges={styledEdges} nodeTypes={NODE_TYPES}
+              onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
+              onNodeDragStart={() => remember()}
+              onNodeClick={() => setTab("properties")}
+              nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
+              deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]} multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+              selectionKeyCode="Shift" minZoom={0.05} onlyRenderVisibleElements={nodes.length > 200}
+              proOptions={{ hideAttribution: true }} fitView>
+              <Background />
+              <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
+              <Controls showInteractive={false} />
+            </ReactFlow>
+          </div>
+          <aside className="side" aria-label="Side panel">
+            <div className="tabs" role="tablist">
+              {(["properties", "workflow", "versions", "code"] as Tab[]).filter((name) => name !== "versions" || workflowId).map((name) => (
+                <button key={name} type="button" role="tab" aria-selected={tab === name} onClick={() => setTab(name)}>
+                  {{ properties: "Node", workflow: "Workflow", versions: "Versions", code: "YAML / JSON" }[name]}
+                </button>
+              ))}
+            </div>
+            <div className="tab-body" role="tabpanel">
+              {tab === "properties" && (selected ? (
+                <PropertyPanel key={selected.id} node={selected.data.node} info={typeMap.get(selected.data.node.type)}
+                  problems={problemsByNode.get(selected.id) ?? []} readOnly={readOnly} upstream={upstream} secrets={secrets}
+                  onChange={(node) => updateNode(selected.id, node)} onRename={(to) => renameNode(selected.id, to)} />
+              ) : (
+                <div>
+                  <p className="muted">{selectedNodes.length > 1 ? `${selectedNodes.length} nodes selected.` : "Select a node to see its properties."}</p>
+                  <ProblemList problems={problems} />
+                </div>
+              ))}
+              {tab === "workflow" && (
+                <SettingsPanel meta={meta} isNew={!workflowId} readOnly={readOnly}
+                  problems={problems.filter((problem) => !problem.node && !problem.edge)}
+                  onChange={(next) => { remember("meta", true); setMeta(next); }} />
+              )}
+              {tab === "versions" && workflowId && workflow && (
+                <VersionsPanel workflowId={workflowId} current={workflow.version} canWrite={canWrite}
+                  onCompare={compare} onRestore={restoreVersion} />
+              )}
+              {tab === "code" && (
+                <CodeView definition={definition} readOnly={readOnly}
+                  onApply={(value) => { remember("code", true); show(value, false); }} />
+              )}
+            </div>
+          </aside>
+        </div>
+        {saveOpen && <SaveDialog saving={saving} isNew={!workflowId} onCancel={() => setSaveOpen(false)} onSave={(note) => void save(note)} />}
+      </div>
+    </DesignerContext.Provider>
+  );
+}
+
+function ProblemList({ problems }: { problems: Problem[] }) {
+  if (problems.length === 0) return null;
+  return (
+    <>
+      <h3>Problems</h3>
+      <ul className="problems">
+        {problems.map((problem, index) => (
+          <li key={index} className={problem.severity}>
+            {problem.node && <strong>{problem.node}: </strong>}{problem.edge && <strong>{problem.edge}: </strong>}{problem.message}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/** A definition the API will validate: a new workflow without a name yet gets a stand-in. */
+function withName(definition: Definition): Definition {
+  return definition.name ? definition : { ...definition, name: "untitled" };
+}
+
+function ancestors(id: string, edges: WeftEdge[]): string[] {
+  const sources = new Map<string, string[]>();
+  for (const edge of edges) sources.set(edge.target, [...(sources.get(edge.target) ?? []), edge.source]);
+  const seen = new Set<string>();
+  const queue = [...(sources.get(id) ?? [])];
+  while (queue.length) {
+    const next = queue.shift()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    queue.push(...(sources.get(next) ?? []));
+  }
+  return [...seen].sort();
+}

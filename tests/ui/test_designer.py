@@ -1,0 +1,153 @@
+"""The designer: build a workflow on the canvas, see problems where they are, save
+versions and compare them, import a file; what a viewer may not do; text stays text."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.engine import workflow_from
+from tests.ui.conftest import serious_accessibility_violations
+from workflows.models import Workflow
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def _drop(page, node_type: str, x: int, y: int) -> None:
+    page.locator(f'[data-node-type="{node_type}"]').drag_to(
+        page.get_by_test_id("canvas"), target_position={"x": x, "y": y})
+
+
+def _connect(page, source: str, target: str, handle: str | None = None) -> None:
+    selector = f'[data-node-id="{source}"] .react-flow__handle.source'
+    if handle is not None:
+        selector += f'[data-handleid="{handle}"]'
+    page.locator(selector).drag_to(
+        page.locator(f'[data-node-id="{target}"] .react-flow__handle.target'))
+
+
+def _select(page, node_id: str) -> None:
+    page.locator(f'[data-node-id="{node_id}"]').click()
+
+
+def test_an_author_builds_a_branching_workflow_fixes_a_problem_and_saves_two_versions(
+        open_page, designer, screenshot):
+    # given an author on a blank canvas
+    page = open_page(designer, "/workflows/new/")
+    page.get_by_label("Name", exact=True).fill("orders")
+    # when they drag four nodes from the palette
+    _drop(page, "Logger", 350, 60)
+    _drop(page, "Conditional", 350, 200)
+    _drop(page, "Transform", 200, 360)
+    _drop(page, "Logger", 520, 360)
+    for node_id in ["logger_1", "conditional_1", "transform_1", "logger_2"]:
+        expect(page.locator(f'[data-node-id="{node_id}"]')).to_be_visible()
+    # and connect them, the Conditional's two branches to two nodes
+    _connect(page, "logger_1", "conditional_1")
+    _connect(page, "conditional_1", "transform_1", "true")
+    _connect(page, "conditional_1", "logger_2", "false")
+    expect(page.locator(".react-flow__edge")).to_have_count(3)
+    # and fill their properties, one template left unclosed
+    _select(page, "logger_1")
+    page.locator('[data-field="message"]').fill("order {{ input.order_id }}")
+    _select(page, "conditional_1")
+    page.locator('[data-field="expression"]').fill("input.total > 100")
+    _select(page, "logger_2")
+    page.locator('[data-field="message"]').fill("small order")
+    _select(page, "transform_1")
+    page.locator('[data-field="template"]').fill('{"big": "{{ input.total "}')
+    # then the problem shows on that node, and nowhere else
+    broken = page.locator('[data-node-id="transform_1"]')
+    expect(page.locator(".canvas-node.has-errors")).to_have_count(1)
+    expect(broken.locator(".canvas-node-problems")).to_be_visible()
+    screenshot(page, "designer-problem")
+    # when they fix it
+    page.locator('[data-field="template"]').fill('{"big": "{{ input.total }}"}')
+    expect(page.locator(".canvas-node.has-errors")).to_have_count(0)
+    expect(page.locator(".validity")).to_have_text("valid")
+    # and save
+    page.get_by_role("button", name="Save").click()
+    page.get_by_label("Change note").fill("first cut")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+    workflow = Workflow.objects.get(name="orders")
+    definition = workflow.current_version.definition
+    assert {(e["source"], e["target"], e.get("sourceHandle")) for e in definition["edges"]} == {
+        ("logger_1", "conditional_1", None), ("conditional_1", "transform_1", "true"),
+        ("conditional_1", "logger_2", "false")}
+    assert page.url.endswith(f"/workflows/{workflow.pk}/")
+    # when they change a node and save again
+    _select(page, "logger_2")
+    page.locator('[data-field="message"]').fill("a small order")
+    page.keyboard.press("Control+s")
+    page.get_by_label("Change note").fill("wording")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+    # then version 2's diff against 1 marks the changed node on the canvas and in the list
+    page.get_by_role("tab", name="Versions").click()
+    expect(page.locator('[data-version="2"]')).to_contain_text("wording")
+    page.get_by_role("button", name="Show diff").click()
+    expect(page.locator('[data-node-id="logger_2"]')).to_have_class(
+        "canvas-node utility diff-changed")
+    expect(page.locator(".diff-list")).to_contain_text("node logger_2: data.message")
+    screenshot(page, "designer-diff")
+    assert serious_accessibility_violations(page) == []
+
+
+def test_unsaved_edits_survive_a_reload_and_a_conflict_is_shown_not_overwritten(
+        open_page, designer, editor):
+    workflow = workflow_from({"name": "shared", "nodes": [
+        {"id": "hello", "type": "Logger", "data": {"message": "hi"}}]})
+    page = open_page(designer, f"/workflows/{workflow.pk}/")
+    _select(page, "hello")
+    page.locator('[data-field="message"]').fill("hi from the designer")
+    expect(page.locator(".unsaved")).to_be_visible()
+    # when the page is reloaded, the edit is still there
+    page.reload()
+    expect(page.get_by_text("Your unsaved changes were restored.")).to_be_visible()
+    _select(page, "hello")
+    expect(page.locator('[data-field="message"]')).to_have_value("hi from the designer")
+    # when someone else saves first
+    from workflows import services
+    services.workflow_update(workflow=workflow, actor=editor, definition={
+        "name": "shared", "edges": [],
+        "nodes": [{"id": "hello", "type": "Logger", "data": {"message": "theirs"}}]},
+        change_note="theirs")
+    page.keyboard.press("Control+s")
+    page.get_by_label("Change note").fill("mine")
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    # then the conflict is shown and their version stays the current one
+    expect(page.get_by_text("Conflict:")).to_be_visible()
+    workflow.refresh_from_db()
+    assert workflow.current_version.number == 2
+    assert workflow.current_version.definition["nodes"][0]["data"]["message"] == "theirs"
+    page.errors.clear()  # the 409 is the API's answer, shown on the page
+
+
+def test_a_viewer_sees_the_graph_but_no_palette_or_edit_controls(open_page, viewer, screenshot):
+    workflow = workflow_from({"name": "readonly", "nodes": [
+        {"id": "a", "type": "Logger", "name": XSS, "data": {"message": XSS}},
+        {"id": "b", "type": "Logger", "data": {"message": "b"}}],
+        "edges": [{"source": "a", "target": "b"}]})
+    page = open_page(viewer, f"/workflows/{workflow.pk}/")
+    expect(page.locator('[data-node-id="a"]')).to_contain_text(XSS)
+    assert page.locator("img[src=x]").count() == 0
+    expect(page.locator(".palette")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    _select(page, "a")
+    expect(page.locator('[data-field="message"]')).to_be_disabled()
+    expect(page.locator('[data-field="message"]')).to_have_value(XSS)
+    screenshot(page, "designer-viewer")
+    assert serious_accessibility_violations(page) == []
+
+
+def test_a_workflow_is_imported_from_a_yaml_file(open_page, designer, tmp_path):
+    document = tmp_path / "imported.yaml"
+    document.write_text("name: imported\nnodes:\n  - id: only\n    type: Logger\n"
+                        "    data: {message: hello}\n")
+    page = open_page(designer, "/")
+    page.get_by_label("Workflow file to import").set_input_files(str(document))
+    expect(page.locator('[data-node-id="only"]')).to_be_visible()
+    assert Workflow.objects.filter(name="imported").exists()
