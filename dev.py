@@ -262,7 +262,7 @@ def up() -> int:
         "Ctrl-C stops every process")
     return wait_for(processes, [
         (*web_address, [
-            ("home", f"{base}/"),
+            ("web UI (sign in with the admin user)", f"{base}/"),
             ("admin", f"{base}/admin/"),
             ("API docs", f"{base}/api/docs/"),
             ("workflows API", f"{base}/api/workflows"),

@@ -505,6 +505,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 WHITENOISE_USE_FINDERS = DEBUG
+# The web UI's built files carry a content hash in their name (Vite): cached for a year.
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^.+/ui/assets/.+-[A-Za-z0-9_-]{8}\.(js|css)$"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
