@@ -24,7 +24,12 @@ import { SettingsPanel } from "./SettingsPanel";
 import { VersionsPanel, type Diff } from "./VersionsPanel";
 import "./designer.css";
 
+// Props of the canvas that never change, made once: React Flow copies every changed prop
+// into its store, which every node and edge on the canvas listens to.
 const NODE_TYPES = { weft: CanvasNode };
+const DELETE_KEYS = ["Delete", "Backspace"];
+const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
+const PRO_OPTIONS = { hideAttribution: true };
 const VALIDATE_DELAY = 400;
 
 type Tab = "properties" | "workflow" | "versions" | "code";
@@ -62,7 +67,17 @@ function DesignerPage({ props }: { props: PageProps }) {
   const readOnly = !canWrite || comparing !== null;
 
   const typeMap = useMemo(() => new Map(types.map((type) => [type.name, type])), [types]);
-  const definition = useMemo(() => toDefinition(meta, nodes, edges), [meta, nodes, edges]);
+  // The definition follows the nodes' content, not every frame of a drag: `revision` moves
+  // on each change that matters (a drag's end, an edit, an addition, a removal).
+  const nodesNow = useRef(nodes);
+  nodesNow.current = nodes;
+  const [revision, setRevision] = useState(0);
+  const changeNodes = useCallback((update: WeftNode[] | ((current: WeftNode[]) => WeftNode[])) => {
+    setNodes(update);
+    setRevision((value) => value + 1);
+  }, []);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const definition = useMemo(() => toDefinition(meta, nodesNow.current, edges), [meta, edges, revision]);
 
   // --- loading ------------------------------------------------------------------------------
   useEffect(() => {
@@ -76,10 +91,10 @@ function DesignerPage({ props }: { props: PageProps }) {
   const show = useCallback((value: Definition, fitLater = true) => {
     const next = toFlow(value);
     setMeta(next.meta);
-    setNodes(next.nodes);
+    changeNodes(next.nodes);
     setEdges(next.edges);
     if (fitLater) window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, duration: 0 }));
-  }, [flow]);
+  }, [flow, changeNodes]);
 
   useEffect(() => {
     async function load() {
@@ -154,7 +169,9 @@ function DesignerPage({ props }: { props: PageProps }) {
   const edgeProblems = useMemo(() => new Set(problems.filter((problem) => problem.edge).map((problem) => problem.edge!)), [problems]);
 
   // --- changes with history --------------------------------------------------------------
-  const snapshot = useCallback((): Snapshot => ({ meta, nodes, edges }), [meta, nodes, edges]);
+  const current = useRef({ meta, edges });
+  current.current = { meta, edges };
+  const snapshot = useCallback((): Snapshot => ({ ...current.current, nodes: nodesNow.current }), []);
   const lastRecord = useRef<{ key: string; at: number }>({ key: "", at: 0 });
   const remember = useCallback((key = "", coalesce = false) => {
     const now = Date.now();
@@ -169,7 +186,7 @@ function DesignerPage({ props }: { props: PageProps }) {
 
   const restore = (state: Snapshot) => {
     setMeta(state.meta);
-    setNodes(state.nodes);
+    changeNodes(state.nodes);
     setEdges(state.edges);
     setDirty(true);
   };
@@ -182,9 +199,11 @@ function DesignerPage({ props }: { props: PageProps }) {
       return;
     }
     if (changes.some((change) => change.type === "remove")) remember();
-    setNodes((current) => applyNodeChanges(changes, current));
-    if (changes.some((change) => change.type === "position" && !change.dragging)) setDirty(true);
-  }, [readOnly, remember]);
+    const settled = changes.some((change) => change.type === "remove" || change.type === "add"
+      || change.type === "replace" || (change.type === "position" && !change.dragging));
+    (settled ? changeNodes : setNodes)((current) => applyNodeChanges(changes, current));
+    if (settled) setDirty(true);
+  }, [readOnly, remember, changeNodes]);
 
   const onEdgesChange = useCallback((changes: EdgeChange<WeftEdge>[]) => {
     if (readOnly) {
@@ -205,31 +224,34 @@ function DesignerPage({ props }: { props: PageProps }) {
     setEdges((current) => (current.some((existing) => existing.id === edge.id) ? current : addEdge(edge, current)));
   }, [readOnly, remember]);
 
+  const onNodeDragStart = useCallback(() => remember(), [remember]);
+  const onNodeClick = useCallback(() => setTab("properties"), []);
+
   const addNode = useCallback((type: string, position?: { x: number; y: number }) => {
     if (readOnly) return;
     remember();
-    const id = freshId(type, new Set(nodes.map((node) => node.id)));
+    const id = freshId(type, new Set(nodesNow.current.map((node) => node.id)));
     const at = position ?? flow.screenToFlowPosition({
       x: (wrapper.current?.getBoundingClientRect().left ?? 0) + (wrapper.current?.clientWidth ?? 600) / 2,
       y: (wrapper.current?.getBoundingClientRect().top ?? 0) + (wrapper.current?.clientHeight ?? 400) / 2,
     });
-    setNodes((current) => [
+    changeNodes((current) => [
       ...current.map((node) => (node.selected ? { ...node, selected: false } : node)),
       { id, type: "weft", position: at, selected: true, data: { node: { id, type, data: {} } } },
     ]);
     setTab("properties");
-  }, [readOnly, remember, nodes, flow]);
+  }, [readOnly, remember, flow, changeNodes]);
 
   const updateNode = (id: string, node: DefinitionNode) => {
     remember(`node:${id}`, true);
-    setNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, data: { node: { ...node, id } } } : existing)));
+    changeNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, data: { node: { ...node, id } } } : existing)));
   };
 
   const renameNode = (from: string, to: string): string | null => {
     if (!/^[a-z][a-z0-9_]*$/.test(to)) return "An id starts with a letter and holds lower-case letters, digits and _.";
     if (nodes.some((node) => node.id === to)) return `Another node is called ${to}.`;
     remember();
-    setNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, data: { node: { ...node.data.node, id: to } } } : node)));
+    changeNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, data: { node: { ...node.data.node, id: to } } } : node)));
     setEdges((current) => current.map((edge) => {
       if (edge.source !== from && edge.target !== from) return edge;
       const source = edge.source === from ? to : edge.source;
@@ -242,7 +264,7 @@ function DesignerPage({ props }: { props: PageProps }) {
   const autoLayout = () => {
     if (readOnly) return;
     remember();
-    setNodes((current) => layout(current, edges));
+    changeNodes((current) => layout(current, edges));
     window.requestAnimationFrame(() => flow.fitView({ padding: 0.2 }));
   };
 
@@ -260,7 +282,7 @@ function DesignerPage({ props }: { props: PageProps }) {
     remember();
     const placed = clipPlace(clip, new Set(nodes.map((node) => node.id)));
     const flowNodes = toFlow({ ...meta, nodes: placed.nodes, edges: placed.edges });
-    setNodes((current) => [...current.map((node) => ({ ...node, selected: false })), ...flowNodes.nodes.map((node) => ({ ...node, selected: true }))]);
+    changeNodes((current) => [...current.map((node) => ({ ...node, selected: false })), ...flowNodes.nodes.map((node) => ({ ...node, selected: true }))]);
     setEdges((current) => [...current, ...flowNodes.edges]);
   };
 
@@ -409,7 +431,7 @@ function DesignerPage({ props }: { props: PageProps }) {
           </div>
         )}
         <div className="designer-body">
-          {canWrite && <Palette types={types} onAdd={(type) => addNode(type)} disabled={readOnly} />}
+          {canWrite && <Palette types={types} onAdd={addNode} disabled={readOnly} />}
           <div className="canvas" ref={wrapper} data-testid="canvas"
             onDragOver={(event) => { if (event.dataTransfer.types.includes(DRAG_TYPE)) { event.preventDefault(); event.dataTransfer.dropEffect = "move"; } }}
             onDrop={(event) => {
@@ -420,12 +442,11 @@ function DesignerPage({ props }: { props: PageProps }) {
             }}>
             <ReactFlow<WeftNode, WeftEdge> nodes={nodes} edges={styledEdges} nodeTypes={NODE_TYPES}
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
-              onNodeDragStart={() => remember()}
-              onNodeClick={() => setTab("properties")}
+              onNodeDragStart={onNodeDragStart} onNodeClick={onNodeClick}
               nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
-              deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]} multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+              deleteKeyCode={readOnly ? null : DELETE_KEYS} multiSelectionKeyCode={MULTI_SELECT_KEYS}
               selectionKeyCode="Shift" minZoom={0.05} onlyRenderVisibleElements={nodes.length > 200}
-              proOptions={{ hideAttribution: true }} fitView>
+              proOptions={PRO_OPTIONS} fitView>
               <Background />
               <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
               <Controls showInteractive={false} />

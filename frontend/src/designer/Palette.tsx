@@ -1,11 +1,11 @@
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 import type { NodeTypeInfo } from "../lib/types";
 
 export const DRAG_TYPE = "application/x-weft-node-type";
 
 /** Every node type, grouped by category and searchable; drag one onto the canvas, or
  * press Enter on it to add it in the middle. */
-export function Palette({ types, onAdd, disabled }: { types: NodeTypeInfo[]; onAdd: (type: string) => void; disabled: boolean }) {
+function PaletteView({ types, onAdd, disabled }: { types: NodeTypeInfo[]; onAdd: (type: string) => void; disabled: boolean }) {
   const [search, setSearch] = useState("");
   const groups = useMemo(() => {
     const needle = search.trim().toLowerCase();
@@ -44,3 +44,5 @@ export function Palette({ types, onAdd, disabled }: { types: NodeTypeInfo[]; onA
     </aside>
   );
 }
+
+export const Palette = memo(PaletteView);
