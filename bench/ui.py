@@ -119,7 +119,10 @@ OPEN_SCRIPT = """async () => {
 
 FRAMES_START = """() => {
   window.__frames = []; window.__counting = true;
-  const tick = (time) => { window.__frames.push(time); if (window.__counting) requestAnimationFrame(tick); };
+  const tick = (time) => {
+    window.__frames.push(time);
+    if (window.__counting) requestAnimationFrame(tick);
+  };
   requestAnimationFrame(tick);
 }"""
 
