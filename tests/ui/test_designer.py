@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from tests.engine import workflow_from
 from tests.ui.conftest import serious_accessibility_violations
 from workflows.models import Workflow
+from workflows.triggers.schedules import schedule_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,6 +132,8 @@ def test_a_viewer_sees_the_graph_but_no_palette_or_edit_controls(open_page, view
         {"id": "a", "type": "Logger", "name": XSS, "data": {"message": XSS}},
         {"id": "b", "type": "Logger", "data": {"message": "b"}}],
         "edges": [{"source": "a", "target": "b"}]})
+    schedule_create(workflow=workflow, name="nightly", cron="0 3 * * *",
+                    timezone="Europe/Berlin", actor=None)
     page = open_page(viewer, f"/workflows/{workflow.pk}/")
     expect(page.locator('[data-node-id="a"]')).to_contain_text(XSS)
     assert page.locator("img[src=x]").count() == 0
@@ -139,6 +142,9 @@ def test_a_viewer_sees_the_graph_but_no_palette_or_edit_controls(open_page, view
     _select(page, "a")
     expect(page.locator('[data-field="message"]')).to_be_disabled()
     expect(page.locator('[data-field="message"]')).to_have_value(XSS)
+    page.get_by_role("tab", name="Workflow").click()
+    expect(page.locator(".triggers-summary")).to_contain_text("nightly")
+    expect(page.get_by_label("Description")).to_be_disabled()
     screenshot(page, "designer-viewer")
     assert serious_accessibility_violations(page) == []
 

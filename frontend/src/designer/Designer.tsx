@@ -472,7 +472,7 @@ function DesignerPage({ props }: { props: PageProps }) {
                 </div>
               ))}
               {tab === "workflow" && (
-                <SettingsPanel meta={meta} isNew={!workflowId} readOnly={readOnly}
+                <SettingsPanel workflowId={workflowId} meta={meta} isNew={!workflowId} readOnly={readOnly}
                   problems={problems.filter((problem) => !problem.node && !problem.edge)}
                   onChange={(next) => { remember("meta", true); setMeta(next); }} />
               )}

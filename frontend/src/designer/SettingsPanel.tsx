@@ -1,6 +1,7 @@
 import { JsonField, SchemaForm } from "../components/SchemaForm";
 import type { JsonSchema, Problem } from "../lib/types";
 import type { Meta } from "./model";
+import { TriggersSummary } from "./TriggersSummary";
 
 // The workflow-level settings, as the product contract defines them.
 const SETTINGS_SCHEMA: JsonSchema = {
@@ -17,6 +18,7 @@ const SETTINGS_SCHEMA: JsonSchema = {
 };
 
 interface Props {
+  workflowId: string | null;
   meta: Meta;
   problems: Problem[];
   readOnly: boolean;
@@ -25,7 +27,7 @@ interface Props {
 }
 
 /** Name, namespace, description, settings, input schema and output of the workflow. */
-export function SettingsPanel({ meta, problems, readOnly, isNew, onChange }: Props) {
+export function SettingsPanel({ workflowId, meta, problems, readOnly, isNew, onChange }: Props) {
   const errors: Record<string, string> = {};
   const settingErrors: Record<string, string> = {};
   for (const problem of problems) {
@@ -63,6 +65,7 @@ export function SettingsPanel({ meta, problems, readOnly, isNew, onChange }: Pro
       <JsonField label="Output" value={meta.output} readOnly={readOnly} error={errors.output}
         help='A template, e.g. "{{ nodes.last.body }}"; default: the outputs of the last nodes.'
         onChange={(output) => set("output", output)} />
+      {workflowId && <TriggersSummary workflowId={workflowId} />}
     </section>
   );
 }
