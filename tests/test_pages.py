@@ -191,3 +191,10 @@ def test_the_admins_view_site_link_leads_to_a_page(superuser_client):
     page = superuser_client.get("/admin/").content.decode()
     site = re.search(r'<a href="([^"]+)">View site</a>', page).group(1)
     assert superuser_client.get(site).status_code == 200
+
+
+def test_the_icon_is_served_for_every_page(superuser_client):
+    html = superuser_client.get("/").content.decode()
+    icon = next(ref for tag, ref in _references(html) if ref.endswith("favicon.svg"))
+    assert finders.find(icon.removeprefix("/static/"))
+    assert superuser_client.get("/favicon.ico")["Location"] == icon

@@ -1,7 +1,9 @@
 """Routes of the web UI."""
 
 from django.contrib.auth.views import LogoutView
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from config.auth import ui_login
 from ui import pages
@@ -16,4 +18,6 @@ urlpatterns = [
     path("runs/<uuid:id>/", pages.monitor, name="ui-monitor"),
     path("inbox/", pages.inbox, name="ui-inbox"),
     path("triggers/", pages.triggers, name="ui-triggers"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API docs).
+    path("favicon.ico", RedirectView.as_view(url=static("ui/favicon.svg"), permanent=True)),
 ]

@@ -16,20 +16,19 @@ function CanvasNodeView({ id, data, selected }: NodeProps<WeftNode>) {
   return (
     <div className={classes} data-node-id={id} data-testid={`node-${id}`}
       title={errors.map((problem) => problem.message).join("\n") || undefined}>
-      <Handle type="target" position={Position.Top} />
+      <Handle type="target" position={Position.Left} />
       <div className="canvas-node-label">{data.node.name || id}</div>
       <div className="canvas-node-type">{data.node.type}{data.node.name ? ` · ${id}` : ""}</div>
       {errors.length > 0 && <div className="canvas-node-problems" role="img" aria-label={`${errors.length} problem(s)`}>{errors.length}</div>}
       {mark && <div className="canvas-node-diff">{mark}</div>}
       {handles.length === 0 ? (
-        <Handle type="source" position={Position.Bottom} />
+        <Handle type="source" position={Position.Right} />
       ) : (
         <div className="canvas-node-branches">
-          {handles.map((handle, index) => (
+          {handles.map((handle) => (
             <div className="canvas-node-branch" key={handle}>
               <span>{handle}</span>
-              <Handle type="source" position={Position.Bottom} id={handle} data-handle={handle}
-                style={{ left: `${((index + 0.5) / handles.length) * 100}%` }} />
+              <Handle type="source" position={Position.Right} id={handle} data-handle={handle} />
             </div>
           ))}
         </div>

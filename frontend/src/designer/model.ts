@@ -109,17 +109,18 @@ export function freshId(type: string, taken: Set<string>): string {
   }
 }
 
-/** Top-to-bottom layout of the graph (dagre), keeping the nodes' identities. */
+/** Left-to-right layout of the graph (dagre), keeping the nodes' identities. */
 export function layout(nodes: WeftNode[], edges: WeftEdge[]): WeftNode[] {
   const graph = new dagre.graphlib.Graph();
-  graph.setGraph({ rankdir: "TB", nodesep: 40, ranksep: 70 });
+  graph.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 80 });
   graph.setDefaultEdgeLabel(() => ({}));
-  for (const node of nodes) graph.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });
+  for (const node of nodes) graph.setNode(node.id, { width: NODE_WIDTH, height: node.measured?.height ?? NODE_HEIGHT });
   for (const edge of edges) if (graph.hasNode(edge.source) && graph.hasNode(edge.target)) graph.setEdge(edge.source, edge.target);
   dagre.layout(graph);
   return nodes.map((node) => {
     const placed = graph.node(node.id);
-    return placed ? { ...node, position: { x: placed.x - NODE_WIDTH / 2, y: placed.y - NODE_HEIGHT / 2 } } : node;
+    const height = node.measured?.height ?? NODE_HEIGHT;
+    return placed ? { ...node, position: { x: placed.x - NODE_WIDTH / 2, y: placed.y - height / 2 } } : node;
   });
 }
 
