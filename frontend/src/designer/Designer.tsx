@@ -30,6 +30,7 @@ const NODE_TYPES = { weft: CanvasNode };
 const DELETE_KEYS = ["Delete", "Backspace"];
 const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
 const PRO_OPTIONS = { hideAttribution: true };
+const NO_PROBLEMS: Problem[] = [];
 const VALIDATE_DELAY = 400;
 
 type Tab = "properties" | "workflow" | "versions" | "code";
@@ -242,14 +243,14 @@ function DesignerPage({ props }: { props: PageProps }) {
     setTab("properties");
   }, [readOnly, remember, flow, changeNodes]);
 
-  const updateNode = (id: string, node: DefinitionNode) => {
+  const updateNode = useCallback((id: string, node: DefinitionNode) => {
     remember(`node:${id}`, true);
     changeNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, data: { node: { ...node, id } } } : existing)));
-  };
+  }, [remember, changeNodes]);
 
-  const renameNode = (from: string, to: string): string | null => {
+  const renameNode = useCallback((from: string, to: string): string | null => {
     if (!/^[a-z][a-z0-9_]*$/.test(to)) return "An id starts with a letter and holds lower-case letters, digits and _.";
-    if (nodes.some((node) => node.id === to)) return `Another node is called ${to}.`;
+    if (nodesNow.current.some((node) => node.id === to)) return `Another node is called ${to}.`;
     remember();
     changeNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, data: { node: { ...node.data.node, id: to } } } : node)));
     setEdges((current) => current.map((edge) => {
@@ -259,7 +260,7 @@ function DesignerPage({ props }: { props: PageProps }) {
       return edgeToFlow({ ...(edge.data?.edge ?? {}), source, target, ...(edge.sourceHandle ? { sourceHandle: edge.sourceHandle } : {}) });
     }));
     return null;
-  };
+  }, [remember, changeNodes]);
 
   const autoLayout = () => {
     if (readOnly) return;
@@ -385,7 +386,11 @@ function DesignerPage({ props }: { props: PageProps }) {
   // --- rendering -------------------------------------------------------------------------
   const selectedNodes = nodes.filter((node) => node.selected);
   const selected = selectedNodes.length === 1 ? selectedNodes[0] : null;
-  const upstream = useMemo(() => (selected ? ancestors(selected.id, edges) : []), [selected, edges]);
+  const selectedId = selected?.id ?? null;
+  const upstream = useMemo(() => (selectedId ? ancestors(selectedId, edges) : []), [selectedId, edges]);
+  const onSelectedChange = useCallback((node: DefinitionNode) => { if (selectedId) updateNode(selectedId, node); }, [selectedId, updateNode]);
+  const onSelectedRename = useCallback((to: string) => (selectedId ? renameNode(selectedId, to) : null), [selectedId, renameNode]);
+  const selectedProblems = useMemo(() => (selectedId ? problemsByNode.get(selectedId) ?? NO_PROBLEMS : NO_PROBLEMS), [selectedId, problemsByNode]);
   const context = useMemo(() => ({ types: typeMap, problemsByNode, diffMarks: comparing?.marks ?? new Map() }), [typeMap, problemsByNode, comparing]);
   const styledEdges = useMemo(() => edges.map((edge) => {
     const classes = [edgeProblems.has(edge.id) ? "has-errors" : "", comparing?.diff.edges.added.includes(edge.id) ? "diff-added" : "",
@@ -463,8 +468,8 @@ function DesignerPage({ props }: { props: PageProps }) {
             <div className="tab-body" role="tabpanel">
               {tab === "properties" && (selected ? (
                 <PropertyPanel key={selected.id} node={selected.data.node} info={typeMap.get(selected.data.node.type)}
-                  problems={problemsByNode.get(selected.id) ?? []} readOnly={readOnly} upstream={upstream} secrets={secrets}
-                  onChange={(node) => updateNode(selected.id, node)} onRename={(to) => renameNode(selected.id, to)} />
+                  problems={selectedProblems} readOnly={readOnly} upstream={upstream} secrets={secrets}
+                  onChange={onSelectedChange} onRename={onSelectedRename} />
               ) : (
                 <div>
                   <p className="muted">{selectedNodes.length > 1 ? `${selectedNodes.length} nodes selected.` : "Select a node to see its properties."}</p>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { memo, useState } from "react";
 import { SchemaForm } from "../components/SchemaForm";
 import type { DefinitionNode, JsonSchema, NodeTypeInfo, Problem } from "../lib/types";
 
@@ -23,7 +23,7 @@ function dataProperty(field: string | undefined): string | null {
 
 /** The selected node's properties: id, label, its data as a form from its type's schema,
  * templates marked and their variables offered, its retry and timeout, its problems. */
-export function PropertyPanel({ node, info, problems, readOnly, upstream, secrets, onChange, onRename }: Props) {
+function PropertyPanelView({ node, info, problems, readOnly, upstream, secrets, onChange, onRename }: Props) {
   const [id, setId] = useState(node.id);
   const [renameError, setRenameError] = useState<string | null>(null);
   const schema: JsonSchema = info?.data_schema ?? { type: "object" };
@@ -103,3 +103,6 @@ function TemplateHelp({ variables, onInsert, readOnly, field }: { variables: str
     </div>
   );
 }
+
+/** Drawn again only when the node, its problems or its scope change (not while it is dragged). */
+export const PropertyPanel = memo(PropertyPanelView);
