@@ -3,6 +3,8 @@ versions and compare them, import a file; what a viewer may not do; text stays t
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
@@ -157,3 +159,44 @@ def test_a_workflow_is_imported_from_a_yaml_file(open_page, designer, tmp_path):
     page.get_by_label("Workflow file to import").set_input_files(str(document))
     expect(page.locator('[data-node-id="only"]')).to_be_visible()
     assert Workflow.objects.filter(name="imported").exists()
+
+
+def test_undo_redo_copy_paste_delete_layout_and_the_text_view_stay_in_step(
+        open_page, designer):
+    workflow = workflow_from({"name": "tools", "nodes": [
+        {"id": "first", "type": "Logger", "data": {"message": "one"}},
+        {"id": "second", "type": "Logger", "data": {"message": "two"}}],
+        "edges": [{"source": "first", "target": "second"}]})
+    page = open_page(designer, f"/workflows/{workflow.pk}/")
+    nodes = page.locator(".react-flow__node")
+    expect(nodes).to_have_count(2)
+    # copy and paste both nodes: two more, with fresh ids and the edge between them
+    page.locator('[data-node-id="first"]').click()
+    page.keyboard.press("Control+a")
+    expect(page.locator(".react-flow__node.selected")).to_have_count(2)
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(nodes).to_have_count(4)
+    expect(page.locator(".react-flow__edge")).to_have_count(2)
+    # delete the pasted pair (still selected), undo brings them back, redo removes them
+    page.keyboard.press("Delete")
+    expect(nodes).to_have_count(2)
+    page.keyboard.press("Control+z")
+    expect(nodes).to_have_count(4)
+    page.keyboard.press("Control+Shift+z")
+    expect(nodes).to_have_count(2)
+    # the text view shows the same graph; an edit there shows on the canvas
+    page.get_by_role("tab", name="YAML / JSON").click()
+    page.get_by_label("Format").select_option("json")
+    text = page.get_by_label("Definition", exact=True)
+    expect(text).to_contain_text('"id": "second"')
+    document = json.loads(text.input_value())
+    document["nodes"].append({"id": "third", "type": "Logger", "data": {"message": "3"}})
+    document["edges"].append({"source": "second", "target": "third"})
+    text.fill(json.dumps(document))
+    expect(page.locator('[data-node-id="third"]')).to_be_visible()
+    # auto-layout puts the chain left to right
+    page.get_by_role("button", name="Auto-layout").click()
+    xs = [page.locator(f'[data-node-id="{node_id}"]').bounding_box()["x"]
+          for node_id in ("first", "second", "third")]
+    assert xs == sorted(xs) and xs[0] < xs[2]

@@ -28,7 +28,7 @@ import "./designer.css";
 // into its store, which every node and edge on the canvas listens to.
 const NODE_TYPES = { weft: CanvasNode };
 const DELETE_KEYS = ["Delete", "Backspace"];
-const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
+const MULTI_SELECT_KEYS = ["Meta", "Control"];
 const PRO_OPTIONS = { hideAttribution: true };
 const NO_PROBLEMS: Problem[] = [];
 const VALIDATE_DELAY = 400;
@@ -288,8 +288,12 @@ function DesignerPage({ props }: { props: PageProps }) {
   };
 
   // --- keyboard --------------------------------------------------------------------------
-  const keys = useRef({ undo, redo, copy, paste, save: () => setSaveOpen(true) });
-  keys.current = { undo, redo, copy, paste, save: () => setSaveOpen(true) };
+  const selectAll = () => {
+    setNodes((current) => current.map((node) => (node.selected ? node : { ...node, selected: true })));
+    setEdges((current) => current.map((edge) => (edge.selected ? edge : { ...edge, selected: true })));
+  };
+  const keys = useRef({ undo, redo, copy, paste, selectAll, save: () => setSaveOpen(true) });
+  keys.current = { undo, redo, copy, paste, selectAll, save: () => setSaveOpen(true) };
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement;
@@ -301,6 +305,7 @@ function DesignerPage({ props }: { props: PageProps }) {
       if (typing) return;
       if (key === "z" && !event.shiftKey) { event.preventDefault(); keys.current.undo(); }
       else if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); keys.current.redo(); }
+      else if (key === "a") { event.preventDefault(); keys.current.selectAll(); }
       else if (key === "c") keys.current.copy();
       else if (key === "v") { event.preventDefault(); keys.current.paste(); }
     };
