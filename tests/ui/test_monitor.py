@@ -271,3 +271,70 @@ def test_run_again_shows_the_input_errors_on_the_fields_then_opens_the_new_run(
     expect(page.get_by_role("heading", name="Run of monitor/again")).to_be_visible()
     page.get_by_text("Input", exact=True).click()
     expect(page.get_by_label("Input", exact=True)).to_contain_text('"who": "grace"')
+
+
+def test_after_a_lost_connection_the_monitor_reconnects_and_catches_up(
+        open_page, operator, live_updates):
+    # given a monitor whose websocket goes through the test, so the test can cut it
+    workflow = workflow_from(branching("reconnects"))
+    execution, _ = services.execution_start(workflow=workflow, input={"who": "ada"})
+    wait_for(execution, statuses=("waiting",))
+    page = open_page(operator, "/")
+    sockets: list = []
+    cut = threading.Event()
+
+    def through(route) -> None:
+        if cut.is_set():
+            route.close()
+        else:
+            sockets.append(route)
+            route.connect_to_server()
+
+    page.route_web_socket("**/ws/executions/**", through)
+    page.goto(f"/runs/{execution.pk}/")
+    expect(page.locator(".live")).to_have_text("Live")
+    expect(node(page, "pause")).to_have_attribute("data-status", "waiting")
+
+    # when the connection is lost, and the run finishes meanwhile
+    cut.set()
+    sockets[-1].close()
+    expect(page.locator(".live")).to_have_text("Reconnecting…")
+    fire_delays()
+    assert wait_for(execution).status == "completed"
+    expect(node(page, "greet")).to_have_attribute("data-status", "pending")
+
+    # then once the server is reachable again, the page reconnects and shows the outcome
+    cut.clear()
+    expect(page.locator(".live")).to_have_text("Live", timeout=15_000)
+    expect(node(page, "greet")).to_have_attribute("data-status", "completed")
+    expect(page.locator(".run-status")).to_have_text("completed")
+    node(page, "greet").click()
+    expect(page.get_by_role("complementary").get_by_label("Output of attempt 1")).to_contain_text(
+        "hello ada!")
+
+
+def test_a_loop_lists_its_iterations_and_each_opens_on_its_body(open_page, viewer, worker):
+    # given a run whose loop doubled two items in an inline body
+    workflow = workflow_from({"name": "doubles", "namespace": "monitor", "nodes": [
+        {"id": "each", "type": "Loop", "name": "For each number",
+         "data": {"items": "input.numbers", "body": {"nodes": [
+             {"id": "double", "type": "Transform", "name": "Double it",
+              "data": {"template": "{{ item * 2 }}"}}]}}}]})
+    execution, _ = services.execution_start(workflow=workflow, input={"numbers": [5, 21]})
+    assert wait_for(execution).status == "completed"
+
+    # when the loop node is opened in the monitor
+    page = open_page(viewer, f"/runs/{execution.pk}/")
+    node(page, "each").click()
+    panel = page.get_by_role("complementary")
+
+    # then its iterations are counted and listed
+    expect(panel.locator("section", has_text="Child runs")).to_contain_text("2 in all, 2 started")
+    expect(panel.get_by_role("link", name="Item 0")).to_be_visible()
+
+    # and an iteration opens on the loop's body, with its own output
+    panel.get_by_role("link", name="Item 1").click()
+    expect(node(page, "double")).to_have_attribute("data-status", "completed")
+    expect(page.get_by_role("link", name="each")).to_be_visible()
+    node(page, "double").click()
+    expect(page.get_by_role("complementary").get_by_label("Output of attempt 1")).to_have_text("42")

@@ -9,6 +9,11 @@ import { may } from "../lib/props";
 import type { ExecutionDetail } from "../lib/types";
 import { RunDialog } from "../runs/RunDialog";
 import { allowed, type Control } from "./controls";
+import type { Connection } from "./useRun";
+
+const CONNECTION: Record<Connection, string> = {
+  connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…",
+};
 
 const CONTROLS: { control: Control; label: string; className?: string }[] = [
   { control: "pause", label: "Pause" },
@@ -20,11 +25,11 @@ const CONTROLS: { control: Control; label: string; className?: string }[] = [
 interface RunHeaderProps {
   detail: ExecutionDetail;
   status: string;
-  connected: boolean;
+  connection: Connection;
   onChanged: (detail: ExecutionDetail) => void;
 }
 
-export function RunHeader({ detail, status, connected, onChanged }: RunHeaderProps) {
+export function RunHeader({ detail, status, connection, onChanged }: RunHeaderProps) {
   return (
     <>
       <div className="page-head">
@@ -33,9 +38,7 @@ export function RunHeader({ detail, status, connected, onChanged }: RunHeaderPro
           <span className="muted"> v{detail.version}</span>
         </h1>
         <span className="run-status"><StatusBadge status={status} /></span>
-        <span className={`live ${connected ? "on" : "off"}`} role="status">
-          {connected ? "Live" : "Reconnecting…"}
-        </span>
+        <span className={`live ${connection}`} role="status">{CONNECTION[connection]}</span>
         {may("execute") && <RunControls detail={detail} status={status} onChanged={onChanged} />}
       </div>
       <dl className="run-facts">
@@ -54,7 +57,7 @@ export function RunHeader({ detail, status, connected, onChanged }: RunHeaderPro
 }
 
 /** Pause, resume, cancel, retry (each enabled where the status allows it), run again. */
-function RunControls({ detail, status, onChanged }: Omit<RunHeaderProps, "connected">) {
+function RunControls({ detail, status, onChanged }: Omit<RunHeaderProps, "connection">) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [again, setAgain] = useState(false);

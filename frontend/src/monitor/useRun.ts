@@ -8,11 +8,13 @@ import { EMPTY_LIVE, applyEvent, backoff, changesDetail, fromSnapshot, type Fram
 
 const DEBOUNCE_MS = 300;
 
+export type Connection = "connecting" | "live" | "reconnecting";
+
 export interface RunState {
   detail: ExecutionDetail | null;
   definition: Definition | null;
   live: LiveState;
-  connected: boolean;
+  connection: Connection;
   /** Why the page cannot show the run (not found, no access), or null. */
   error: string | null;
   /** Counts the detail's loads: what depends on it (the logs) reloads with it. */
@@ -31,7 +33,7 @@ export function useRun(id: string): RunState {
   const [detail, setDetail] = useState<ExecutionDetail | null>(null);
   const [definition, setDefinition] = useState<Definition | null>(null);
   const [live, setLive] = useState<LiveState>(EMPTY_LIVE);
-  const [connected, setConnected] = useState(false);
+  const [connection, setConnection] = useState<Connection>("connecting");
   const [error, setError] = useState<string | null>(null);
   const [revision, setRevision] = useState(0);
   const requests = useRef(0);
@@ -83,7 +85,7 @@ export function useRun(id: string): RunState {
         const frame = JSON.parse(String(message.data)) as Frame;
         if (frame.type === "execution.snapshot") {
           attempts = 0;
-          setConnected(true);
+          setConnection("live");
           setLive(fromSnapshot(frame.execution));
           // events may have been missed while disconnected (or before the first connect)
           loadSoon();
@@ -93,8 +95,8 @@ export function useRun(id: string): RunState {
         }
       };
       current.onclose = (event) => {
-        setConnected(false);
         if (stopped) return;
+        setConnection("reconnecting");
         if (event.code >= 4400 && event.code < 4500) {
           setError(event.code === 4404 ? "There is no such run." : "You may not watch this run.");
           return;
@@ -122,5 +124,5 @@ export function useRun(id: string): RunState {
     setLive({ status: next.status, nodes: latestStatuses(next) });
   }, []);
 
-  return { detail, definition, live, connected, error, revision, replace };
+  return { detail, definition, live, connection, error, revision, replace };
 }

@@ -1,8 +1,9 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { Notice } from "../components/Notice";
 import { mount } from "../lib/mount";
 import type { PageProps } from "../lib/props";
 import type { ExecutionDetail } from "../lib/types";
+import { graphOf } from "../monitor/graphOf";
 import { Collapsible } from "../monitor/JsonBlock";
 import { NodePanel } from "../monitor/NodePanel";
 import { RunGraph, type NodeState } from "../monitor/RunGraph";
@@ -24,7 +25,11 @@ function nodeStates(detail: ExecutionDetail, live: Record<string, string>): Reco
 function MonitorPage({ props }: { props: PageProps }) {
   const run = useRun(props.executionId as string);
   const [selected, setSelected] = useState<string | null>(null);
-  const { detail, definition } = run;
+  const { detail } = run;
+  const definition = useMemo(
+    () => (run.definition && detail ? graphOf(run.definition, detail) : null),
+    // which graph depends on which run this is, not on its node runs as they change
+    [run.definition, detail?.id, detail?.trigger, detail?.parent_node]);
 
   if (!detail) {
     return (
@@ -39,7 +44,7 @@ function MonitorPage({ props }: { props: PageProps }) {
   const node = definition?.nodes.find((candidate) => candidate.id === selected) ?? null;
   return (
     <div className="page monitor">
-      <RunHeader detail={detail} status={status} connected={run.connected} onChanged={run.replace} />
+      <RunHeader detail={detail} status={status} connection={run.connection} onChanged={run.replace} />
       {run.error && <Notice kind="error">{run.error}</Notice>}
       <div className="monitor-body">
         {definition
