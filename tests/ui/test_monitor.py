@@ -111,6 +111,9 @@ def test_a_run_turns_completed_live_and_a_node_shows_its_output(
     expect(page.get_by_role("img", name="greet, attempt 1: completed")).to_have_count(1)
     expect(page.get_by_role("link", name="monitor/greeting")).to_have_attribute(
         "href", f"/workflows/{workflow.pk}/")
+    # and the run's output is shown once it finished
+    expect(page.get_by_label("Output", exact=True)).to_be_visible()
+    expect(page.get_by_label("Output", exact=True)).to_contain_text('"text": "hello ada!"')
     screenshot(page, "monitor")
     assert serious_accessibility_violations(page) == []
 
@@ -246,7 +249,7 @@ def test_names_and_data_with_markup_show_as_text(open_page, operator, worker):
 
 
 def test_run_again_shows_the_input_errors_on_the_fields_then_opens_the_new_run(
-        open_page, operator, worker):
+        open_page, operator, worker, screenshot):
     # given a run of a workflow whose input `who` needs two characters at least
     workflow = workflow_from(branching("again"))
     execution, _ = services.execution_start(workflow=workflow, input={"who": "bob"})
@@ -263,6 +266,8 @@ def test_run_again_shows_the_input_errors_on_the_fields_then_opens_the_new_run(
     # then the API's objection is on the field
     expect(who).to_have_attribute("aria-invalid", "true")
     expect(dialog.locator(".field-error")).to_contain_text("too short")
+    screenshot(page, "run-dialog")
+    assert serious_accessibility_violations(page) == []
 
     # and once corrected, the new run opens
     who.fill("grace")

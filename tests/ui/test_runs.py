@@ -100,3 +100,25 @@ def test_the_runs_list_shows_a_new_run_while_it_is_open(open_page, viewer, worke
     expect(page.locator(f"tr[data-run='{execution.pk}']")).to_be_visible(timeout=12_000)
     expect(page.get_by_role("group", name="Status").locator("[data-status='waiting'] .count")
            ).to_have_text("1")
+
+
+def test_the_runs_list_pages_through_many_runs(open_page, viewer):
+    # given more runs than a page holds (50)
+    asks = flow("many", {"id": "ask", "type": "UserAction",
+                         "data": {"assignee": "x", "prompt": "?"}})
+    started = [services.execution_start(workflow=asks, input={})[0].pk for _ in range(52)]
+
+    # when the list is opened, then the newest 50 are on its first page
+    page = open_page(viewer, "/runs/")
+    rows = page.locator("table.runs tbody tr")
+    expect(rows).to_have_count(50)
+    expect(page.get_by_text("Page 1 · 52 runs")).to_be_visible()
+    expect(page.get_by_role("button", name="Previous")).to_be_disabled()
+
+    # and the next page holds the two oldest
+    page.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(2)
+    expect(page.locator(f"tr[data-run='{started[0]}']")).to_be_visible()
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    page.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(50)

@@ -53,14 +53,22 @@ export function useRun(id: string): RunState {
     }
   }, [id]);
 
+  // Changes within DEBOUNCE_MS of the first one are read together; a steady stream of
+  // events still gets a read every DEBOUNCE_MS rather than none until it stops.
   const loadSoon = useCallback(() => {
-    window.clearTimeout(debounce.current);
-    debounce.current = window.setTimeout(() => void load(), DEBOUNCE_MS);
+    if (debounce.current !== undefined) return;
+    debounce.current = window.setTimeout(() => {
+      debounce.current = undefined;
+      void load();
+    }, DEBOUNCE_MS);
   }, [load]);
 
   useEffect(() => {
     void load();
-    return () => window.clearTimeout(debounce.current);
+    return () => {
+      window.clearTimeout(debounce.current);
+      debounce.current = undefined;
+    };
   }, [load]);
 
   const workflow = detail?.workflow;
