@@ -80,7 +80,10 @@ function RunControls({ detail, status, onChanged }: Omit<RunHeaderProps, "connec
         <button key={control} type="button" className={className} disabled={busy || !allowed(control, status)}
           onClick={() => void act(control)}>{label}</button>
       ))}
-      <button type="button" className="primary" onClick={() => setAgain(true)}>Run again</button>
+      {detail.trigger !== "loop" && (
+        // a loop iteration is no run of its own workflow to start again
+        <button type="button" className="primary" onClick={() => setAgain(true)}>Run again</button>
+      )}
       {error && <div className="control-error"><Notice kind="error">{error}</Notice></div>}
       {again && (
         <RunDialog workflowId={detail.workflow} initial={asObject(detail.input)} onClose={() => setAgain(false)} />
