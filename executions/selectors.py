@@ -8,7 +8,14 @@ from django.db import connection
 from django.db.models import Count, JSONField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
-from executions.models import Bookmark, BookmarkKind, Execution, ExecutionLog, NodeExecution
+from executions.models import (
+    Bookmark,
+    BookmarkKind,
+    Execution,
+    ExecutionLog,
+    ExecutionStatus,
+    NodeExecution,
+)
 from workflows.models import Workflow
 from workflows.permissions import EXECUTE
 
@@ -21,6 +28,14 @@ def execution_detail_list() -> QuerySet[Execution]:
     return execution_list().prefetch_related(
         Prefetch("nodes", queryset=NodeExecution.objects.order_by("id"))
     )
+
+
+def execution_status_counts(executions: QuerySet[Execution]) -> dict[str, int]:
+    """How many of `executions` are in each status (every status named, 0 for none), in
+    one grouped query."""
+    counts = dict.fromkeys(ExecutionStatus.values, 0)
+    counts.update(executions.order_by().values_list("status").annotate(count=Count("id")))
+    return counts
 
 
 def execution_input_owner(execution: Execution) -> Any:

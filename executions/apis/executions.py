@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -147,6 +148,11 @@ class ExecutionLogSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "event", "node_id", "level", "message", "data", "actor"]
 
 
+# Executions by status: every status named, 0 for none.
+StatusCountsSerializer = type("StatusCountsSerializer", (serializers.Serializer,), {
+    value: serializers.IntegerField() for value in ExecutionStatus.values})
+
+
 class RetryInputSerializer(InputSerializer):
     from_node = serializers.CharField(
         required=False, help_text="Also rerun this node and everything after it."
@@ -271,6 +277,30 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         data.is_valid(raise_exception=True)
         return self._control(request, services.execution_retry,
                              from_node=data.validated_data.get("from_node"))
+
+    @extend_schema(
+        summary="Executions per status",
+        parameters=[
+            OpenApiParameter("workflow", str, description="The workflow's id, or "
+                             "`namespace/name`."),
+            OpenApiParameter("trigger", str),
+            OpenApiParameter("priority", str, enum=Priority.values),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+        ],
+        responses={200: StatusCountsSerializer, **error_responses(400, 401, 403, 429)},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def counts(self, request):
+        """How many executions each status holds under the list's filters (`workflow`,
+        `trigger`, `priority`, `created_after`, `created_before`); `status` is left out, so
+        each count is what choosing that status would list."""
+        params = request.query_params.copy()
+        params.pop("status", None)
+        filters = ExecutionFilter(params, queryset=selectors.execution_list())
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        return Response(selectors.execution_status_counts(filters.qs))
 
     @extend_schema(responses={200: ExecutionLogSerializer(many=True), **READ_ERRORS})
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
