@@ -125,3 +125,35 @@ def test_a_prompt_is_shown_as_text_not_markup(open_page, approver):
     card = page.get_by_role("article", name="inbox/markup")
     expect(card.locator(".approval-prompt")).to_have_text("<img src=x onerror=alert(1)> Pay?")
     expect(page.locator("img[src=x]")).to_have_count(0)
+
+
+def test_the_inbox_refreshes_itself_while_it_is_visible(open_page, approver):
+    # given the approver's empty inbox, its clock under the test's control
+    page = open_page(approver, "/inbox/")
+    page.clock.install()
+    page.reload()
+    expect(page.get_by_text("Nothing is waiting for your answer.")).to_be_visible()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url)
+            if "/api/bookmarks" in request.url else None)
+
+    # when an approval opens while the tab is hidden, and ten seconds pass
+    page.evaluate("""() => Object.defineProperty(document, "visibilityState",
+                                                 {value: "hidden", configurable: true})""")
+    waiting_run(expense())
+    page.clock.run_for(10_500)
+    # then the hidden tab asked the server nothing
+    assert asked == []
+
+    # when the tab is shown again
+    page.evaluate("""() => { Object.defineProperty(document, "visibilityState",
+                                                   {value: "visible", configurable: true});
+                             document.dispatchEvent(new Event("visibilitychange")); }""")
+    # then the approval appears without a reload
+    card = page.get_by_role("article", name="inbox/expense")
+    expect(card).to_contain_text("Approve the expense of 120 EUR?")
+
+    # and ten more seconds bring the next one in
+    waiting_run(expense(name="travel"))
+    page.clock.run_for(10_500)
+    expect(page.get_by_role("article", name="inbox/travel")).to_be_visible()
