@@ -35,13 +35,18 @@ def test_a_designer_creates_a_schedule_sees_its_times_and_pauses_it(open_page, d
     page.get_by_label("Cron").fill("61 2 * * *")
     page.get_by_label("Time zone").fill("Europe/Berlin")
     page.get_by_label("Input of each run").fill('{"day": "today"}')
+    # then the form says so as soon as typing pauses
+    preview = page.locator(".cron-preview")
+    expect(preview.locator(".field-error")).to_contain_text("is not a valid cron expression")
+    # and creating it anyway is refused on the cron field, and nothing is made
     page.get_by_role("button", name="Create schedule").click()
-    # then the API's refusal is shown on the cron field, and nothing is made
     expect(page.locator("#schedule-cron-error")).to_be_visible()
     assert not Schedule.objects.exists()
 
-    # when the cron is corrected
+    # when the cron is corrected, the form shows when it would fire, and it is created
     page.get_by_label("Cron").fill("30 2 * * *")
+    expect(preview.get_by_role("listitem")).to_have_count(3)
+    expect(preview.get_by_role("listitem").first).to_contain_text("02:30 Europe/Berlin")
     page.get_by_role("button", name="Create schedule").click()
 
     # then it is listed, active, with its next fire times at 02:30 in Berlin

@@ -3,6 +3,7 @@ import { Notice, errorText } from "../components/Notice";
 import { JsonField } from "../components/SchemaForm";
 import { ApiError, api } from "../lib/api";
 import { may } from "../lib/props";
+import { CronPreview } from "./CronPreview";
 import { Field, WorkflowPicker, described } from "./fields";
 import type { Schedule, WorkflowChoice } from "./types";
 
@@ -98,6 +99,7 @@ export function ScheduleForm({ workflows, onCreated, onCancel }: Props) {
             {zoneList.map((zone) => <option key={zone} value={zone} />)}
           </datalist>
         </Field>
+        <CronPreview cron={cron} timezone={timezone} />
         <Field id="schedule-overlap" label="When the previous run is still going" error={fields.overlap}>
           <select id="schedule-overlap" value={overlap} onChange={(event) => setOverlap(event.target.value)} {...described("schedule-overlap", fields.overlap)}>
             {OVERLAP.map(([value, label]) => <option key={value} value={value}>{label}</option>)}
