@@ -45,8 +45,10 @@ def test_a_designer_creates_a_schedule_sees_its_times_and_pauses_it(open_page, d
 
     # when the cron is corrected, the form shows when it would fire, and it is created
     page.get_by_label("Cron").fill("30 2 * * *")
+    expect(page.locator("#schedule-cron-error")).to_have_count(0)
     expect(preview.get_by_role("listitem")).to_have_count(3)
     expect(preview.get_by_role("listitem").first).to_contain_text("02:30 Europe/Berlin")
+    screenshot(page, "triggers-new-schedule")
     page.get_by_role("button", name="Create schedule").click()
 
     # then it is listed, active, with its next fire times at 02:30 in Berlin
@@ -94,7 +96,8 @@ def test_a_designer_creates_a_schedule_sees_its_times_and_pauses_it(open_page, d
     assert not Schedule.objects.exists()
 
 
-def test_a_webhook_url_is_shown_once_and_starts_runs(open_page, designer, report, worker, web):
+def test_a_webhook_url_is_shown_once_and_starts_runs(open_page, designer, report, worker, web,
+                                                     screenshot):
     # given the webhooks section
     page = open_page(designer, "/triggers/")
     expect(page.get_by_text("No webhook starts a workflow yet.")).to_be_visible()
@@ -112,6 +115,7 @@ def test_a_webhook_url_is_shown_once_and_starts_runs(open_page, designer, report
     expect(shown.get_by_role("button", name="Copy")).to_be_visible()
     url = shown.get_by_label("Webhook URL").input_value()
     assert url.startswith(f"{web.origin}/api/hooks/")
+    screenshot(page, "triggers-webhook-url")
     assert serious_accessibility_violations(page) == []
 
     # and the URL works: a POST starts a run of the workflow with the body as its input

@@ -4,7 +4,7 @@ import { JsonField } from "../components/SchemaForm";
 import { ApiError, api } from "../lib/api";
 import { may } from "../lib/props";
 import { CronPreview } from "./CronPreview";
-import { Field, WorkflowPicker, described } from "./fields";
+import { Field, WorkflowPicker, described, useFieldErrors } from "./fields";
 import type { Schedule, WorkflowChoice } from "./types";
 
 const OVERLAP = [
@@ -35,21 +35,32 @@ interface Props {
 /** A new schedule: what the create API takes, the usual fields first. */
 export function ScheduleForm({ workflows, onCreated, onCancel }: Props) {
   const armed = may("execute");
-  const [workflow, setWorkflow] = useState("");
-  const [name, setName] = useState("default");
-  const [cron, setCron] = useState("");
-  const [timezone, setTimezone] = useState("UTC");
-  const [input, setInput] = useState<unknown>({});
-  const [overlap, setOverlap] = useState("skip");
+  const { fields, setFields, edited } = useFieldErrors();
+  const [workflow, setWorkflowNow] = useState("");
+  const setWorkflow = edited("workflow", setWorkflowNow);
+  const [name, setNameNow] = useState("default");
+  const setName = edited("name", setNameNow);
+  const [cron, setCronNow] = useState("");
+  const setCron = edited("cron", setCronNow);
+  const [timezone, setTimezoneNow] = useState("UTC");
+  const setTimezone = edited("timezone", setTimezoneNow);
+  const [input, setInputNow] = useState<unknown>({});
+  const setInput = edited("input", setInputNow);
+  const [overlap, setOverlapNow] = useState("skip");
+  const setOverlap = edited("overlap", setOverlapNow);
   const [enabled, setEnabled] = useState(armed);
-  const [catchUp, setCatchUp] = useState("latest");
-  const [catchUpLimit, setCatchUpLimit] = useState("10");
-  const [retryAttempts, setRetryAttempts] = useState("0");
-  const [retryDelay, setRetryDelay] = useState("60");
-  const [timeout, setTimeoutValue] = useState("");
+  const [catchUp, setCatchUpNow] = useState("latest");
+  const setCatchUp = edited("catch_up", setCatchUpNow);
+  const [catchUpLimit, setCatchUpLimitNow] = useState("10");
+  const setCatchUpLimit = edited("catch_up_limit", setCatchUpLimitNow);
+  const [retryAttempts, setRetryAttemptsNow] = useState("0");
+  const setRetryAttempts = edited("retry_attempts", setRetryAttemptsNow);
+  const [retryDelay, setRetryDelayNow] = useState("60");
+  const setRetryDelay = edited("retry_delay", setRetryDelayNow);
+  const [timeout, setTimeoutValueNow] = useState("");
+  const setTimeoutValue = edited("timeout", setTimeoutValueNow);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [fields, setFields] = useState<Record<string, string>>({});
   const zoneList = useMemo(zones, []);
 
   async function submit(event: FormEvent) {

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { Notice, errorText } from "../components/Notice";
 import { ApiError, api } from "../lib/api";
 import { may } from "../lib/props";
-import { Field, WorkflowPicker, described } from "./fields";
+import { Field, WorkflowPicker, described, useFieldErrors } from "./fields";
 import type { WebhookCreated, WorkflowChoice } from "./types";
 
 interface Props {
@@ -14,14 +14,18 @@ interface Props {
 /** A new webhook trigger for a workflow; its URL comes back once, in the answer. */
 export function WebhookForm({ workflows, onCreated, onCancel }: Props) {
   const armed = may("execute");
-  const [workflow, setWorkflow] = useState("");
-  const [name, setName] = useState("default");
+  const { fields, setFields, edited } = useFieldErrors();
+  const [workflow, setWorkflowNow] = useState("");
+  const setWorkflow = edited("workflow", setWorkflowNow);
+  const [name, setNameNow] = useState("default");
+  const setName = edited("name", setNameNow);
   const [enabled, setEnabled] = useState(armed);
-  const [secret, setSecret] = useState("");
-  const [rateLimit, setRateLimit] = useState("60");
+  const [secret, setSecretNow] = useState("");
+  const setSecret = edited("signing_secret", setSecretNow);
+  const [rateLimit, setRateLimitNow] = useState("60");
+  const setRateLimit = edited("rate_limit", setRateLimitNow);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [fields, setFields] = useState<Record<string, string>>({});
 
   async function submit(event: FormEvent) {
     event.preventDefault();

@@ -1,5 +1,5 @@
 // Small labelled inputs shared by the trigger forms, each with its API error under it.
-import type { ReactNode } from "react";
+import { useCallback, useState, type ReactNode } from "react";
 import type { WorkflowChoice } from "./types";
 
 interface FieldProps {
@@ -45,4 +45,19 @@ export function WorkflowPicker({ id, workflows, value, onChange, error }: Picker
       </select>
     </Field>
   );
+}
+
+/** The API's messages per field; editing a field takes its message away. */
+export function useFieldErrors() {
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const edited = useCallback(<T,>(name: string, set: (value: T) => void) => (value: T) => {
+    set(value);
+    setFields((current) => {
+      if (!(name in current)) return current;
+      const rest = { ...current };
+      delete rest[name];
+      return rest;
+    });
+  }, []);
+  return { fields, setFields, edited };
 }
