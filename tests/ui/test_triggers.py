@@ -173,6 +173,8 @@ def test_a_viewer_sees_the_triggers_but_no_controls(open_page, viewer, report):
     page.get_by_role("button", name="Show details of triggers/report default").click()
     times = page.get_by_role("region", name="Next fire times of triggers/report default")
     expect(times.get_by_role("listitem").first).to_contain_text("00:00 UTC")
+    settings = page.get_by_role("region", name="Settings of triggers/report default")
+    expect(settings).to_contain_text("is not retried")
     assert serious_accessibility_violations(page) == []
 
 

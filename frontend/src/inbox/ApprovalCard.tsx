@@ -3,6 +3,7 @@ import { Notice, errorText } from "../components/Notice";
 import { SchemaForm } from "../components/SchemaForm";
 import { ApiError, api } from "../lib/api";
 import { when } from "../lib/format";
+import { may } from "../lib/props";
 import { answerErrors, type AnswerErrors } from "./answerErrors";
 import type { Wait } from "./types";
 
@@ -33,6 +34,7 @@ interface Props {
 /** One approval: the run and node it holds up, the prompt, the form and the outcomes. */
 export function ApprovalCard({ wait, username, onDone }: Props) {
   const headingId = `wait-${useId().replace(/:/g, "")}`;
+  const readsRuns = may("read");  // an assignee without workflow.read answers, but cannot open the run
   const request = wait.request ?? {};
   const form = request.form ?? null;
   const outcomes = request.outcomes && request.outcomes.length > 0 ? request.outcomes : ["done"];
@@ -75,7 +77,7 @@ export function ApprovalCard({ wait, username, onDone }: Props) {
     <article className="approval panel" aria-labelledby={headingId} data-wait={wait.id}>
       <header className="approval-head">
         <h2 id={headingId}>
-          <a href={`/runs/${wait.execution}/`}>{wait.workflow}</a>
+          {readsRuns ? <a href={`/runs/${wait.execution}/`}>{wait.workflow}</a> : wait.workflow}
           <span className="approval-node"> · {wait.node_id}{wait.iteration ? ` [${wait.iteration}]` : ""}</span>
         </h2>
         <dl className="approval-meta">
@@ -88,7 +90,7 @@ export function ApprovalCard({ wait, username, onDone }: Props) {
               {wait.due_at && request.timeout_outcome ? ` (then: ${request.timeout_outcome})` : ""}
             </dd>
           </div>
-          <div><dt>Run</dt><dd><a href={`/runs/${wait.execution}/`}>{wait.execution.slice(0, 8)}</a></dd></div>
+          {readsRuns && <div><dt>Run</dt><dd><a href={`/runs/${wait.execution}/`}>{wait.execution.slice(0, 8)}</a></dd></div>}
         </dl>
       </header>
       <p className="approval-prompt">{request.prompt ?? ""}</p>

@@ -42,6 +42,29 @@ function Runs({ runs }: { runs: ScheduleRun[] }) {
   );
 }
 
+const OVERLAP: Record<string, string> = {
+  skip: "skipped while the previous run is active", queue: "started after the previous run finishes",
+  allow: "started regardless of the previous run",
+};
+const CATCH_UP: Record<string, string> = {
+  none: "skipped", latest: "the latest one runs once", all: "each runs, up to the limit",
+};
+
+function Settings({ schedule }: { schedule: Schedule }) {
+  return (
+    <dl className="schedule-settings">
+      <dt>A fire time while a run is active</dt><dd>is {OVERLAP[schedule.overlap] ?? schedule.overlap}</dd>
+      <dt>Times missed while beat was down</dt>
+      <dd>{CATCH_UP[schedule.catch_up] ?? schedule.catch_up}{schedule.catch_up === "all" ? ` (${schedule.catch_up_limit})` : ""}</dd>
+      <dt>A failed run</dt>
+      <dd>{schedule.retry_attempts ? `is retried up to ${schedule.retry_attempts} times, ${schedule.retry_delay} s apart` : "is not retried"}</dd>
+      <dt>Timeout of a run</dt><dd>{schedule.timeout ? `${schedule.timeout} s` : "the workflow's own"}</dd>
+      <dt>Input</dt><dd><code>{JSON.stringify(schedule.input)}</code></dd>
+      {schedule.source && <><dt>Defined in</dt><dd><code>{schedule.source}</code> (a sync of that file sets its fields back to the file's values)</dd></>}
+    </dl>
+  );
+}
+
 /** A schedule's coming fire times and the runs it started, loaded when opened. */
 export function ScheduleDetails({ schedule }: { schedule: Schedule }) {
   const [preview, setPreview] = useState<Preview | null>(null);
@@ -68,6 +91,10 @@ export function ScheduleDetails({ schedule }: { schedule: Schedule }) {
       <section aria-label={`Next fire times of ${schedule.workflow_name} ${schedule.name}`}>
         <h3>{schedule.enabled ? "Next fire times" : "Fire times once resumed"}</h3>
         {preview ? <FireTimes schedule={schedule} times={preview.fire_times} /> : <p className="muted">Loading…</p>}
+      </section>
+      <section aria-label={`Settings of ${schedule.workflow_name} ${schedule.name}`}>
+        <h3>Settings</h3>
+        <Settings schedule={schedule} />
       </section>
       <section aria-label={`Runs started by ${schedule.workflow_name} ${schedule.name}`}>
         <h3>Runs it started</h3>
