@@ -26,8 +26,11 @@ def expense(prompt: str = "Approve the expense of {{ input.amount }} EUR?",
                       "outcomes": ["approved", "rejected"], "timeout": 86400,
                       "timeout_outcome": "rejected",
                       "form": {"type": "object", "required": ["comment"],
-                               "properties": {"comment": {"type": "string",
-                                                          "title": "Comment"}}}}},
+                               "properties": {
+                                   "comment": {"type": "string", "title": "Comment"},
+                                   "priority": {"type": "string", "title": "Priority",
+                                                "enum": ["low", "normal", "high"],
+                                                "default": "normal"}}}}},
             {"id": "pay", "type": "Transform", "data": {"template": "paid"}},
             {"id": "refuse", "type": "Transform", "data": {"template": "refused"}},
         ],
@@ -75,7 +78,9 @@ def test_the_assignee_fills_the_form_and_approves(open_page, approver, screensho
     assert Bookmark.objects.get(execution=execution).status == "open"
 
     # when they fill it in and approve
+    expect(card.get_by_label("Priority")).to_have_value('"normal"')  # the form's default
     card.get_by_label("Comment").fill("Within the budget")
+    card.get_by_label("Priority").select_option(label="high")
     screenshot(page, "inbox")
     card.get_by_role("button", name="approved").click()
 
@@ -88,7 +93,8 @@ def test_the_assignee_fills_the_form_and_approves(open_page, approver, screensho
     assert execution.status == "completed"
     assert execution.output == {"pay": "paid"}
     assert execution.nodes.get(node_id="approve").output == {
-        "outcome": "approved", "response": {"comment": "Within the budget"}, "by": "approver"}
+        "outcome": "approved", "response": {"comment": "Within the budget", "priority": "high"},
+        "by": "approver"}
 
 
 def test_only_those_who_may_answer_see_the_approval(open_page, approver, viewer, operator):

@@ -4,6 +4,7 @@ import { SchemaForm } from "../components/SchemaForm";
 import { ApiError, api } from "../lib/api";
 import { when } from "../lib/format";
 import { may } from "../lib/props";
+import type { JsonSchema } from "../lib/types";
 import { answerErrors, type AnswerErrors } from "./answerErrors";
 import type { Wait } from "./types";
 
@@ -24,6 +25,13 @@ function assignedTo(assignee: string, username: string): string {
   return assignee;
 }
 
+/** The form's own defaults, filled in: what is sent is what the person saw. */
+function defaults(form: JsonSchema | null): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(form?.properties ?? {})
+    .filter(([, property]) => property.default !== undefined)
+    .map(([name, property]) => [name, property.default]));
+}
+
 interface Props {
   wait: Wait;
   username: string;
@@ -38,7 +46,7 @@ export function ApprovalCard({ wait, username, onDone }: Props) {
   const request = wait.request ?? {};
   const form = request.form ?? null;
   const outcomes = request.outcomes && request.outcomes.length > 0 ? request.outcomes : ["done"];
-  const [values, setValues] = useState<Record<string, unknown>>({});
+  const [values, setValues] = useState<Record<string, unknown>>(() => defaults(form));
   const [sending, setSending] = useState<string | null>(null);
   const [errors, setErrors] = useState<AnswerErrors>({ fields: {}, general: [] });
   const [error, setError] = useState<string | null>(null);
@@ -61,7 +69,7 @@ export function ApprovalCard({ wait, username, onDone }: Props) {
       await api<Wait>(`bookmarks/${wait.id}/resume`, { body: { outcome, payload: values } });
       onDone(wait, outcome);
     } catch (failure) {
-      if (failure instanceof ApiError && (failure.status === 409 || failure.status === 404)) {
+      if (failure instanceof ApiError && (failure.code === "bookmark_closed" || failure.status === 404)) {
         onDone(wait, null, failure.message);
         return;
       }
