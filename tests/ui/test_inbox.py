@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from executions import services
@@ -165,3 +166,32 @@ def test_the_inbox_refreshes_itself_while_it_is_visible(open_page, approver):
     waiting_run(expense(name="travel"))
     page.clock.run_for(10_500)
     expect(page.get_by_role("article", name="inbox/travel")).to_be_visible()
+
+
+def test_a_role_approval_answered_by_one_member_leaves_the_others_inbox(open_page,
+                                                                         user_factory):
+    # given an approval for the finance group, and two of its members with the inbox open
+    finance = Group.objects.create(name="finance")
+    first, second = user_factory(username="ann"), user_factory(username="bob")
+    for member in (first, second):
+        member.groups.add(finance)
+    definition = expense(name="invoice")
+    definition["nodes"][0]["data"].update(assignee="role:finance", form={"type": "object"})
+    execution = waiting_run(definition)
+    ann = open_page(first, "/inbox/")
+    bob = open_page(second, "/inbox/")
+    bob_card = bob.get_by_role("article", name="inbox/invoice")
+    expect(bob_card.locator("dd").first).to_have_text("the finance group")
+
+    # when one member approves
+    ann.get_by_role("article", name="inbox/invoice").get_by_role("button",
+                                                                 name="approved").click()
+    expect(ann.get_by_role("status")).to_contain_text("Answered “approved”")
+
+    # and the other, whose page has not refreshed yet, rejects
+    bob_card.get_by_role("button", name="rejected").click()
+
+    # then the second is told it was answered already, and it leaves their list too
+    expect(bob.get_by_role("status")).to_contain_text("already resumed")
+    expect(bob_card).to_have_count(0)
+    assert wait_for(execution).output == {"pay": "paid"}
