@@ -112,8 +112,12 @@ def test_a_webhook_url_is_shown_once_and_starts_runs(open_page, designer, report
     # then its URL is shown, with the warning that this is the only time
     shown = page.get_by_role("region", name="URL of the new webhook triggers/report shop")
     expect(shown).to_contain_text("shown only this once")
-    expect(shown.get_by_role("button", name="Copy")).to_be_visible()
     url = shown.get_by_label("Webhook URL").input_value()
+    # and the Copy button puts it on the clipboard
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    shown.get_by_role("button", name="Copy").click()
+    expect(shown.get_by_text("Copied to the clipboard.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == url
     assert url.startswith(f"{web.origin}/api/hooks/")
     screenshot(page, "triggers-webhook-url")
     assert serious_accessibility_violations(page) == []
