@@ -143,6 +143,12 @@ def bookmark_assigned_to(*, bookmark: Bookmark, user: Any) -> bool:
     return bookmark.assignee.startswith("role:") and user.groups.filter(name=role).exists()
 
 
+def bookmarks_answerable(*, user: Any) -> QuerySet[Bookmark]:
+    """The waits the user may resume (what `bookmark_may_answer` allows, as a query): every
+    wait with workflow.execute, else those assigned to them or to a group they are in."""
+    return bookmark_list(user=user, mine=not user.has_perm(EXECUTE))
+
+
 def bookmark_may_answer(*, bookmark: Bookmark, user: Any) -> bool:
     """Whether the user may resume the wait: its assignee (by name or group), or anyone
     holding workflow.execute. The API and the admin ask the same question."""

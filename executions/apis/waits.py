@@ -46,6 +46,10 @@ class BookmarkPermission(BasePermission):
 class BookmarkFilter(django_filters.FilterSet):
     mine = django_filters.BooleanFilter(method="filter_mine",
                                         label="Only waits assigned to me or my groups.")
+    answerable = django_filters.BooleanFilter(
+        method="filter_answerable",
+        label="Only waits the caller may resume: all with workflow.execute, else those "
+              "assigned to them or their groups.")
     execution = django_filters.UUIDFilter(field_name="execution_id")
 
     class Meta:
@@ -56,6 +60,11 @@ class BookmarkFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset & selectors.bookmark_list(user=self.request.user, mine=True)
+
+    def filter_answerable(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset & selectors.bookmarks_answerable(user=self.request.user)
 
 
 class BookmarkSerializer(serializers.ModelSerializer):

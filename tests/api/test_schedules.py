@@ -119,6 +119,32 @@ def test_preview_gives_the_next_times_local_and_utc(client_for, viewer, designer
     assert len(default.json()["fire_times"]) == 10
 
 
+def test_a_cron_not_saved_yet_is_previewed_in_its_zone(client_for, viewer):
+    # when a viewer previews a cron in Tokyo before any schedule has it
+    response = client_for(viewer).get("/api/schedules/preview", {
+        "cron": "15 9 * * *", "timezone": "Asia/Tokyo", "count": 2})
+    # then its next two times come back, 09:15 in Tokyo (00:15 UTC)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["cron"], body["timezone"]) == ("15 9 * * *", "Asia/Tokyo")
+    assert [datetime.fromisoformat(time["local"]).strftime("%H:%M%z")
+            for time in body["fire_times"]] == ["09:15+0900", "09:15+0900"]
+    assert datetime.fromisoformat(body["fire_times"][0]["utc"]).strftime("%H:%M") == "00:15"
+    assert not Schedule.objects.exists()
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ({"cron": "61 * * * *"}, "cron"), ({}, "cron"),
+    ({"cron": "@daily", "timezone": "Mars/Olympus"}, "timezone"),
+    ({"cron": "@daily", "count": "0"}, "count"),
+])
+def test_a_cron_preview_names_what_it_refuses(client_for, viewer, nobody, query, field):
+    response = client_for(viewer).get("/api/schedules/preview", query)
+    assert response.status_code == 400 and field in response.json()["details"]["fields"]
+    assert client_for(nobody).get("/api/schedules/preview", {"cron": "@daily"}).status_code \
+        == 403
+
+
 @pytest.mark.parametrize("count", ["0", "101", "many"])
 def test_preview_refuses_a_count_out_of_range(client_for, designer, workflow, count):
     client = client_for(designer)
@@ -170,6 +196,7 @@ def test_the_schema_documents_the_endpoints(client_for, viewer):
     paths = schema["paths"]
     assert {"/api/schedules", "/api/schedules/{id}", "/api/schedules/{id}/pause",
             "/api/schedules/{id}/resume", "/api/schedules/{id}/preview",
+            "/api/schedules/preview",
             "/api/schedules/{id}/runs"} <= set(paths)
     assert "400" in paths["/api/schedules"]["post"]["responses"]
 

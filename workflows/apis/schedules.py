@@ -73,6 +73,12 @@ class PreviewQuerySerializer(serializers.Serializer):
     count = serializers.IntegerField(min_value=1, max_value=services.PREVIEW_MAX, default=10)
 
 
+class CronPreviewQuerySerializer(PreviewQuerySerializer):
+    cron = serializers.CharField(max_length=200, help_text=CRON_HELP)
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC",
+                                     help_text=ZONE_HELP)
+
+
 class FireTimeSerializer(serializers.Serializer):
     local = serializers.CharField(help_text="ISO 8601 in the schedule's zone, with its offset.")
     utc = serializers.CharField(help_text="ISO 8601 in UTC.")
@@ -174,6 +180,21 @@ class ScheduleViewSet(viewsets.ModelViewSet):
                                           count=query.validated_data["count"])
         return Response(PreviewSerializer(
             {"cron": schedule.cron, "timezone": schedule.timezone, "fire_times": times}
+        ).data)
+
+    @extend_schema(parameters=[CronPreviewQuerySerializer],
+                   responses={200: PreviewSerializer, **error_responses(400, 401, 403, 429)})
+    @action(detail=False, methods=["get"], url_path="preview", url_name="preview-cron",
+            filter_backends=[], pagination_class=None)
+    def preview_cron(self, request):
+        """The next `count` fire times of a cron in a zone, before a schedule is saved: a
+        form shows when it would fire, and a refused cron or zone names the field."""
+        query = CronPreviewQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fields = query.validated_data
+        times = services.schedule_preview(schedule_or_fields=fields, count=fields["count"])
+        return Response(PreviewSerializer(
+            {"cron": fields["cron"], "timezone": fields["timezone"], "fire_times": times}
         ).data)
 
     @extend_schema(responses={200: ScheduleRunSerializer(many=True), **READ_ERRORS})
