@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Notice, errorText } from "../components/Notice";
 import { ApiError, api } from "../lib/api";
 import { may, type PageProps } from "../lib/props";
-import type { Definition, DefinitionNode, NodeTypeInfo, Problem, ValidationReport, WorkflowDetail } from "../lib/types";
+import type { Definition, DefinitionNode, JsonSchema, NodeTypeInfo, Problem, ValidationReport, WorkflowDetail } from "../lib/types";
 import { CanvasNode } from "./CanvasNode";
 import { clipLoad, clipPlace, clipStore } from "./clipboard";
 import { CodeView } from "./CodeView";
@@ -22,6 +22,7 @@ import { PropertyPanel } from "./PropertyPanel";
 import { SaveDialog } from "./SaveDialog";
 import { SettingsPanel } from "./SettingsPanel";
 import { VersionsPanel, type Diff } from "./VersionsPanel";
+import { RunDialog } from "../runs/RunDialog";
 import "./designer.css";
 
 // Props of the canvas that never change, made once: React Flow copies every changed prop
@@ -62,6 +63,7 @@ function DesignerPage({ props }: { props: PageProps }) {
   const [dirty, setDirty] = useState(false);
   const [comparing, setComparing] = useState<{ diff: Diff; marks: Map<string, "added" | "changed" | "removed"> } | null>(null);
   const [saveOpen, setSaveOpen] = useState(false);
+  const [runOpen, setRunOpen] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const flow = useReactFlow<WeftNode, WeftEdge>();
   const wrapper = useRef<HTMLDivElement>(null);
@@ -423,6 +425,10 @@ function DesignerPage({ props }: { props: PageProps }) {
             {canWrite && <button type="button" onClick={autoLayout} disabled={readOnly}>Auto-layout</button>}
             <button type="button" onClick={() => flow.fitView({ padding: 0.2 })}>Fit</button>
             {canWrite && <button type="button" className="primary" disabled={readOnly || saving} onClick={() => setSaveOpen(true)} title="Ctrl+S">Save</button>}
+            {may("execute") && workflow && (
+              <button type="button" disabled={dirty} onClick={() => setRunOpen(true)}
+                title={dirty ? "Save first: a run uses the saved version" : `Run version ${workflow.version}`}>Run</button>
+            )}
           </div>
         </div>
         {notice && <div className="designer-notice"><Notice kind={notice.kind}>{notice.text} <button type="button" className="link" onClick={() => setNotice(null)}>Dismiss</button></Notice></div>}
@@ -497,6 +503,9 @@ function DesignerPage({ props }: { props: PageProps }) {
             </div>
           </aside>
         </div>
+        {runOpen && workflow && (
+          <RunDialog workflowId={workflow.id} inputs={(workflow.definition.inputs ?? {}) as JsonSchema} onClose={() => setRunOpen(false)} />
+        )}
         {saveOpen && <SaveDialog saving={saving} isNew={!workflowId} onCancel={() => setSaveOpen(false)} onSave={(note) => void save(note)} />}
       </div>
     </DesignerContext.Provider>

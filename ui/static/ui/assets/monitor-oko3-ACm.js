@@ -1,1 +1,0 @@
-import{a as e,t}from"./mount-wZdadaXB.js";var n=e();function r(){return(0,n.jsxs)(`div`,{className:`page`,children:[(0,n.jsx)(`h1`,{children:`monitor`}),(0,n.jsx)(`p`,{className:`muted`,children:`This page is being built.`})]})}t(r);
