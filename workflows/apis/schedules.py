@@ -182,7 +182,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
             {"cron": schedule.cron, "timezone": schedule.timezone, "fire_times": times}
         ).data)
 
-    @extend_schema(parameters=[CronPreviewQuerySerializer],
+    @extend_schema(operation_id="schedules_preview_cron", parameters=[CronPreviewQuerySerializer],
                    responses={200: PreviewSerializer, **error_responses(400, 401, 403, 429)})
     @action(detail=False, methods=["get"], url_path="preview", url_name="preview-cron",
             filter_backends=[], pagination_class=None)
