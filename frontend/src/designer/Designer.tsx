@@ -91,25 +91,33 @@ function DesignerPage({ props }: { props: PageProps }) {
     }
   }, [canWrite]);
 
+  // `useReactFlow()` hands out a new object once the canvas has mounted: `show` reads it
+  // through a ref so that it stays the same function and the load below runs only once.
+  const flowNow = useRef(flow);
+  flowNow.current = flow;
   const show = useCallback((value: Definition, fitLater = true) => {
     const next = toFlow(value);
     setMeta(next.meta);
     changeNodes(next.nodes);
     setEdges(next.edges);
-    if (fitLater) window.requestAnimationFrame(() => flow.fitView({ padding: 0.2, duration: 0 }));
-  }, [flow, changeNodes]);
+    if (fitLater) window.requestAnimationFrame(() => flowNow.current.fitView({ padding: 0.2, duration: 0 }));
+  }, [changeNodes]);
 
   useEffect(() => {
+    // A load that answers after this effect was left (another workflow, an unmount) must
+    // not put its definition over what the author has done since.
+    let left = false;
     async function load() {
       let server: WorkflowDetail | null = null;
       if (props.workflowId) {
         try {
           server = await api<WorkflowDetail>(`workflows/${props.workflowId}`);
-          setWorkflow(server);
         } catch (failure) {
-          setLoadError(errorText(failure));
+          if (!left) setLoadError(errorText(failure));
           return;
         }
+        if (left) return;
+        setWorkflow(server);
       }
       const draft = canWrite ? draftLoad(props.workflowId) : null;
       const base = server?.definition ?? EMPTY_DEFINITION;
@@ -127,6 +135,7 @@ function DesignerPage({ props }: { props: PageProps }) {
       setLoaded(true);
     }
     void load();
+    return () => { left = true; };
   }, [props.workflowId, canWrite, show]);
 
   // --- unsaved state and validation ----------------------------------------------------------

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, type Page } from "../lib/api";
+import { load, type Page } from "../lib/api";
 import { when } from "../lib/format";
 
 interface ScheduleRow { id: string; name: string; cron: string; timezone: string; enabled: boolean; next_fire_at: string | null }
@@ -10,8 +10,9 @@ export function TriggersSummary({ workflowId }: { workflowId: string }) {
   const [schedules, setSchedules] = useState<ScheduleRow[] | null>(null);
   const [webhooks, setWebhooks] = useState<WebhookRow[] | null>(null);
   useEffect(() => {
-    api<Page<ScheduleRow>>(`schedules?workflow=${workflowId}`).then((page) => setSchedules(page.results), () => setSchedules([]));
-    api<Page<WebhookRow>>(`webhooks?workflow=${workflowId}`).then((page) => setWebhooks(page.results), () => setWebhooks([]));
+    const leaveSchedules = load<Page<ScheduleRow>>(`schedules?workflow=${workflowId}`, (page) => setSchedules(page.results), () => setSchedules([]));
+    const leaveWebhooks = load<Page<WebhookRow>>(`webhooks?workflow=${workflowId}`, (page) => setWebhooks(page.results), () => setWebhooks([]));
+    return () => { leaveSchedules(); leaveWebhooks(); };
   }, [workflowId]);
   return (
     <div className="triggers-summary">

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { Notice, errorText } from "../components/Notice";
-import { api } from "../lib/api";
+import { api, load } from "../lib/api";
 import { when } from "../lib/format";
 import type { Definition } from "../lib/types";
 
@@ -34,7 +34,7 @@ export function VersionsPanel({ workflowId, current, canWrite, onCompare, onRest
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api<Version[] | { results: Version[] }>(`workflows/${workflowId}/versions`).then(
+    return load<Version[] | { results: Version[] }>(`workflows/${workflowId}/versions`,
       (answer) => setVersions(Array.isArray(answer) ? answer : answer.results), (failure) => setError(errorText(failure)));
   }, [workflowId, current]);
 

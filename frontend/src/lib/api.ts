@@ -66,6 +66,17 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return payload as T;
 }
 
+/** `api(path)` for an effect whose inputs can change: the answer reaches `onValue` (a
+ * failure `onError`) only if the effect was not left first, so a slow answer never puts
+ * old data over newer. Returns the effect's cleanup, which also cancels the request. */
+export function load<T>(path: string, onValue: (value: T) => void, onError?: (failure: unknown) => void): () => void {
+  const controller = new AbortController();
+  api<T>(path, { signal: controller.signal }).then(
+    (value) => { if (!controller.signal.aborted) onValue(value); },
+    (failure) => { if (!controller.signal.aborted) onError?.(failure); });
+  return () => controller.abort();
+}
+
 export interface Page<T> {
   count: number;
   next: string | null;

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { StatusBadge } from "../components/StatusBadge";
 import { Notice, errorText } from "../components/Notice";
-import { api, type Page } from "../lib/api";
+import { api, load, type Page } from "../lib/api";
 import { duration, when } from "../lib/format";
 import { may } from "../lib/props";
 import type { DefinitionNode, ExecutionDetail, NodeRun } from "../lib/types";
@@ -112,7 +112,7 @@ function Children({ summary }: { summary: NonNullable<NodeRun["children"]> }) {
   const [error, setError] = useState<string | null>(null);
   const statuses = JSON.stringify(summary.statuses);
   useEffect(() => {
-    api<Page<ChildRun>>(summary.url.replace(/^\/api\//, "")).then(setChildren, (failure) => setError(errorText(failure)));
+    return load<Page<ChildRun>>(summary.url.replace(/^\/api\//, ""), setChildren, (failure) => setError(errorText(failure)));
   }, [summary.url, statuses]);
   return (
     <section aria-labelledby="children-title">

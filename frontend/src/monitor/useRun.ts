@@ -2,7 +2,7 @@
 // outputs), its version's definition, and the live statuses from the websocket, which
 // reconnects with a backoff and re-reads the detail when outputs may have changed.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api } from "../lib/api";
+import { api, load as loadFor } from "../lib/api";
 import type { Definition, ExecutionDetail } from "../lib/types";
 import { EMPTY_LIVE, applyEvent, backoff, changesDetail, fromSnapshot, type Frame, type LiveState } from "./live";
 
@@ -75,7 +75,7 @@ export function useRun(id: string): RunState {
   const version = detail?.version;
   useEffect(() => {
     if (!workflow || !version) return;
-    api<{ definition: Definition }>(`workflows/${workflow}/versions/${version}`).then(
+    return loadFor<{ definition: Definition }>(`workflows/${workflow}/versions/${version}`,
       (loaded) => setDefinition(loaded.definition),
       (failure) => setError(failure instanceof Error ? failure.message : String(failure)));
   }, [workflow, version]);

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from "react";
 import { Notice, errorText } from "../components/Notice";
 import { JsonField, SchemaForm } from "../components/SchemaForm";
-import { ApiError, api } from "../lib/api";
+import { ApiError, api, load } from "../lib/api";
 import type { Execution, JsonSchema, WorkflowDetail } from "../lib/types";
 import { inputErrors } from "./inputErrors";
 
@@ -34,7 +34,7 @@ export function RunDialog({ workflowId, inputs, initial, onClose }: RunDialogPro
 
   useEffect(() => {
     if (inputs !== undefined) return;
-    api<WorkflowDetail>(`workflows/${workflowId}`).then(
+    return load<WorkflowDetail>(`workflows/${workflowId}`,
       (workflow) => setSchema(usable(workflow.definition.inputs)),
       (failure) => setError(errorText(failure)));
   }, [workflowId, inputs]);
