@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 
 from executions import services
 from executions.services import waits
-from executions.services.outbox import outbox_dispatch
 from tests.engine import wait_for, workflow_from
 from tests.ui.conftest import serious_accessibility_violations
+from tests.workers import celery_beat
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -23,25 +23,12 @@ XSS = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-def live_updates(worker):
-    """What beat's housekeeping tick does every second: publish the committed execution
-    events to the websockets (here every 0.2 s, from a thread of the test)."""
-    from django.db import connection
-
-    stop = threading.Event()
-
-    def publish() -> None:
-        try:
-            while not stop.wait(0.2):
-                outbox_dispatch()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=publish, name="outbox", daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(10)
+def live_updates(worker, tmp_path):
+    """A real `celery beat` beside the session's worker: its housekeeping tick (every
+    second) publishes the committed execution events to the websockets and hands out the
+    timers whose time has come, as in production."""
+    with celery_beat(tmp_path / "beat"):
+        yield
 
 
 def fire_delays() -> None:
