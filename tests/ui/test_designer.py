@@ -200,3 +200,30 @@ def test_undo_redo_copy_paste_delete_layout_and_the_text_view_stay_in_step(
     xs = [page.locator(f'[data-node-id="{node_id}"]').bounding_box()["x"]
           for node_id in ("first", "second", "third")]
     assert xs == sorted(xs) and xs[0] < xs[2]
+
+
+def test_zoomed_far_out_the_text_is_hidden_but_still_named_and_zooming_in_shows_it(
+        open_page, designer):
+    workflow = workflow_from({"name": "far", "nodes": [
+        {"id": "first", "type": "Logger", "name": "Say hello", "data": {"message": "one"}},
+        {"id": "check", "type": "Conditional", "data": {"expression": "true"}}],
+        "edges": [{"source": "first", "target": "check"}]})
+    page = open_page(designer, f"/workflows/{workflow.pk}/")
+    label = page.locator('[data-node-id="first"] .canvas-node-label')
+    expect(label).to_have_text("Say hello")
+    # when the author zooms out until the nodes are a few pixels tall
+    zoom_out = page.get_by_role("button", name="Zoom Out")
+    for _ in range(20):
+        if page.locator(".canvas.far").count():
+            break
+        zoom_out.click()
+    expect(page.locator(".canvas.far")).to_have_count(1)
+    # then the nodes' text and handles are not painted, yet each node keeps its name
+    expect(label).to_be_hidden()
+    expect(page.locator('[data-node-id="check"] .react-flow__handle').first).to_be_hidden()
+    expect(page.get_by_role("group", name="Say hello (Logger, first)")).to_be_visible()
+    expect(page.get_by_role("group", name="check (Conditional)")).to_be_visible()
+    # and zooming back in shows them again
+    page.get_by_role("button", name="Fit View").click()
+    expect(page.locator(".canvas.far")).to_have_count(0)
+    expect(label).to_be_visible()

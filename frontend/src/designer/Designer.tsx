@@ -1,6 +1,6 @@
 import {
   Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, addEdge, applyEdgeChanges, applyNodeChanges,
-  useReactFlow, type Connection, type EdgeChange, type NodeChange,
+  useReactFlow, useStore, type Connection, type EdgeChange, type NodeChange,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -15,7 +15,7 @@ import { DesignerContext } from "./context";
 import { draftDrop, draftLoad, draftStore } from "./draft";
 import { record, redo as historyRedo, undo as historyUndo, type History, type Snapshot } from "./history";
 import {
-  EMPTY_DEFINITION, edgeToFlow, freshId, layout, toDefinition, toFlow, type Meta, type WeftEdge, type WeftNode,
+  EMPTY_DEFINITION, edgeToFlow, freshId, layout, nodeLabel, toDefinition, toFlow, type Meta, type WeftEdge, type WeftNode,
 } from "./model";
 import { DRAG_TYPE, Palette } from "./Palette";
 import { PropertyPanel } from "./PropertyPanel";
@@ -33,6 +33,11 @@ const MULTI_SELECT_KEYS = ["Meta", "Control"];
 const PRO_OPTIONS = { hideAttribution: true };
 const NO_PROBLEMS: Problem[] = [];
 const VALIDATE_DELAY = 400;
+// Below this zoom a node's text is a few pixels tall and cannot be read: the canvas leaves
+// it unpainted (the boxes, their colours, handles and problem badges stay), which keeps a
+// drag smooth on a large workflow seen whole.
+const FAR_ZOOM = 0.3;
+const isFar = (state: { transform: [number, number, number] }) => state.transform[2] < FAR_ZOOM;
 
 type Tab = "properties" | "workflow" | "versions" | "code";
 
@@ -66,6 +71,7 @@ function DesignerPage({ props }: { props: PageProps }) {
   const [runOpen, setRunOpen] = useState(false);
   const [loaded, setLoaded] = useState(false);
   const flow = useReactFlow<WeftNode, WeftEdge>();
+  const far = useStore(isFar);
   const wrapper = useRef<HTMLDivElement>(null);
   const readOnly = !canWrite || comparing !== null;
 
@@ -249,21 +255,21 @@ function DesignerPage({ props }: { props: PageProps }) {
     });
     changeNodes((current) => [
       ...current.map((node) => (node.selected ? { ...node, selected: false } : node)),
-      { id, type: "weft", position: at, selected: true, data: { node: { id, type, data: {} } } },
+      { id, type: "weft", position: at, selected: true, ariaLabel: nodeLabel({ id, type }), data: { node: { id, type, data: {} } } },
     ]);
     setTab("properties");
   }, [readOnly, remember, flow, changeNodes]);
 
   const updateNode = useCallback((id: string, node: DefinitionNode) => {
     remember(`node:${id}`, true);
-    changeNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, data: { node: { ...node, id } } } : existing)));
+    changeNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, ariaLabel: nodeLabel({ ...node, id }), data: { node: { ...node, id } } } : existing)));
   }, [remember, changeNodes]);
 
   const renameNode = useCallback((from: string, to: string): string | null => {
     if (!/^[a-z][a-z0-9_]*$/.test(to)) return "An id starts with a letter and holds lower-case letters, digits and _.";
     if (nodesNow.current.some((node) => node.id === to)) return `Another node is called ${to}.`;
     remember();
-    changeNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, data: { node: { ...node.data.node, id: to } } } : node)));
+    changeNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, ariaLabel: nodeLabel({ ...node.data.node, id: to }), data: { node: { ...node.data.node, id: to } } } : node)));
     setEdges((current) => current.map((edge) => {
       if (edge.source !== from && edge.target !== from) return edge;
       const source = edge.source === from ? to : edge.source;
@@ -457,7 +463,7 @@ function DesignerPage({ props }: { props: PageProps }) {
         )}
         <div className="designer-body">
           {canWrite && <Palette types={types} onAdd={addNode} disabled={readOnly} />}
-          <div className="canvas" ref={wrapper} data-testid="canvas"
+          <div className={far ? "canvas far" : "canvas"} ref={wrapper} data-testid="canvas"
             onDragOver={(event) => { if (event.dataTransfer.types.includes(DRAG_TYPE)) { event.preventDefault(); event.dataTransfer.dropEffect = "move"; } }}
             onDrop={(event) => {
               const type = event.dataTransfer.getData(DRAG_TYPE);

@@ -32,13 +32,18 @@ export function edgeLabel(edge: DefinitionEdge): string {
   return edge.sourceHandle !== undefined && edge.sourceHandle !== null ? `${label}:${edge.sourceHandle}` : label;
 }
 
+/** What a screen reader says of a node on the canvas (its text is hidden when zoomed far out). */
+export function nodeLabel(node: DefinitionNode): string {
+  return node.name ? `${node.name} (${node.type}, ${node.id})` : `${node.id} (${node.type})`;
+}
+
 export function toFlow(definition: Definition): { meta: Meta; nodes: WeftNode[]; edges: WeftEdge[] } {
   const { nodes = [], edges = [], ...rest } = definition;
   const meta: Meta = { ...rest, name: definition.name };
   const placed = nodes.every((node) => node.position && Number.isFinite(node.position.x) && Number.isFinite(node.position.y));
   let flowNodes: WeftNode[] = nodes.map((node) => {
     const { position, ...rest } = node;
-    return { id: node.id, type: "weft", position: position ?? { x: 0, y: 0 }, data: { node: rest } };
+    return { id: node.id, type: "weft", position: position ?? { x: 0, y: 0 }, ariaLabel: nodeLabel(node), data: { node: rest } };
   });
   const flowEdges = edges.map(edgeToFlow);
   if (!placed) flowNodes = layout(flowNodes, flowEdges);
