@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, JSONField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, JSONField, Max, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from executions.models import (
@@ -15,6 +15,7 @@ from executions.models import (
     ExecutionLog,
     ExecutionStatus,
     NodeExecution,
+    OutboxEvent,
 )
 from workflows.models import Workflow
 from workflows.permissions import EXECUTE
@@ -170,7 +171,17 @@ def workflow_last_runs(workflow_ids: list[Any]) -> dict[Any, dict[str, Any]]:
 
 
 def execution_snapshot(execution_id: Any) -> dict[str, Any] | None:
-    """The execution's status and its node runs' statuses (no outputs), or None."""
+    """The execution's status and its node runs' statuses (no outputs), or None.
+
+    `sequence` (of the execution, and of each node row) is the newest event of it already
+    in the statuses sent: a client drops a later-arriving event at or below it. The events
+    are read first: a node's events commit one after the other, so every event of a node up
+    to its newest one read here has committed, and its change is in the statuses read next.
+    Two dispatchers may publish batches out of order and a batch may be published twice;
+    with these numbers a client applies each node's events newest-wins."""
+    last_events = OutboxEvent.objects.filter(execution_id=execution_id)
+    sequences = {node: last for node, last in last_events.values_list("payload__node")
+                 .annotate(last=Max("id")).order_by()}
     execution = Execution.objects.filter(pk=execution_id).first()
     if execution is None:
         return None
@@ -178,11 +189,13 @@ def execution_snapshot(execution_id: Any) -> dict[str, Any] | None:
         "id": str(execution.pk),
         "workflow": str(execution.workflow_id),
         "status": execution.status,
+        "sequence": max(sequences.values(), default=0),
         "started_at": execution.started_at.isoformat() if execution.started_at else None,
         "finished_at": execution.finished_at.isoformat() if execution.finished_at else None,
         "nodes": [
             {"node": node.node_id, "iteration": node.iteration, "status": node.status,
-             "attempt": node.attempt, "branch": node.branch}
+             "attempt": node.attempt, "branch": node.branch,
+             "sequence": sequences.get(node.node_id, 0)}
             for node in execution.nodes.order_by("id")
         ],
     }

@@ -135,8 +135,33 @@ def test_a_viewer_with_a_token_receives_the_snapshot(waiting_execution, viewer):
     body = message["execution"]
     assert body["id"] == str(waiting_execution.pk) and body["status"] == "running"
     assert body["nodes"] == [{"node": "pause", "iteration": "", "status": "waiting",
-                              "attempt": 1, "branch": ""}]
+                              "attempt": 1, "branch": "", "sequence": 0}]
+    assert body["sequence"] == 0
     assert "output" not in body and all("output" not in node for node in body["nodes"])
+
+
+@pytest.mark.usefixtures("worker")
+def test_the_snapshot_names_the_newest_event_in_each_nodes_status(definition, viewer):
+    # given a run finished on the real worker, its events written to the outbox
+    execution, _ = services.execution_start(workflow=workflow_from(definition()),
+                                            input={"name": "Ada"})
+    assert wait_for(execution).status == "completed"
+
+    # when a viewer connects
+    async def snapshot(communicator):
+        return await communicator.receive_json_from(timeout=10)
+
+    body = session(f"/ws/executions/{execution.pk}/",
+                   token=str(access_token_issue(user=viewer)), script=snapshot)["execution"]
+
+    # then each node's row carries the sequence of that node's newest event, and the
+    # execution the newest of all: a client drops an event at or below them (late or twice)
+    events = OutboxEvent.objects.filter(execution=execution)
+    for row in body["nodes"]:
+        newest = events.filter(payload__node=row["node"]).order_by("-id").first()
+        assert row["sequence"] == newest.pk and newest.event == f"node.{row['status']}"
+    assert body["sequence"] == events.order_by("-id").first().pk
+    assert {row["node"] for row in body["nodes"]} == {"greet", "log"}
 
 
 def test_a_session_login_authenticates_the_socket(waiting_execution, viewer, client):

@@ -4,6 +4,7 @@ execute, and "Run again" through the run dialog."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -330,3 +331,66 @@ def test_a_loop_lists_its_iterations_and_each_opens_on_its_body(open_page, viewe
     expect(page.get_by_role("link", name="each")).to_be_visible()
     node(page, "double").click()
     expect(page.get_by_role("complementary").get_by_label("Output of attempt 1")).to_have_text("42")
+
+
+def test_the_monitor_of_a_hundred_node_fan_out_shows_every_node_finish_live(
+        open_page, viewer, live_updates):
+    # given a run of a delay fanning out to a hundred nodes, open in the monitor, its
+    # websocket passing through the test (which keeps what the server sent)
+    branches = [f"n{number:03d}" for number in range(100)]
+    workflow = workflow_from({
+        "name": "fan-out", "namespace": "monitor",
+        "nodes": [{"id": "pause", "type": "Delay", "data": {"seconds": 60}}] + [
+            {"id": branch, "type": "Transform", "data": {"template": branch}}
+            for branch in branches],
+        "edges": [{"source": "pause", "target": branch} for branch in branches]})
+    execution, _ = services.execution_start(workflow=workflow, input={})
+    wait_for(execution, statuses=("waiting",))
+    page = open_page(viewer, "/")
+    sockets: list = []
+    frames: list[dict] = []
+
+    def through(route) -> None:
+        server = route.connect_to_server()
+
+        def forward(message) -> None:
+            frames.append(json.loads(message))
+            route.send(message)
+
+        server.on_message(forward)
+        sockets.append(route)
+
+    page.route_web_socket("**/ws/executions/**", through)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"/runs/{execution.pk}/")
+    expect(page.locator(".live")).to_have_text("Live")
+    expect(page.locator(".run-node[data-status='pending']")).to_have_count(100)
+
+    # when the delay ends and the hundred nodes run
+    fire_delays()
+    assert wait_for(execution, timeout=120).status == "completed"
+
+    # then every node turns completed on the page, each told by its own event
+    completed = page.locator(".run-node[data-status='completed']")
+    expect(completed).to_have_count(101, timeout=30_000)
+    expect(page.locator(".run-status")).to_have_text("completed")
+    told = {frame["node"] for frame in frames if frame.get("event") == "node.completed"}
+    assert told == {"pause", *branches}
+    # and the page read the run's detail a few times in all, not once per event
+    detail_reads = [url for url in requests if url.endswith(f"/api/executions/{execution.pk}")]
+    assert 1 <= len(detail_reads) <= 20, detail_reads
+
+    # when the events arrive again, late and out of order (a dispatcher's batch published
+    # twice), the page keeps the newest status of each node and of the run
+    stale = [frame for frame in frames if frame.get("type") == "execution.event"]
+    for frame in reversed(stale):
+        sockets[-1].send(json.dumps(frame))
+    # (then one newer event, so the test knows when the page has taken all of them)
+    newest = max(frame["sequence"] for frame in stale)
+    sockets[-1].send(json.dumps({**stale[-1], "sequence": newest + 1, "event": "node.failed",
+                                 "node": "n099", "status": "failed"}))
+    expect(node(page, "n099")).to_have_attribute("data-status", "failed")
+    expect(completed).to_have_count(100)
+    expect(page.locator(".run-node[data-status='running']")).to_have_count(0)
+    expect(page.locator(".run-status")).to_have_text("completed")

@@ -7,6 +7,8 @@ export interface SnapshotNode {
   status: string;
   attempt: number;
   branch: string | null;
+  /** The node's newest event already in this status (absent from an older server). */
+  sequence?: number;
 }
 
 export interface Snapshot {
@@ -15,6 +17,8 @@ export interface Snapshot {
   status: string;
   started_at: string | null;
   finished_at: string | null;
+  /** The execution's newest event already in these statuses. */
+  sequence?: number;
   nodes: SnapshotNode[];
 }
 
@@ -35,22 +39,40 @@ export type Frame = { type: "execution.snapshot"; execution: Snapshot } | Execut
 export interface LiveState {
   /** The execution's status as last told; null before the first snapshot. */
   status: string | null;
+  /** The newest event whose `execution_status` is in `status`. */
+  sequence: number;
   /** Each node's latest status, by node id. */
   nodes: Record<string, string>;
+  /** The newest event in each node's status, by node id. */
+  sequences: Record<string, number>;
 }
 
-export const EMPTY_LIVE: LiveState = { status: null, nodes: {} };
+export const EMPTY_LIVE: LiveState = { status: null, sequence: 0, nodes: {}, sequences: {} };
 
 export function fromSnapshot(snapshot: Snapshot): LiveState {
   const nodes: Record<string, string> = {};
+  const sequences: Record<string, number> = {};
   // ordered oldest first: the last row of a node (its latest iteration) wins
-  for (const row of snapshot.nodes) nodes[row.node] = row.status;
-  return { status: snapshot.status, nodes };
+  for (const row of snapshot.nodes) {
+    nodes[row.node] = row.status;
+    sequences[row.node] = Math.max(sequences[row.node] ?? 0, row.sequence ?? 0);
+  }
+  return { status: snapshot.status, sequence: snapshot.sequence ?? 0, nodes, sequences };
 }
 
+/** The state after an event. Events may repeat or arrive out of order: a node takes an
+ * event only above the newest it has (from the snapshot or an earlier event), and so does
+ * the execution's status; an event that changes nothing returns the same state. */
 export function applyEvent(state: LiveState, event: ExecutionEvent): LiveState {
-  const nodes = event.node && event.status ? { ...state.nodes, [event.node]: event.status } : state.nodes;
-  return { status: event.execution_status ?? state.status, nodes };
+  const node = event.node && event.status && event.sequence > (state.sequences[event.node] ?? 0) ? event.node : null;
+  const newer = event.sequence > state.sequence && event.execution_status !== undefined && event.execution_status !== null;
+  if (node === null && !newer) return state;
+  return {
+    status: newer ? event.execution_status : state.status,
+    sequence: newer ? event.sequence : state.sequence,
+    nodes: node === null ? state.nodes : { ...state.nodes, [node]: event.status as string },
+    sequences: node === null ? state.sequences : { ...state.sequences, [node]: event.sequence },
+  };
 }
 
 /** Whether the stored detail (outputs, errors, times) is behind after this event. */

@@ -129,7 +129,7 @@ export function useRun(id: string): RunState {
     ++requests.current;
     setDetail(next);
     setRevision((current) => current + 1);
-    setLive({ status: next.status, nodes: latestStatuses(next) });
+    setLive((state) => ({ ...state, status: next.status, nodes: latestStatuses(next) }));
   }, []);
 
   return { detail, definition, live, connection, error, revision, replace };
