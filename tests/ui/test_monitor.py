@@ -394,3 +394,32 @@ def test_the_monitor_of_a_hundred_node_fan_out_shows_every_node_finish_live(
     expect(completed).to_have_count(100)
     expect(page.locator(".run-node[data-status='running']")).to_have_count(0)
     expect(page.locator(".run-status")).to_have_text("completed")
+
+
+def test_the_monitor_lays_a_run_out_as_the_designer_does(open_page, viewer, worker):
+    # given a run of a chain saved without positions, and one the author placed by hand
+    chain = workflow_from({"name": "chain", "namespace": "monitor", "nodes": [
+        {"id": step, "type": "Transform", "data": {"template": step}}
+        for step in ("first", "second", "third")], "edges": [
+        {"source": "first", "target": "second"}, {"source": "second", "target": "third"}]})
+    placed = workflow_from({"name": "placed", "namespace": "monitor", "nodes": [
+        {"id": "low", "type": "Transform", "data": {"template": "1"},
+         "position": {"x": 0, "y": 400}},
+        {"id": "high", "type": "Transform", "data": {"template": "2"},
+         "position": {"x": 0, "y": 0}}], "edges": [{"source": "low", "target": "high"}]})
+    runs = [services.execution_start(workflow=workflow, input={})[0]
+            for workflow in (chain, placed)]
+    for run in runs:
+        assert wait_for(run).status == "completed"
+
+    # then the chain reads left to right, as the designer's auto-layout puts it
+    page = open_page(viewer, f"/runs/{runs[0].pk}/")
+    expect(node(page, "third")).to_have_attribute("data-status", "completed")
+    boxes = [node(page, step).bounding_box() for step in ("first", "second", "third")]
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]
+    assert abs(boxes[0]["y"] - boxes[2]["y"]) < 2
+    # and the placed workflow keeps its author's positions
+    page.goto(f"/runs/{runs[1].pk}/")
+    expect(node(page, "high")).to_have_attribute("data-status", "completed")
+    low, high = node(page, "low").bounding_box(), node(page, "high").bounding_box()
+    assert high["y"] < low["y"] and abs(high["x"] - low["x"]) < 2

@@ -1,7 +1,7 @@
 // The designer's model: a definition as React Flow nodes and edges and back, branch
 // handles per node type, fresh ids, and the automatic layout.
-import dagre from "@dagrejs/dagre";
 import type { Edge, Node } from "@xyflow/react";
+import { autoLayout } from "../lib/layout";
 import type { Definition, DefinitionEdge, DefinitionNode, NodeTypeInfo } from "../lib/types";
 
 export interface WeftNodeData extends Record<string, unknown> {
@@ -23,7 +23,6 @@ export interface Meta {
   [key: string]: unknown;
 }
 
-export const NODE_WIDTH = 200;
 export const NODE_HEIGHT = 64;
 
 export function edgeLabel(edge: DefinitionEdge): string {
@@ -116,17 +115,8 @@ export function freshId(type: string, taken: Set<string>): string {
 
 /** Left-to-right layout of the graph (dagre), keeping the nodes' identities. */
 export function layout(nodes: WeftNode[], edges: WeftEdge[]): WeftNode[] {
-  const graph = new dagre.graphlib.Graph();
-  graph.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 80 });
-  graph.setDefaultEdgeLabel(() => ({}));
-  for (const node of nodes) graph.setNode(node.id, { width: NODE_WIDTH, height: node.measured?.height ?? NODE_HEIGHT });
-  for (const edge of edges) if (graph.hasNode(edge.source) && graph.hasNode(edge.target)) graph.setEdge(edge.source, edge.target);
-  dagre.layout(graph);
-  return nodes.map((node) => {
-    const placed = graph.node(node.id);
-    const height = node.measured?.height ?? NODE_HEIGHT;
-    return placed ? { ...node, position: { x: placed.x - NODE_WIDTH / 2, y: placed.y - height / 2 } } : node;
-  });
+  const placed = autoLayout(nodes.map((node) => ({ id: node.id, height: node.measured?.height ?? NODE_HEIGHT })), edges);
+  return nodes.map((node) => (placed[node.id] ? { ...node, position: placed[node.id] } : node));
 }
 
 export const EMPTY_DEFINITION: Definition = {

@@ -22,11 +22,11 @@ function RunNode({ data, selected }: NodeProps<RunFlowNode>) {
   return (
     <div className={`run-node status-${data.status}${selected ? " selected" : ""}`}
       data-node-id={data.nodeId} data-status={data.status}>
-      <Handle type="target" position={Position.Top} isConnectable={false} />
+      <Handle type="target" position={Position.Left} isConnectable={false} />
       <div className="run-node-name">{data.label}</div>
       <div className="run-node-meta"><code>{data.nodeId}</code> · {data.nodeType}</div>
       <div className="run-node-status">{statusText(data.status)}</div>
-      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+      <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );
 }

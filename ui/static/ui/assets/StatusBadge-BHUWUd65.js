@@ -1,0 +1,1 @@
+import{r as e}from"./react-B0hmTTyx.js";var t=e();function n({status:e}){let n=e??`none`;return(0,t.jsx)(`span`,{className:`badge ${n}`,"data-status":n,children:e??`never run`})}export{n as t};

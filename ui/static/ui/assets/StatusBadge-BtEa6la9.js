@@ -1,1 +1,0 @@
-import{f as e}from"./mount-DgYR-Bh8.js";var t=e();function n({status:e}){let n=e??`none`;return(0,t.jsx)(`span`,{className:`badge ${n}`,"data-status":n,children:e??`never run`})}export{n as t};
