@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,78 @@ class Edge:
     source: str
     target: str
     handle: str | None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a node's failed attempts are tried again (as Temporal's RetryPolicy): at most
+    `max_attempts` attempts in all; before attempt n+1 a delay of `initial_delay *
+    backoff ** (n - 1)` seconds, capped at `max_delay`, drawn uniformly below that when
+    `jitter` is on ("full jitter"); a fault's own `retry_after` is the least delay. Values
+    out of range are refused with the field named; `RetryPolicy.of` builds one from a
+    node's `retry` and the workflow's settings, whatever a stored definition holds."""
+
+    max_attempts: int
+    initial_delay: float
+    backoff: float
+    max_delay: float
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_attempts": (isinstance(self.max_attempts, int)
+                             and not isinstance(self.max_attempts, bool)
+                             and self.max_attempts >= 1),
+            "initial_delay": _finite(self.initial_delay) and self.initial_delay >= 0,
+            "backoff": _finite(self.backoff) and 1 <= self.backoff <= RETRY_BACKOFF_MAX,
+            "max_delay": _finite(self.max_delay) and self.max_delay >= 0,
+            "jitter": isinstance(self.jitter, bool),
+        }
+        for name, valid in checks.items():
+            if not valid:
+                raise ValueError(f"RetryPolicy.{name}: {getattr(self, name)!r} is out of range")
+
+    @classmethod
+    def of(cls, node: dict[str, Any], workflow_settings: dict[str, Any]) -> RetryPolicy:
+        """The policy of a plan's node (its numbers already held within the settings'
+        maxima by `_node_bounded`): the node's `retry` where it says, else the workflow's
+        `max_retries`, else the platform's defaults."""
+        retry = node.get("retry") if isinstance(node.get("retry"), dict) else {}
+        limits = django_settings
+        if "max_attempts" in retry:
+            attempts = int(retry["max_attempts"])
+        else:
+            retries = workflow_settings.get("max_retries", limits.WORKFLOW_MAX_RETRIES)
+            attempts = int(retries) + 1
+        return cls(
+            max_attempts=max(1, attempts),
+            initial_delay=float(retry.get("initial_delay", limits.WORKFLOW_RETRY_INITIAL_DELAY)),
+            backoff=min(max(float(retry.get("backoff", limits.WORKFLOW_RETRY_BACKOFF)), 1.0),
+                        RETRY_BACKOFF_MAX),
+            max_delay=float(retry.get("max_delay", limits.WORKFLOW_RETRY_MAX_DELAY)),
+            jitter=retry.get("jitter", True) is not False,
+        )
+
+    def retries(self, attempt: int, *, retryable: bool) -> bool:
+        """Whether a fault on `attempt` (1-based) is tried again."""
+        return retryable and attempt < self.max_attempts
+
+    def delay(self, attempt: int, *, retry_after: float | None = None,
+              rng: random.Random | None = None) -> float:
+        """Seconds to wait after a fault on `attempt` before the next one."""
+        try:
+            grown = self.initial_delay * self.backoff ** (attempt - 1)
+        except OverflowError:  # far past the ceiling (a delay of 0 never grows)
+            grown = math.inf if self.initial_delay else 0.0
+        ceiling = min(self.max_delay, grown)
+        if self.jitter:
+            ceiling = (rng or random).uniform(0, ceiling)
+        return max(ceiling, retry_after or 0.0)
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 @dataclass(frozen=True)
@@ -44,6 +117,9 @@ class Plan:
     # outputs of other nodes (a template names what it reads); see `_needs_nodes` in
     # executions/services/nodes.py.
     mention_nodes: frozenset[str] = frozenset()
+    # Each node's retry policy, made once per version (the platform's defaults are read
+    # when the plan is built, that is once per process).
+    retry: dict[str, RetryPolicy] = field(default_factory=dict)
 
     @property
     def concurrency_limited(self) -> bool:
@@ -123,6 +199,7 @@ def plan_build(definition: dict[str, Any]) -> Plan:
         incoming[edge.target].append(edge)
     compensators = frozenset(node["compensation"] for node in nodes.values()
                              if node.get("compensation"))
+    settings = _settings_bounded(definition.get("settings", {}))
     return Plan(
         nodes=nodes,
         incoming={key: tuple(value) for key, value in incoming.items()},
@@ -131,11 +208,12 @@ def plan_build(definition: dict[str, Any]) -> Plan:
                     if not incoming[node_id] and node_id not in compensators),
         leaves=tuple(node_id for node_id in nodes
                      if not outgoing[node_id] and node_id not in compensators),
-        settings=_settings_bounded(definition.get("settings", {})),
+        settings=settings,
         compensators=compensators,
         output=definition.get("output"),
         mention_nodes=frozenset(node_id for node_id, node in nodes.items()
                                 if "nodes" in json.dumps(node.get("data") or {})),
+        retry={node_id: RetryPolicy.of(node, settings) for node_id, node in nodes.items()},
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import traceback
 from datetime import timedelta
 from typing import Any
@@ -268,25 +267,6 @@ def _needs_nodes(plan: Plan, node_id: str, node_type: type) -> bool:
     return plan.node_type(node_id) == "Transform" and "jmespath" in data and "source" not in data
 
 
-def attempts_allowed(plan: Plan, node: dict[str, Any]) -> int:
-    retry = node.get("retry") or {}
-    if "max_attempts" in retry:
-        return int(retry["max_attempts"])
-    return int(plan.settings.get("max_retries", settings.WORKFLOW_MAX_RETRIES)) + 1
-
-
-def _retry_delay(node: dict[str, Any], attempt: int, fault: NodeFault) -> float:
-    """Exponential backoff with full jitter; a fault's own retry_after is the lower bound."""
-    retry = node.get("retry") or {}
-    initial = float(retry.get("initial_delay", settings.WORKFLOW_RETRY_INITIAL_DELAY))
-    backoff = float(retry.get("backoff", settings.WORKFLOW_RETRY_BACKOFF))
-    ceiling = float(retry.get("max_delay", settings.WORKFLOW_RETRY_MAX_DELAY))
-    delay = min(ceiling, initial * backoff ** (attempt - 1))
-    if retry.get("jitter", True):
-        delay = random.uniform(0, delay)  # noqa: S311 - jitter, not cryptography
-    return max(delay, fault.retry_after or 0.0)
-
-
 def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
              lease: timedelta | None = None) -> float | None:
     """Run one attempt of a node. Returns a delay when the attempt should be retried.
@@ -534,16 +514,16 @@ def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: A
 
 def _node_fault(claimed: Execution, row: NodeExecution, plan: Plan, fault: NodeFault,
                 secrets: SecretsView) -> float | None:
-    node = plan.nodes[row.node_id]
+    policy = plan.retry[row.node_id]
     error = secrets.redact(fault.as_dict())
     with transaction.atomic():
         execution = _locked(claimed)
         current = NodeExecution.objects.filter(pk=row.pk, status=NodeStatus.RUNNING,
                                                attempt=row.attempt)
-        if fault.retryable and row.attempt < attempts_allowed(plan, node) and (
+        if policy.retries(row.attempt, retryable=fault.retryable) and (
             execution.status == ExecutionStatus.RUNNING
         ):
-            delay = _retry_delay(node, row.attempt, fault)
+            delay = policy.delay(row.attempt, retry_after=fault.retry_after)
             due = timezone.now() + timedelta(seconds=delay)
             by_countdown = delay <= settings.WORKFLOW_RETRY_COUNTDOWN_MAX
             if not current.update(status=NodeStatus.RETRYING, error=error, retry_at=due,

@@ -35,7 +35,6 @@ from executions.models import Execution, ExecutionStatus, NodeExecution, NodeSta
 from executions.plan import execution_plan
 from executions.services.concurrency import queue_advance
 from executions.services.flow import execution_fail, node_failed_finally
-from executions.services.nodes import attempts_allowed
 from executions.services.transitions import log_entry, logs_write, nodes_dispatch
 from workflows.nodes.faults import FatalFault, TimeoutFault
 
@@ -109,7 +108,7 @@ def _lost(row_id: int, now: Any) -> bool:
         if execution is None or not NodeExecution.objects.filter(expired, pk=row_id).exists():
             return False
         plan = execution_plan(execution)
-        if row.attempt < attempts_allowed(plan, plan.nodes[row.node_id]):
+        if plan.retry[row.node_id].retries(row.attempt, retryable=True):
             logs_write([log_entry(execution, "node.lost", node_id=row.node_id, level="warning",
                       data={"attempt": row.attempt})])
             nodes_dispatch(execution, plan, [row.node_id])
