@@ -12,6 +12,7 @@ from django.db.models import F, QuerySet
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
+from executions.dispatch import CHILD_SETTLE, NODE_RUN, QUEUE_ADVANCE, Message, send_after_commit
 from executions.errors import IllegalTransitionError
 from executions.models import (
     BROKER_PRIORITY,
@@ -159,15 +160,9 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
             details={"from": execution.status, "to": to},
         )
     if to in EXECUTION_TERMINAL and execution.parent_id:
-        from executions.tasks import child_settle
-
-        child_id = str(execution.pk)
-        transaction.on_commit(lambda: child_settle.delay(child_id))
+        send_after_commit([Message(CHILD_SETTLE, (str(execution.pk),))])
     elif to in EXECUTION_TERMINAL and _limited(execution):
-        from executions.tasks import queue_advance
-
-        workflow_id = str(execution.workflow_id)
-        transaction.on_commit(lambda: queue_advance.delay(workflow_id))
+        send_after_commit([Message(QUEUE_ADVANCE, (str(execution.workflow_id),))])
     previous = execution.status
     execution.status = to
     execution.lock_version += 1
@@ -227,16 +222,10 @@ def nodes_publish(execution: Execution, plan: Plan, node_ids: list[str]) -> None
         return
     priority = BROKER_PRIORITY.get(execution.priority, 5)
     execution_id = str(execution.pk)
-    messages = [(node_id, node_timeout(plan, node_id)) for node_id in node_ids]
-
-    def publish() -> None:
-        from executions.tasks import node_run
-
-        with node_run.app.producer_or_acquire() as producer:
-            for node_id, timeout in messages:
-                node_run.apply_async(
-                    (execution_id, node_id), priority=priority, producer=producer,
-                    soft_time_limit=timeout, time_limit=timeout + HARD_LIMIT_MARGIN,
-                )
-
-    transaction.on_commit(publish)
+    messages = []
+    for node_id in node_ids:
+        timeout = node_timeout(plan, node_id)
+        messages.append(Message(NODE_RUN, (execution_id, node_id), {
+            "priority": priority, "soft_time_limit": timeout,
+            "time_limit": timeout + HARD_LIMIT_MARGIN}))
+    send_after_commit(messages)

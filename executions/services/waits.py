@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from executions.dispatch import TIMERS_RESUME, Message, send_after_commit
 from executions.errors import BookmarkClosedError, IllegalTransitionError, ResumeInvalidError
 from executions.models import (
     BROKER_PRIORITY,
@@ -225,16 +226,10 @@ def _resumes_send(handed: list[tuple[int, str]], batch: int) -> None:
     for pk, priority in handed:
         by_priority[BROKER_PRIORITY.get(priority, 5)].append(pk)
 
-    def publish() -> None:
-        from executions.tasks import timers_resume
-
-        with timers_resume.app.producer_or_acquire() as producer:
-            for priority, ids in sorted(by_priority.items(), reverse=True):
-                for first in range(0, len(ids), batch):
-                    timers_resume.apply_async((ids[first:first + batch],), priority=priority,
-                                              producer=producer)
-
-    transaction.on_commit(publish)
+    send_after_commit(
+        Message(TIMERS_RESUME, (ids[first:first + batch],), {"priority": priority})
+        for priority, ids in sorted(by_priority.items(), reverse=True)
+        for first in range(0, len(ids), batch))
 
 
 def timers_fire(*, now: Any = None, batch: int = TIMER_BATCH,

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from executions import services, tasks
+from executions import dispatch, services
 from executions.models import NodeExecution
 from executions.services.transitions import attempt_lease
 from tests.engine import workflow_from
@@ -72,8 +72,8 @@ def step(execution: Any, node_id: str, lease: Any = LEASE) -> tuple[list[str], l
     """Run one node here, as a message with the node's time limit would (`lease=None`:
     one without); the statements it sent and the messages it published."""
     published: list[tuple] = []
-    with mock.patch.object(tasks.node_run, "apply_async",
-                           side_effect=lambda args, **options: published.append(tuple(args))), \
+    with mock.patch.object(dispatch, "publish", side_effect=lambda messages: published.extend(
+            message.args for message in messages if message.task == dispatch.NODE_RUN)), \
             CaptureQueriesContext(connection) as captured:
         from django.test import TestCase
 
@@ -276,12 +276,13 @@ def test_a_step_of_an_execution_paused_meanwhile_completes_but_sends_nothing():
     rows = {row.node_id: row for row in execution.nodes.all()}
     assert rows["a"].status == "completed" and rows["b"].status == "pending"
     # and the resume sends it
-    with mock.patch.object(tasks.node_run, "apply_async") as publish:
+    with mock.patch.object(dispatch, "publish") as publish:
         from django.test import TestCase
 
         with TestCase.captureOnCommitCallbacks(execute=True):
             services.execution_resume(execution=execution)
-    assert [call.args[0] for call in publish.call_args_list] == [(str(execution.pk), "b")]
+    assert [(message.task, message.args) for call in publish.call_args_list
+            for message in call.args[0]] == [(dispatch.NODE_RUN, (str(execution.pk), "b"))]
 
 
 def test_a_step_of_a_loop_iteration_reads_the_loops_input_in_one_statement_more():

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
-from executions import services, tasks
+from executions import dispatch, services
 from executions.models import Bookmark
 from executions.services import waits
 from tests.engine import workflow_from
@@ -36,8 +36,8 @@ RESUME_STATEMENTS = 7
 
 def recorded(step) -> tuple[list[str], list[tuple]]:
     published: list[tuple] = []
-    with mock.patch.object(tasks.node_run, "apply_async",
-                           side_effect=lambda args, **options: published.append(tuple(args))), \
+    with mock.patch.object(dispatch, "publish", side_effect=lambda messages: published.extend(
+            message.args for message in messages if message.task == dispatch.NODE_RUN)), \
             CaptureQueriesContext(connection) as captured, \
             TestCase.captureOnCommitCallbacks(execute=True):
         step()
@@ -54,7 +54,7 @@ def test_a_timer_waits_and_resumes_within_its_pinned_statements():
                   {"id": "work", "type": "Transform", "data": {"template": 1}}],
         "edges": [{"source": "wait", "target": "work"}],
     })
-    with mock.patch.object(tasks.node_run, "apply_async"):
+    with mock.patch.object(dispatch, "publish"):
         execution, _ = services.execution_start(workflow=workflow, input={})
     # when its timer node runs, it waits within the pinned cost
     sql, _ = recorded(lambda: services.node_run(execution_id=str(execution.pk),
