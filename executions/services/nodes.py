@@ -27,6 +27,7 @@ from executions.models import (
 )
 from executions.plan import Plan, execution_plan
 from executions.services.children import descendants_release, descendants_reserve
+from executions.services.counters import counter_add
 from executions.services.external import external_call
 from executions.services.flow import (
     execution_advance,
@@ -286,7 +287,7 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
         execution_id=str(execution.pk), node_id=node_id, node_type=node["type"],
         attempt=row.attempt, raw_data=node.get("data", {}),
         scope=template_scope(execution, rows, row.attempt),
-        iteration=row.iteration, run_external=external_call,
+        iteration=row.iteration, run_external=external_call, run_counter_add=counter_add,
     )
     secrets = context.secrets
     instance = node_type()

@@ -11,6 +11,7 @@ from django.db import connection
 
 from executions import services
 from executions.models import Counter as CounterRow
+from executions.services.counters import counter_add
 from executions.services.external import external_call
 from tests.engine import run, wait_for, workflow_from
 from workflows.nodes.builtin.data import Counter
@@ -76,7 +77,7 @@ def test_a_redelivered_attempt_does_not_count_twice():
     node = Counter()
     context = NodeContext(execution_id=str(execution.pk), node_id="count", node_type="Counter",
                           attempt=1, raw_data={"name": "once"}, scope={},
-                          run_external=external_call)
+                          run_external=external_call, run_counter_add=counter_add)
     node.preprocess(context)
     again = node.execute(context)
     # then it returns the value it counted, and the counter did not move
@@ -97,7 +98,8 @@ def test_concurrent_first_increments_race_to_create_the_row_safely():
             barrier.wait()
             context = NodeContext(execution_id=str(uuid.uuid4()), node_id="c",
                                   node_type="Counter", attempt=1, scope={},
-                                  raw_data={"name": name, "scope": "global"})
+                                  raw_data={"name": name, "scope": "global"},
+                                  run_counter_add=counter_add)
             node = Counter()
             node.preprocess(context)
             values.append(node.execute(context)["value"])

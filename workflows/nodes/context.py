@@ -51,6 +51,8 @@ class NodeContext:
     messages: list[dict[str, Any]] = field(default_factory=list)
     iteration: str = ""
     run_external: Callable[..., dict[str, Any]] | None = None
+    # the engine's counter store (executions/services/counters.py)
+    run_counter_add: Callable[..., int] | None = None
     secrets: SecretsView = field(default_factory=SecretsView)
     # what the attempt's renders may still produce: its data is held to the limit as a whole
     rendered: list[int] = field(default_factory=render_budget, init=False, repr=False)
@@ -77,6 +79,13 @@ class NodeContext:
         if self.run_external is None:
             return perform(self.idempotency_key)
         return self.run_external(self, request, perform)
+
+    def counter_add(self, name: str, increment: int, *, per_workflow: bool) -> int:
+        """Add `increment` to the named counter (this workflow's, or the global one) and
+        return its new value, atomically across workers."""
+        if self.run_counter_add is None:
+            raise RuntimeError("This context has no counter store (the engine sets one).")
+        return self.run_counter_add(self, name, increment, per_workflow=per_workflow)
 
     def render(self, value: Any, *, path: str = "data", reveal_secrets: bool = False) -> Any:
         """Render templates in a value; a failure is a validation fault naming the field.

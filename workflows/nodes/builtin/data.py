@@ -140,41 +140,16 @@ class Counter(NodeType):
     }
 
     def execute(self, context: NodeContext) -> Any:
-        from django.db import IntegrityError, transaction
-        from django.db.models import F
-        from django.utils import timezone
-
-        from executions.models import Counter as CounterRow
-        from executions.models import Execution
-
         name, increment = context.data["name"], context.data.get("increment", 1)
         if not isinstance(increment, int) or isinstance(increment, bool):
             raise ValidationFault(
                 f"Node '{context.node_id}' data.increment must be an integer, not {increment!r}.")
-        if len(name) > CounterRow._meta.get_field("name").max_length:
-            raise ValidationFault(f"Node '{context.node_id}' data.name is too long.")
-        scope = "global"
-        if context.data.get("scope", "workflow") == "workflow":
-            scope = str(Execution.objects.values_list("workflow_id", flat=True)
-                        .get(pk=context.execution_id))
-
-        def add(key: str) -> dict[str, Any]:
-            # UPDATE first (row-locked, so concurrent increments queue); the first use creates
-            # the row, and a creation that lost the race to another goes back to the UPDATE.
-            counters = CounterRow.objects.filter(scope=scope, name=name)
-            while True:
-                with transaction.atomic():
-                    if counters.update(value=F("value") + increment, updated_at=timezone.now()):
-                        return {"value": counters.values_list("value", flat=True).get()}
-                try:
-                    with transaction.atomic():
-                        CounterRow.objects.create(scope=scope, name=name, value=increment)
-                        return {"value": increment}
-                except IntegrityError:
-                    continue
-
+        scope = context.data.get("scope", "workflow")
         # a redelivered attempt gets the value it already counted instead of counting again
-        return context.external_call({"scope": scope, "name": name, "increment": increment}, add)
+        return context.external_call(
+            {"scope": scope, "name": name, "increment": increment},
+            lambda key: {"value": context.counter_add(name, increment,
+                                                      per_workflow=scope == "workflow")})
 
 
 class Validator(NodeType):
