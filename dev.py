@@ -310,6 +310,13 @@ def test(pytest_args: list[str]) -> int:
         if lint.returncode != 0:
             say("ruff found problems (above)")
             return lint.returncode
+        # the layering contracts of pyproject.toml's [tool.importlinter]
+        layers = subprocess.run([str(BIN / "lint-imports"), "--no-cache"],
+                                cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        if layers.returncode != 0:
+            print(layers.stdout)
+            say("an import breaks the layering contracts (above)")
+            return layers.returncode
         return subprocess.run(
             [str(PYTHON), "-m", "pytest", *pytest_args], cwd=ROOT, env=env
         ).returncode
