@@ -24,6 +24,13 @@ class ExecutionStatus(models.TextChoices):
 EXECUTION_ACTIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 EXECUTION_WAITING = (ExecutionStatus.WAITING, ExecutionStatus.PAUSED, ExecutionStatus.SUSPENDED)
 EXECUTION_TERMINAL = (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+# Its nodes move on (neither pending, paused, suspended nor ended): a deadline, a child's
+# end or a wait's timeout acts on it.
+EXECUTION_ADVANCING = (ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
+# Held by a person or by the platform until resumed.
+EXECUTION_HELD = (ExecutionStatus.PAUSED, ExecutionStatus.SUSPENDED)
+# Started and not ended: it holds one of its workflow's concurrency slots.
+EXECUTION_STARTED = (*EXECUTION_ADVANCING, *EXECUTION_HELD)
 
 # The moves the contract allows (section 2, "Statuses"); everything else is refused.
 EXECUTION_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -54,9 +61,18 @@ class NodeStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Its successors may go on (a completed node's active edges; a skipped node's skips).
 NODE_FINISHED = (NodeStatus.COMPLETED, NodeStatus.SKIPPED)
+# Ended by itself, not by a cancellation: its output (or its absence) is final.
+NODE_SETTLED = (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED)
 NODE_TERMINAL = (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED,
                  NodeStatus.CANCELLED)
+# Not ended: the execution cannot finish while one is left.
+NODE_OPEN = (NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING, NodeStatus.WAITING)
+# Due to be taken by a node task.
+NODE_QUEUED = (NodeStatus.PENDING, NodeStatus.RETRYING)
+# An attempt runs or is due again: the execution is not only waiting.
+NODE_IN_FLIGHT = (NodeStatus.RUNNING, NodeStatus.RETRYING)
 
 
 class Priority(models.TextChoices):

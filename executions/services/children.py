@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from executions.models import (
+    EXECUTION_ADVANCING,
     EXECUTION_TERMINAL,
     Bookmark,
     BookmarkStatus,
@@ -148,9 +149,7 @@ def child_settle(*, child_id: Any) -> None:
             started += 1
         Bookmark.objects.filter(pk=bookmark.pk).update(children_started=started,
                                                        children_completed=completed)
-        if completed == count and parent.status in (
-            ExecutionStatus.RUNNING, ExecutionStatus.WAITING
-        ):
+        if completed == count and parent.status in EXECUTION_ADVANCING:
             bookmark_resume(bookmark=bookmark, payload=_results(bookmark, child), by=None)
 
 
@@ -175,5 +174,5 @@ def _node_fail(parent: Execution, bookmark: Bookmark, child: Execution) -> None:
         status=NodeStatus.FAILED, error=error)
     logs_write([log_entry(parent, "node.failed", node_id=bookmark.node_id, level="error",
               message=error["message"], data=error)])
-    if parent.status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
+    if parent.status in EXECUTION_ADVANCING:
         node_failed_finally(parent, execution_plan(parent), bookmark.node_id, error)

@@ -20,10 +20,8 @@ from django.conf import settings
 from django.db import transaction
 
 from executions.errors import AdmissionBusyError
-from executions.models import Execution, ExecutionStatus
+from executions.models import EXECUTION_STARTED, Execution, ExecutionStatus
 
-ACTIVE = (ExecutionStatus.RUNNING, ExecutionStatus.WAITING, ExecutionStatus.PAUSED,
-          ExecutionStatus.SUSPENDED)
 LOCK_TIMEOUT = 30  # seconds a holder may keep the admission lock
 LOCK_WAIT = 10  # seconds a start waits for it
 
@@ -54,7 +52,7 @@ def admission(workflow: Any, limit: int) -> Iterator[None]:
 
 def active_count(workflow: Any) -> int:
     return Execution.objects.filter(workflow=workflow, parent__isnull=True,
-                                    status__in=ACTIVE).count()
+                                    status__in=EXECUTION_STARTED).count()
 
 
 def queue_advance(*, workflow_id: Any) -> int:

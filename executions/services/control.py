@@ -10,6 +10,8 @@ from django.utils import timezone
 from config.errors import ApplicationError
 from executions.errors import IllegalTransitionError
 from executions.models import (
+    EXECUTION_HELD,
+    NODE_SETTLED,
     Bookmark,
     BookmarkStatus,
     Execution,
@@ -42,7 +44,7 @@ def _reevaluate(execution: Execution, plan: Plan) -> None:
     """Go on from the current state: send what is ready, skip what cannot run, settle."""
     rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
     finished = [node_id for node_id, row in rows.items()
-                if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED)]
+                if row.status in NODE_SETTLED]
     ready = [node_id for node_id, row in rows.items()
              if (row.status == NodeStatus.PENDING and not plan.incoming[node_id])
              or row.status == NodeStatus.RETRYING]
@@ -66,7 +68,7 @@ def execution_resume(*, execution: Execution, actor: Any = None) -> Execution:
     """
     with transaction.atomic():
         locked = _locked(execution)
-        if locked.status not in (ExecutionStatus.PAUSED, ExecutionStatus.SUSPENDED):
+        if locked.status not in EXECUTION_HELD:
             raise IllegalTransitionError(
                 f"Only a paused or suspended execution resumes; this one is {locked.status}.",
                 details={"from": locked.status, "to": ExecutionStatus.RUNNING},

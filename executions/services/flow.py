@@ -11,6 +11,9 @@ from django.utils import timezone
 from executions.errors import IllegalTransitionError
 from executions.models import (
     EXECUTION_TERMINAL,
+    NODE_FINISHED,
+    NODE_IN_FLIGHT,
+    NODE_OPEN,
     BookmarkStatus,
     Execution,
     ExecutionStatus,
@@ -20,7 +23,6 @@ from executions.models import (
 from executions.plan import Plan, edge_active, execution_plan
 from executions.services.scope import template_scope
 from executions.services.transitions import (
-    OPEN_NODE_STATUSES,
     execution_transition,
     log_entry,
     logs_write,
@@ -50,7 +52,7 @@ def node_states(execution: Execution) -> dict[str, NodeState]:
 
 
 def _finished(row: NodeState, plan: Plan) -> bool:
-    if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED):
+    if row.status in NODE_FINISHED:
         return True
     node = plan.nodes[row.node_id]
     continues = (node.get("on_failure") or plan.settings.get("on_failure", "fail")) == "continue"
@@ -157,7 +159,7 @@ def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> 
     nodes_dispatch(execution, plan, ready)
     if ready:
         return
-    if not any(row.status in OPEN_NODE_STATUSES for row in rows.values()):
+    if not any(row.status in NODE_OPEN for row in rows.values()):
         execution_finish(execution, plan)
     elif execution.status == ExecutionStatus.RUNNING and _only_waits(rows, plan):
         execution_transition(execution, ExecutionStatus.WAITING)
@@ -166,7 +168,7 @@ def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> 
 def _only_waits(rows: dict[str, NodeState], plan: Plan) -> bool:
     """Nothing runs or is queued: every open node waits on a bookmark or on a waiting node."""
     for row in rows.values():
-        if row.status in (NodeStatus.RUNNING, NodeStatus.RETRYING):
+        if row.status in NODE_IN_FLIGHT:
             return False
         if row.status == NodeStatus.PENDING and all(
             _finished(rows[edge.source], plan) for edge in plan.incoming[row.node_id]
@@ -230,7 +232,7 @@ def node_failed_finally(execution: Execution, plan: Plan, node_id: str,
 def _close_open_work(execution: Execution, now: Any, actor: str = "") -> int:
     """Cancel open nodes, close open waits, and cancel every descendant that is still
     going, waited on or detached; returns how many descendants it cancelled."""
-    execution.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
+    execution.nodes.filter(status__in=NODE_OPEN).update(
         status=NodeStatus.CANCELLED, finished_at=now)
     execution.bookmarks.filter(status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
     return _descendants_cancel(execution, now, actor)
@@ -254,7 +256,7 @@ def _descendants_cancel(execution: Execution, now: Any, actor: str) -> int:
             generation.append(child.pk)
             if child.status in EXECUTION_TERMINAL:
                 continue
-            child.nodes.filter(status__in=OPEN_NODE_STATUSES).update(
+            child.nodes.filter(status__in=NODE_OPEN).update(
                 status=NodeStatus.CANCELLED, finished_at=now)
             child.bookmarks.filter(status=BookmarkStatus.OPEN).update(
                 status=BookmarkStatus.CLOSED)

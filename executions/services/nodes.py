@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from config.parsers import json_storable_check
 from executions.models import (
+    NODE_FINISHED,
+    NODE_QUEUED,
     BookmarkKind,
     Execution,
     ExecutionLog,
@@ -219,7 +221,7 @@ def _claim(execution_id: str, node_id: str, redelivered: bool,
     is read first and the reason found.
     """
     now = timezone.now()
-    takeable = Q(status__in=(NodeStatus.PENDING, NodeStatus.RETRYING)) | Q(
+    takeable = Q(status__in=NODE_QUEUED) | Q(
         status=NodeStatus.RUNNING, lease_expires_at__lt=now)
     if redelivered:
         takeable |= Q(status=NodeStatus.RUNNING)
@@ -244,7 +246,7 @@ def _claim(execution_id: str, node_id: str, redelivered: bool,
     if row is not None:
         return execution, row
     row = this_node.get()
-    if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED):
+    if row.status in NODE_FINISHED:
         with transaction.atomic():
             locked = _locked(execution)
             if locked.status == ExecutionStatus.RUNNING:
@@ -462,7 +464,7 @@ def _join_input_complete(claimed: Execution, row: NodeExecution, plan: Plan, joi
     table = connection.ops.quote_name(NodeExecution._meta.db_table)
     unfinished = nodes.filter(
         node_id__in=[edge.source for edge in plan.incoming[join]],
-    ).exclude(status__in=(NodeStatus.COMPLETED, NodeStatus.SKIPPED))
+    ).exclude(status__in=NODE_FINISHED)
     stamp_sql, stamp_params = update_statement(
         nodes.filter(~Exists(unfinished), node_id=join, status=NodeStatus.PENDING),
         {"dispatched_at": now})

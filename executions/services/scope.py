@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from executions.models import Execution, NodeExecution, NodeStatus
+from executions.models import NODE_SETTLED, Execution, NodeExecution, NodeStatus
 from executions.selectors import execution_input
 from workflows.templating import named
 
@@ -21,7 +21,7 @@ def template_scope(
     nodes = {
         row.node_id: row.output if row.status == NodeStatus.COMPLETED else None
         for row in rows
-        if row.status in (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED)
+        if row.status in NODE_SETTLED
     }
     scope: dict[str, Any] = {}
     if execution.item_index is not None:  # a loop iteration

@@ -31,7 +31,13 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from executions.models import Execution, ExecutionStatus, NodeExecution, NodeStatus
+from executions.models import (
+    EXECUTION_ADVANCING,
+    Execution,
+    ExecutionStatus,
+    NodeExecution,
+    NodeStatus,
+)
 from executions.plan import execution_plan
 from executions.services.concurrency import queue_advance
 from executions.services.flow import execution_fail, node_failed_finally
@@ -128,7 +134,7 @@ def _lost(row_id: int, now: Any) -> bool:
 def _overdue(execution_id: Any, now: Any) -> bool:
     with transaction.atomic():
         execution = Execution.objects.select_for_update(of=("self",)).get(pk=execution_id)
-        if execution.status not in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING) or (
+        if execution.status not in EXECUTION_ADVANCING or (
             execution.deadline is None or execution.deadline >= now
         ):
             return False
@@ -164,7 +170,7 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         deferred = len(stale) - len(kept)
         stale = kept
     overdue = Execution.objects.filter(
-        status__in=(ExecutionStatus.RUNNING, ExecutionStatus.WAITING), deadline__lt=now
+        status__in=EXECUTION_ADVANCING, deadline__lt=now
     ).order_by("deadline").values_list("pk", flat=True)[:batch]
     queued = Execution.objects.filter(
         status=ExecutionStatus.PENDING, parent__isnull=True,

@@ -21,7 +21,6 @@ from executions.models import (
     Execution,
     ExecutionLog,
     NodeExecution,
-    NodeStatus,
     OutboxEvent,
 )
 from executions.plan import Plan
@@ -32,8 +31,6 @@ RACE_RETRIES = 3  # attempts of a status change that keeps losing races
 HARD_LIMIT_MARGIN = 5  # seconds between Celery's soft and hard time limits
 LEASE_GRACE = 10  # seconds after the hard limit before a running attempt counts as lost
 
-OPEN_NODE_STATUSES = (NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING,
-                      NodeStatus.WAITING)
 
 
 def log_entry(execution: Execution, event: str, *, node_id: str = "", message: str = "",

@@ -23,6 +23,7 @@ from executions.dispatch import TIMERS_RESUME, Message, send_after_commit
 from executions.errors import BookmarkClosedError, IllegalTransitionError, ResumeInvalidError
 from executions.models import (
     BROKER_PRIORITY,
+    EXECUTION_ADVANCING,
     Bookmark,
     BookmarkKind,
     BookmarkStatus,
@@ -47,9 +48,8 @@ TIMER_BATCH = 50  # bookmark ids per `executions.timers_resume` task
 TIMER_CHUNK = 500  # due bookmarks leased per transaction of a tick
 TIMERS_OUTSTANDING = 2000  # handed out and not yet fired, at most (the queued backlog)
 TIMER_LEASE = timedelta(seconds=60)  # before a handed-out bookmark may be handed out again
-# The statuses in which a wait may fire; in the others (paused, suspended) it waits for
-# the resume, which sends the waits that fell due meanwhile.
-CAN_GO_ON = (ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
+# A wait fires only while its execution advances (EXECUTION_ADVANCING); paused or
+# suspended, it waits for the resume, which sends the waits that fell due meanwhile.
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def bookmark_resume(*, bookmark: Bookmark, payload: Any, by: str | None,
             raise BookmarkClosedError(
                 f"This wait was already {locked.status}.", details={"status": locked.status}
             )
-        if execution.status not in CAN_GO_ON:
+        if execution.status not in EXECUTION_ADVANCING:
             raise IllegalTransitionError(
                 f"The execution is {execution.status}; it cannot go on now.",
                 details={"from": execution.status},
@@ -179,7 +179,7 @@ def _bookmark_expire(bookmark: Bookmark) -> bool:
     with transaction.atomic():
         execution = Execution.objects.select_for_update(of=("self",)).select_related(
             "version", "workflow").get(pk=bookmark.execution_id)
-        if execution.status not in CAN_GO_ON:
+        if execution.status not in EXECUTION_ADVANCING:
             raise IllegalTransitionError(
                 f"The execution is {execution.status}; it cannot go on now.",
                 details={"from": execution.status},
@@ -197,7 +197,7 @@ def _bookmark_expire(bookmark: Bookmark) -> bool:
         ).update(status=NodeStatus.FAILED, error=error, finished_at=timezone.now())
         logs_write([log_entry(execution, "node.failed", node_id=bookmark.node_id, level="error",
                   message=error["message"], data=error)])
-        if execution.status in (ExecutionStatus.RUNNING, ExecutionStatus.WAITING):
+        if execution.status in EXECUTION_ADVANCING:
             node_failed_finally(execution, execution_plan(execution), bookmark.node_id, error)
     return True
 
@@ -211,7 +211,7 @@ def _due(now: Any) -> QuerySet:
     first has committed its leases, and sees them.
     """
     due = Bookmark.objects.filter(status=BookmarkStatus.OPEN, due_at__lte=now,
-                                  execution__status__in=CAN_GO_ON).filter(
+                                  execution__status__in=EXECUTION_ADVANCING).filter(
         Q(fire_lease_until__isnull=True) | Q(fire_lease_until__lte=now)
     ).order_by("due_at")
     if connection.features.has_select_for_update_skip_locked:
