@@ -69,6 +69,32 @@ NODE_TERMINAL = (NodeStatus.COMPLETED, NodeStatus.SKIPPED, NodeStatus.FAILED,
                  NodeStatus.CANCELLED)
 # Not ended: the execution cannot finish while one is left.
 NODE_OPEN = (NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.RETRYING, NodeStatus.WAITING)
+
+# The moves of a node run, beside the execution's. A run is taken (pending or due for a
+# retry, or running again when its lease expired or its message came back), ends in one of
+# the terminal statuses or waits on a bookmark; anything open is cancelled with its
+# execution. Every status may go back to pending: a retry, a retry from a node or the
+# resume of a suspended execution runs the node afresh. Everything else is refused.
+NODE_TRANSITIONS: dict[str, frozenset[str]] = {
+    NodeStatus.PENDING: frozenset({NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.SKIPPED,
+                                   NodeStatus.CANCELLED}),
+    NodeStatus.RETRYING: frozenset({NodeStatus.PENDING, NodeStatus.RUNNING,
+                                    NodeStatus.CANCELLED}),
+    NodeStatus.RUNNING: frozenset({NodeStatus.PENDING, NodeStatus.RUNNING, NodeStatus.COMPLETED,
+                                   NodeStatus.RETRYING, NodeStatus.FAILED, NodeStatus.WAITING,
+                                   NodeStatus.CANCELLED}),
+    NodeStatus.WAITING: frozenset({NodeStatus.PENDING, NodeStatus.COMPLETED, NodeStatus.FAILED,
+                                   NodeStatus.CANCELLED}),
+    NodeStatus.COMPLETED: frozenset({NodeStatus.PENDING}),
+    NodeStatus.SKIPPED: frozenset({NodeStatus.PENDING}),
+    NodeStatus.FAILED: frozenset({NodeStatus.PENDING}),
+    NodeStatus.CANCELLED: frozenset({NodeStatus.PENDING}),
+}
+
+
+def node_sources(to: str) -> tuple[str, ...]:
+    """The statuses a node run may move to `to` from (NODE_TRANSITIONS)."""
+    return tuple(status for status, targets in NODE_TRANSITIONS.items() if to in targets)
 # Due to be taken by a node task.
 NODE_QUEUED = (NodeStatus.PENDING, NodeStatus.RETRYING)
 # An attempt runs or is due again: the execution is not only waiting.

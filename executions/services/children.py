@@ -39,6 +39,7 @@ from executions.services.flow import execution_cancel, node_failed_finally
 from executions.services.start import execution_start_child
 from executions.services.transitions import log_entry, logs_write
 from executions.services.waits import bookmark_resume
+from executions.store import node_move
 from workflows.models import Workflow
 from workflows.nodes.faults import ExternalFault, ValidationFault
 
@@ -169,9 +170,9 @@ def _node_fail(parent: Execution, bookmark: Bookmark, child: Execution) -> None:
         + (f": {child.error.get('message')}" if child.error else "."),
         details={"child": str(child.pk)},
     ).as_dict()
-    NodeExecution.objects.filter(execution=parent, node_id=bookmark.node_id,
-                                 status=NodeStatus.WAITING).update(
-        status=NodeStatus.FAILED, error=error)
+    node_move(NodeExecution.objects.filter(execution=parent, node_id=bookmark.node_id,
+                                           status=NodeStatus.WAITING),
+              NodeStatus.FAILED, error=error)
     logs_write([log_entry(parent, "node.failed", node_id=bookmark.node_id, level="error",
               message=error["message"], data=error)])
     if parent.status in EXECUTION_ADVANCING:

@@ -29,6 +29,7 @@ from executions.services.transitions import (
     nodes_dispatch,
 )
 from executions.services.waits import due_waits_send
+from executions.store import node_move
 
 
 def _who(actor: Any) -> str:
@@ -74,10 +75,11 @@ def execution_resume(*, execution: Execution, actor: Any = None) -> Execution:
                 details={"from": locked.status, "to": ExecutionStatus.RUNNING},
             )
         if locked.status == ExecutionStatus.SUSPENDED:
-            locked.nodes.filter(status=NodeStatus.FAILED,
-                                node_id__in=execution_plan(locked).flow_nodes).update(
-                status=NodeStatus.PENDING, attempt=0, error=None, started_at=None,
-                finished_at=None, dispatched_at=None, lease_expires_at=None, retry_at=None)
+            node_move(locked.nodes.filter(status=NodeStatus.FAILED,
+                                          node_id__in=execution_plan(locked).flow_nodes),
+                      NodeStatus.PENDING, attempt=0, error=None, started_at=None,
+                      finished_at=None, dispatched_at=None, lease_expires_at=None,
+                      retry_at=None)
         execution_transition(locked, ExecutionStatus.RUNNING, actor=_who(actor), error=None)
         _reevaluate(locked, execution_plan(locked))
         due_waits_send(execution=locked)
@@ -118,10 +120,10 @@ def execution_retry(*, execution: Execution, actor: Any = None,
         if from_node is not None:
             again = again | locked.nodes.filter(node_id__in=_descendants(plan, from_node))
         rerun = list(again.values_list("node_id", flat=True).distinct())
-        NodeExecution.objects.filter(execution=locked, node_id__in=rerun).update(
-            status=NodeStatus.PENDING, attempt=0, output=None, error=None, branch="",
-            started_at=None, finished_at=None, dispatched_at=None, lease_expires_at=None,
-            retry_at=None)
+        node_move(NodeExecution.objects.filter(execution=locked, node_id__in=rerun),
+                  NodeStatus.PENDING, attempt=0, output=None, error=None, branch="",
+                  started_at=None, finished_at=None, dispatched_at=None,
+                  lease_expires_at=None, retry_at=None)
         Bookmark.objects.filter(execution=locked, node_id__in=rerun,
                                 status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
         now = timezone.now()

@@ -29,6 +29,7 @@ from executions.services.transitions import (
     nodes_dispatch,
     nodes_publish,
 )
+from executions.store import node_move
 from workflows.nodes.faults import FatalFault, NodeFault
 from workflows.templating import TemplateRenderError, render
 
@@ -150,8 +151,8 @@ def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> 
             if any(_active(e, rows[e.source]) for e in incoming):
                 ready.append(edge.target)
                 continue
-            NodeExecution.objects.filter(pk=target.pk, status=NodeStatus.PENDING).update(
-                status=NodeStatus.SKIPPED, finished_at=timezone.now())
+            node_move(NodeExecution.objects.filter(pk=target.pk, status=NodeStatus.PENDING),
+                      NodeStatus.SKIPPED, finished_at=timezone.now())
             target.status = NodeStatus.SKIPPED
             skipped_logs.append(log_entry(execution, "node.skipped", node_id=edge.target))
             queue.append(edge.target)
@@ -232,8 +233,8 @@ def node_failed_finally(execution: Execution, plan: Plan, node_id: str,
 def _close_open_work(execution: Execution, now: Any, actor: str = "") -> int:
     """Cancel open nodes, close open waits, and cancel every descendant that is still
     going, waited on or detached; returns how many descendants it cancelled."""
-    execution.nodes.filter(status__in=NODE_OPEN).update(
-        status=NodeStatus.CANCELLED, finished_at=now)
+    node_move(execution.nodes.filter(status__in=NODE_OPEN), NodeStatus.CANCELLED,
+              finished_at=now)
     execution.bookmarks.filter(status=BookmarkStatus.OPEN).update(status=BookmarkStatus.CLOSED)
     return _descendants_cancel(execution, now, actor)
 
@@ -256,8 +257,8 @@ def _descendants_cancel(execution: Execution, now: Any, actor: str) -> int:
             generation.append(child.pk)
             if child.status in EXECUTION_TERMINAL:
                 continue
-            child.nodes.filter(status__in=NODE_OPEN).update(
-                status=NodeStatus.CANCELLED, finished_at=now)
+            node_move(child.nodes.filter(status__in=NODE_OPEN), NodeStatus.CANCELLED,
+                      finished_at=now)
             child.bookmarks.filter(status=BookmarkStatus.OPEN).update(
                 status=BookmarkStatus.CLOSED)
             execution_transition(child, ExecutionStatus.CANCELLED, finished_at=now,

@@ -49,6 +49,7 @@ from executions.services.transitions import (
     update_statement,
 )
 from executions.services.waits import node_wait, redact_wait
+from executions.store import node_move
 from monitoring import metrics
 from workflows.models import Workflow, WorkflowVersion
 from workflows.nodes.context import NodeContext, WaitRequest
@@ -496,10 +497,10 @@ def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: A
         return
     with transaction.atomic():
         execution = _locked(claimed)
-        completed = NodeExecution.objects.filter(
+        completed = node_move(NodeExecution.objects.filter(
             pk=row.pk, status=NodeStatus.RUNNING, attempt=row.attempt
-        ).update(status=NodeStatus.COMPLETED, output=output, branch=branch, error=None,
-                 finished_at=timezone.now())
+        ), NodeStatus.COMPLETED, output=output, branch=branch, error=None,
+            finished_at=timezone.now())
         if not completed:
             return  # cancelled meanwhile, or another attempt finished first
         metrics.node_observe(row, NodeStatus.COMPLETED)
@@ -529,16 +530,16 @@ def _node_fault(claimed: Execution, row: NodeExecution, plan: Plan, fault: NodeF
             delay = policy.delay(row.attempt, retry_after=fault.retry_after)
             due = timezone.now() + timedelta(seconds=delay)
             by_countdown = delay <= settings.WORKFLOW_RETRY_COUNTDOWN_MAX
-            if not current.update(status=NodeStatus.RETRYING, error=error, retry_at=due,
-                                  lease_expires_at=None,
-                                  dispatched_at=due if by_countdown else None):
+            if not node_move(current, NodeStatus.RETRYING, error=error, retry_at=due,
+                             lease_expires_at=None,
+                             dispatched_at=due if by_countdown else None):
                 return None
             metrics.node_observe(row, NodeStatus.RETRYING)
             logs_write([log_entry(execution, "node.retrying", node_id=row.node_id, level="warning",
                  message=error["message"],
                  data={"attempt": row.attempt, "delay": round(delay, 3), **error})])
             return delay
-        if not current.update(status=NodeStatus.FAILED, error=error, finished_at=timezone.now()):
+        if not node_move(current, NodeStatus.FAILED, error=error, finished_at=timezone.now()):
             return None
         metrics.node_observe(row, NodeStatus.FAILED)
         logs_write([log_entry(execution, "node.failed", node_id=row.node_id, level="error",

@@ -42,6 +42,7 @@ from executions.plan import execution_plan
 from executions.services.concurrency import queue_advance
 from executions.services.flow import execution_fail, node_failed_finally
 from executions.services.transitions import log_entry, logs_write, nodes_dispatch
+from executions.store import node_move
 from workflows.nodes.faults import FatalFault, TimeoutFault
 
 BATCH = 500
@@ -123,8 +124,8 @@ def _lost(row_id: int, now: Any) -> bool:
             f"Node '{row.node_id}' was lost with its worker on its last attempt "
             f"({row.attempt})."
         ).as_dict()
-        NodeExecution.objects.filter(pk=row_id).update(
-            status=NodeStatus.FAILED, error=error, finished_at=now, lease_expires_at=None)
+        node_move(NodeExecution.objects.filter(pk=row_id), NodeStatus.FAILED,
+                  error=error, finished_at=now, lease_expires_at=None)
         logs_write([log_entry(execution, "node.failed", node_id=row.node_id, level="error",
                   message=error["message"], data=error)])
         node_failed_finally(execution, plan, row.node_id, error)

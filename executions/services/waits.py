@@ -39,6 +39,7 @@ from executions.services.flow import (
     node_failed_finally,
 )
 from executions.services.transitions import execution_transition, log_entry, logs_write
+from executions.store import node_move
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import TimeoutFault, ValidationFault
 from workflows.nodes.registry import default_registry
@@ -67,9 +68,8 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
     with transaction.atomic():
         execution = Execution.objects.select_for_update(of=("self",)).select_related(
             "version", "workflow").get(pk=execution_id)
-        moved = NodeExecution.objects.filter(
-            pk=row.pk, status=NodeStatus.RUNNING, attempt=row.attempt
-        ).update(status=NodeStatus.WAITING)
+        moved = node_move(NodeExecution.objects.filter(
+            pk=row.pk, status=NodeStatus.RUNNING, attempt=row.attempt), NodeStatus.WAITING)
         if not moved:
             return None
         if wait.kind == BookmarkKind.SUBWORKFLOW:
@@ -96,9 +96,8 @@ def node_wait(*, execution_id: Any, row: NodeExecution, plan: Plan, wait: WaitRe
             [child, *_] = children_start(parent=execution, bookmark=bookmark)
             if wait.request.get("detach"):  # Subworkflow with wait: false
                 Bookmark.objects.filter(pk=bookmark.pk).update(status=BookmarkStatus.CLOSED)
-                NodeExecution.objects.filter(pk=row.pk).update(
-                    status=NodeStatus.COMPLETED, output={"execution_id": str(child.pk)},
-                    finished_at=timezone.now())
+                node_move(NodeExecution.objects.filter(pk=row.pk), NodeStatus.COMPLETED,
+                          output={"execution_id": str(child.pk)}, finished_at=timezone.now())
                 logs_write([log_entry(execution, "node.completed", node_id=row.node_id)])
                 execution_advance(execution, plan, [row.node_id])
                 return bookmark
@@ -191,10 +190,10 @@ def _bookmark_expire(bookmark: Bookmark) -> bool:
         error = TimeoutFault(
             f"Node '{bookmark.node_id}' waited longer than its timeout."
         ).as_dict()
-        NodeExecution.objects.filter(
+        node_move(NodeExecution.objects.filter(
             execution=execution, node_id=bookmark.node_id, iteration=bookmark.iteration,
             status=NodeStatus.WAITING,
-        ).update(status=NodeStatus.FAILED, error=error, finished_at=timezone.now())
+        ), NodeStatus.FAILED, error=error, finished_at=timezone.now())
         logs_write([log_entry(execution, "node.failed", node_id=bookmark.node_id, level="error",
                   message=error["message"], data=error)])
         if execution.status in EXECUTION_ADVANCING:
