@@ -171,8 +171,9 @@ def _node_fail(parent: Execution, bookmark: Bookmark, child: Execution) -> None:
         details={"child": str(child.pk)},
     ).as_dict()
     node_move(NodeExecution.objects.filter(execution=parent, node_id=bookmark.node_id,
+                                           iteration=bookmark.iteration,
                                            status=NodeStatus.WAITING),
-              NodeStatus.FAILED, error=error)
+              NodeStatus.FAILED, error=error, finished_at=timezone.now())
     logs_write([log_entry(parent, "node.failed", node_id=bookmark.node_id, level="error",
               message=error["message"], data=error)])
     if parent.status in EXECUTION_ADVANCING:

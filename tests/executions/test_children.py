@@ -71,7 +71,10 @@ def test_a_failing_iteration_fails_the_loop():
         "value": "{{ item }}", "schema": {"type": "integer", "maximum": 2}}}]}
     execution = run(flow("loop-fails", [loop(1, body)]), {"numbers": [1, 2, 3, 4]})
     assert execution.status == "failed"
-    assert execution.nodes.get(node_id="each").error["fault"] == "external"
+    failed = execution.nodes.get(node_id="each")
+    assert failed.error["fault"] == "external"
+    # the failed node has ended (the monitor's timeline draws its bar to there)
+    assert failed.finished_at is not None and failed.finished_at >= failed.started_at
     statuses = dict(Execution.objects.filter(parent=execution).values_list(
         "item_index", "status"))
     assert statuses[2] == "failed" and 3 not in statuses  # the fourth item never started
