@@ -193,6 +193,10 @@ class Execution(models.Model):
             models.Index(fields=["workflow", "-created_at"], name="execution_workflow_idx"),
             models.Index(fields=["status", "-created_at"], name="execution_status_idx"),
             models.Index(fields=["status", "deadline"], name="execution_deadline_idx"),
+            # The sweeper's pass over children whose end has not reached their parent:
+            # only those rows are in it (a child is recorded a moment after it ends).
+            models.Index(fields=["finished_at"], name="execution_unreported_idx",
+                         condition=models.Q(parent__isnull=False, reported_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -125,24 +125,27 @@ def children_start(*, parent: Execution, bookmark: Bookmark) -> list[Execution]:
     return started
 
 
-def child_settle(*, child_id: Any) -> None:
-    """A child reached a terminal status: count it and go on, or fail the parent's node."""
+def child_settle(*, child_id: Any) -> bool:
+    """A child reached a terminal status: count it and go on, or fail the parent's node.
+    Sent after the child's end commits, and by the sweeper for a child whose message was
+    lost; the first call records it (`reported_at`), any later one changes nothing.
+    Returns whether this call recorded it."""
     child = Execution.objects.get(pk=child_id)
-    if child.parent_id is None or child.parent_bookmark_id is None:
-        return
+    if child.parent_id is None or child.status not in EXECUTION_TERMINAL:
+        return False
     with transaction.atomic():
         parent = Execution.objects.select_for_update(of=("self",)).select_related(
             "version", "workflow").get(pk=child.parent_id)
+        if not Execution.objects.filter(pk=child.pk, reported_at__isnull=True).update(
+                reported_at=timezone.now()):
+            return False  # this child was settled already (a repeated message)
         bookmark = Bookmark.objects.select_for_update().filter(
             pk=child.parent_bookmark_id, status=BookmarkStatus.OPEN).first()
         if bookmark is None or parent.status in EXECUTION_TERMINAL:
-            return
-        if not Execution.objects.filter(pk=child.pk, reported_at__isnull=True).update(
-                reported_at=timezone.now()):
-            return  # this child was settled already (a repeated message)
+            return True  # nothing waits on it any more (detached, or its wait has ended)
         if child.status != ExecutionStatus.COMPLETED:
             _node_fail(parent, bookmark, child)
-            return
+            return True
         count = bookmark.request.get("count", 1)
         started, completed = bookmark.children_started, bookmark.children_completed + 1
         if started < count:
@@ -152,6 +155,7 @@ def child_settle(*, child_id: Any) -> None:
                                                        children_completed=completed)
         if completed == count and parent.status in EXECUTION_ADVANCING:
             bookmark_resume(bookmark=bookmark, payload=_results(bookmark, child), by=None)
+    return True
 
 
 def _results(bookmark: Bookmark, last: Execution) -> Any:

@@ -39,6 +39,7 @@ from executions.models import (
     NodeStatus,
 )
 from executions.plan import execution_plan
+from executions.services.children import child_settle
 from executions.services.concurrency import queue_advance
 from executions.services.flow import execution_fail, node_failed_finally
 from executions.services.transitions import log_entry, logs_write, nodes_dispatch
@@ -173,6 +174,10 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
     overdue = Execution.objects.filter(
         status__in=EXECUTION_ADVANCING, deadline__lt=now
     ).order_by("deadline").values_list("pk", flat=True)[:batch]
+    # a child whose end did not reach its parent (its message was lost)
+    unreported = Execution.objects.filter(
+        parent__isnull=False, reported_at__isnull=True, finished_at__lt=now - resend_after,
+    ).order_by("finished_at").values_list("pk", flat=True)[:batch]
     queued = Execution.objects.filter(
         status=ExecutionStatus.PENDING, parent__isnull=True,
         created_at__lt=now - timedelta(seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER),
@@ -184,4 +189,5 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         "resent": sum(_resend(pk, unsent) for pk, _ in stale),
         "resend_deferred": deferred,
         "timed_out": sum(_overdue(pk, now) for pk in list(overdue)),
+        "children_settled": sum(child_settle(child_id=pk) for pk in list(unreported)),
     }
