@@ -20,6 +20,7 @@ from executions.models import NODE_TRANSITIONS, NodeExecution, node_sources
 def node_move(rows: QuerySet[NodeExecution], to: str, **fields: Any) -> int:
     """Move `rows` that may go to `to` there, setting `fields` with it; how many moved."""
     sources = node_sources(to)
+    # every status may go back to pending: no condition to add then
     if len(sources) < len(NODE_TRANSITIONS):
         rows = rows.filter(status__in=sources)
     return rows.update(status=to, **fields)

@@ -203,7 +203,7 @@ def test_undo_redo_copy_paste_delete_layout_and_the_text_view_stay_in_step(
 
 
 def test_zoomed_far_out_the_text_is_hidden_but_still_named_and_zooming_in_shows_it(
-        open_page, designer):
+        open_page, designer, screenshot):
     workflow = workflow_from({"name": "far", "nodes": [
         {"id": "first", "type": "Logger", "name": "Say hello", "data": {"message": "one"}},
         {"id": "check", "type": "Conditional", "data": {"expression": "true"}}],
@@ -223,6 +223,7 @@ def test_zoomed_far_out_the_text_is_hidden_but_still_named_and_zooming_in_shows_
     expect(page.locator('[data-node-id="check"] .react-flow__handle').first).to_be_hidden()
     expect(page.get_by_role("group", name="Say hello (Logger, first)")).to_be_visible()
     expect(page.get_by_role("group", name="check (Conditional)")).to_be_visible()
+    screenshot(page, "designer-far")
     # and zooming back in shows them again
     page.get_by_role("button", name="Fit View").click()
     expect(page.locator(".canvas.far")).to_have_count(0)
