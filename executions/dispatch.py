@@ -20,6 +20,7 @@ NODE_RUN = "executions.node_run"
 TIMERS_RESUME = "executions.timers_resume"
 CHILD_SETTLE = "executions.child_settle"
 QUEUE_ADVANCE = "executions.queue_advance"
+DEPENDENTS_NOTIFY = "executions.dependents_notify"
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,11 @@ class Execution(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
+    dependents_notified_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the workflows depending on this one learned of its end; empty while "
+                  "that is still to be done (docs/dependencies.md).",
+    )
     timeout = models.PositiveIntegerField(
         null=True, blank=True,
         help_text="Seconds for the whole run when its trigger overrides the workflow's timeout.",
@@ -197,6 +202,10 @@ class Execution(models.Model):
             # only those rows are in it (a child is recorded a moment after it ends).
             models.Index(fields=["finished_at"], name="execution_unreported_idx",
                          condition=models.Q(parent__isnull=False, reported_at__isnull=True)),
+            # The sweeper's pass over ended runs whose dependents have not been told yet.
+            models.Index(fields=["finished_at"], name="execution_unnotified_idx",
+                         condition=models.Q(parent__isnull=True, finished_at__isnull=False,
+                                            dependents_notified_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from executions import services
-from executions.services import children, cleanup, concurrency, housekeeping, waits
+from executions.services import children, cleanup, concurrency, dependents, housekeeping, waits
 from executions.services.transitions import attempt_lease
 
 DATABASE_RETRIES = 60  # about five minutes of a database outage
@@ -75,6 +75,13 @@ def child_settle(child_id: str) -> None:
 def queue_advance(workflow_id: str) -> None:
     """An execution of a concurrency-limited workflow ended: start the next queued one."""
     concurrency.queue_advance(workflow_id=workflow_id)
+
+
+@shared_task(name="executions.dependents_notify", acks_late=True, reject_on_worker_lost=True,
+             ignore_result=True)
+def dependents_notify(execution_id: str) -> None:
+    """A top-level execution ended and workflows depend on it: tell them, once."""
+    dependents.dependents_settle(execution_id=execution_id)
 
 
 @shared_task(name="executions.cleanup", ignore_result=True)

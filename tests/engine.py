@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from unittest import mock
 
-from executions import services
+from django.test import TestCase
+
+from executions import dispatch, services
 from executions.models import EXECUTION_TERMINAL, Execution
 from workflows import services as workflow_services
 from workflows.models import Workflow
@@ -72,3 +75,19 @@ def attempt_fault(node_type: type, data: dict[str, Any], **options: Any) -> Any:
     with pytest.raises(NodeFault) as raised:
         attempt_output(node_type, data, **options)
     return raised.value
+
+
+class Messages:
+    """What the engine published, kept instead of sent: the engine stepped in this
+    process (`step` runs an action and its on-commit callbacks), no worker involved."""
+
+    def __init__(self) -> None:
+        self.sent: list[dispatch.Message] = []
+
+    def step(self, action):
+        with mock.patch.object(dispatch, "publish", side_effect=self.sent.extend), \
+                TestCase.captureOnCommitCallbacks(execute=True):
+            return action()
+
+    def of(self, task: str) -> list[tuple]:
+        return [message.args for message in self.sent if message.task == task]

@@ -88,5 +88,19 @@ class Careless(NodeType):
         raise RuntimeError(f"could not log in with {value}")
 
 
+class Upstream(NodeType):
+    """Returns the ids of the finished nodes its code finds in the scope (its data names
+    none): a type that reads the outputs in code, as a user's own type may."""
+
+    name = "Upstream"
+    category = NodeCategory.UTILITY
+    description = "Test node: lists the finished nodes it sees."
+    data_schema = {"type": "object"}
+    output_schema = {"type": "array"}
+
+    def execute(self, context: NodeContext) -> Any:
+        return sorted(context.scope["nodes"])
+
+
 TEST_NODE_TYPES = ("tests.nodetypes.Flaky,tests.nodetypes.Sleep,tests.nodetypes.NotJson,"
-                   "tests.nodetypes.Careless")
+                   "tests.nodetypes.Careless,tests.nodetypes.Upstream")

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError
+from executions.decide import halted
 from executions.errors import IllegalTransitionError
 from executions.models import (
     EXECUTION_HELD,
@@ -20,7 +21,8 @@ from executions.models import (
     NodeStatus,
 )
 from executions.plan import Plan, execution_plan
-from executions.services.flow import execution_advance
+from executions.services.dependents import dependents_settle_locked
+from executions.services.flow import execution_advance, node_failed_finally, node_states
 from executions.services.transitions import (
     execution_deadline,
     execution_transition,
@@ -42,13 +44,21 @@ def _locked(execution: Execution) -> Execution:
 
 
 def _reevaluate(execution: Execution, plan: Plan) -> None:
-    """Go on from the current state: send what is ready, skip what cannot run, settle."""
-    rows = {row.node_id: row for row in execution.nodes.filter(iteration="")}
-    finished = [node_id for node_id, row in rows.items()
-                if row.status in NODE_SETTLED]
-    ready = [node_id for node_id, row in rows.items()
-             if (row.status == NodeStatus.PENDING and not plan.incoming[node_id])
-             or row.status == NodeStatus.RETRYING]
+    """Go on from the current state: send what is ready, skip what cannot run, settle.
+
+    A node that failed for good while the execution was paused (its attempt was already
+    running) is acted on now, as it would have been then: the execution fails, or is
+    suspended (`decide.halted`)."""
+    states = node_states(execution)
+    stopped = halted(plan, states)
+    if stopped:
+        error = execution.nodes.get(node_id=stopped[0], iteration="").error or {}
+        node_failed_finally(execution, plan, stopped[0], error)
+        return
+    finished = [node_id for node_id, state in states.items() if state.status in NODE_SETTLED]
+    ready = [node_id for node_id, state in states.items()
+             if (state.status == NodeStatus.PENDING and not plan.incoming[node_id])
+             or state.status == NodeStatus.RETRYING]
     nodes_dispatch(execution, plan, ready)
     execution_advance(execution, plan, finished)
 
@@ -109,6 +119,8 @@ def execution_retry(*, execution: Execution, actor: Any = None,
                 f"Only a failed execution is retried; this one is {locked.status}.",
                 details={"from": locked.status, "to": ExecutionStatus.RUNNING},
             )
+        # a failure its dependents have not heard of yet is told before the run goes on
+        dependents_settle_locked(locked)
         plan = execution_plan(locked)
         if from_node is not None and from_node not in plan.nodes:
             raise ApplicationError(

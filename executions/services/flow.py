@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from executions.decide import NodeState, advance, on_failure, single_input_successors
 from executions.errors import IllegalTransitionError
 from executions.models import (
     EXECUTION_TERMINAL,
-    NODE_FINISHED,
-    NODE_IN_FLIGHT,
     NODE_OPEN,
     BookmarkStatus,
     Execution,
@@ -20,7 +18,7 @@ from executions.models import (
     NodeExecution,
     NodeStatus,
 )
-from executions.plan import Plan, edge_active, execution_plan
+from executions.plan import Plan, execution_plan
 from executions.services.scope import template_scope
 from executions.services.transitions import (
     execution_transition,
@@ -34,71 +32,12 @@ from workflows.nodes.faults import FatalFault, NodeFault
 from workflows.templating import TemplateRenderError, render
 
 
-@dataclass(slots=True)
-class NodeState:
-    """What deciding the next step reads of a node run: no output, no error, no times."""
-
-    pk: int
-    node_id: str
-    status: str
-    branch: str
-
-
 def node_states(execution: Execution) -> dict[str, NodeState]:
     """The execution's top-level node runs by node id (tuples, not model instances: a
     join's every completion reads them all)."""
     return {node_id: NodeState(pk, node_id, status, branch)
             for pk, node_id, status, branch in execution.nodes.filter(iteration="")
             .values_list("pk", "node_id", "status", "branch")}
-
-
-def _finished(row: NodeState, plan: Plan) -> bool:
-    if row.status in NODE_FINISHED:
-        return True
-    node = plan.nodes[row.node_id]
-    continues = (node.get("on_failure") or plan.settings.get("on_failure", "fail")) == "continue"
-    return row.status == NodeStatus.FAILED and continues
-
-
-def _active(edge: Any, row: NodeState) -> bool:
-    if row.status == NodeStatus.FAILED:  # a failed node that continues feeds plain edges
-        return edge.handle is None
-    return edge_active(edge, row.status, row.branch)
-
-
-def single_input_successors(plan: Plan, node_id: str, branch: str) -> list[str] | None:
-    """The successors of a node that completed taking `branch`, when each has that node
-    as its only input and its edge is active (a chain, a fan-out): each is then ready
-    exactly when it is still pending. None otherwise (no successor, a join, a branch not
-    taken), which needs the general path."""
-    edges = plan.outgoing[node_id]
-    if not edges or not all(
-        len(plan.incoming[edge.target]) == 1 and edge_active(edge, NodeStatus.COMPLETED, branch)
-        for edge in edges
-    ):
-        return None
-    return [edge.target for edge in edges]
-
-
-def plain_join(plan: Plan, node_id: str, branch: str) -> str | None:
-    """The one successor of a node that completed taking `branch`, when that successor is
-    a join (two inputs or more) whose incoming edges are all plain (no branch handle)
-    and none of whose inputs goes on after failing (`on_failure: continue`). Such a join
-    is ready exactly when every input has completed or was skipped (this one completed,
-    so one edge is active); nothing else about it needs the other node rows. None
-    otherwise."""
-    edges = plan.outgoing[node_id]
-    if len(edges) != 1 or not edge_active(edges[0], NodeStatus.COMPLETED, branch):
-        return None
-    join = edges[0].target
-    incoming = plan.incoming[join]
-    if len(incoming) < 2 or any(edge.handle is not None for edge in incoming):
-        return None
-    default = plan.settings.get("on_failure", "fail")
-    if any((plan.nodes[edge.source].get("on_failure") or default) == "continue"
-           for edge in incoming):
-        return None
-    return join
 
 
 def execution_advance_completed(execution: Execution, plan: Plan, node_id: str, branch: str,
@@ -128,54 +67,28 @@ def execution_advance_completed(execution: Execution, plan: Plan, node_id: str, 
     execution_advance(execution, plan, [node_id])
 
 
-def execution_advance(execution: Execution, plan: Plan, finished: list[str]) -> None:
-    """Dispatch the successors whose inputs are all finished; skip those with none active.
+def execution_advance(execution: Execution, plan: Plan, done: list[str]) -> None:
+    """Write and send what follows the nodes `done` (`decide.advance`): the ready
+    successors are dispatched, the skipped ones recorded, and the execution finishes or
+    waits when that is what is left.
 
     Runs under the execution's row lock, so of two predecessors of a join finishing at
     once, exactly one sees both finished. The rows are read as `NodeState`s, without
     their outputs (a finish reads those it needs).
     """
-    rows = node_states(execution)
-    ready: list[str] = []
-    queue = list(finished)
-    skipped_logs = []
-    while queue:
-        source = queue.pop()
-        for edge in plan.outgoing[source]:
-            target = rows[edge.target]
-            if target.status != NodeStatus.PENDING or edge.target in ready:
-                continue
-            incoming = plan.incoming[edge.target]
-            if not all(_finished(rows[e.source], plan) for e in incoming):
-                continue
-            if any(_active(e, rows[e.source]) for e in incoming):
-                ready.append(edge.target)
-                continue
-            node_move(NodeExecution.objects.filter(pk=target.pk, status=NodeStatus.PENDING),
-                      NodeStatus.SKIPPED, finished_at=timezone.now())
-            target.status = NodeStatus.SKIPPED
-            skipped_logs.append(log_entry(execution, "node.skipped", node_id=edge.target))
-            queue.append(edge.target)
-    logs_write(skipped_logs)
-    nodes_dispatch(execution, plan, ready)
-    if ready:
-        return
-    if not any(row.status in NODE_OPEN for row in rows.values()):
+    states = node_states(execution)
+    step = advance(plan, states, done)
+    if step.skipped:
+        node_move(NodeExecution.objects.filter(pk__in=[states[node_id].pk
+                                                       for node_id in step.skipped]),
+                  NodeStatus.SKIPPED, finished_at=timezone.now())
+        logs_write([log_entry(execution, "node.skipped", node_id=node_id)
+                    for node_id in step.skipped])
+    nodes_dispatch(execution, plan, step.ready)
+    if step.finished:
         execution_finish(execution, plan)
-    elif execution.status == ExecutionStatus.RUNNING and _only_waits(rows, plan):
+    elif step.waiting and execution.status == ExecutionStatus.RUNNING:
         execution_transition(execution, ExecutionStatus.WAITING)
-
-
-def _only_waits(rows: dict[str, NodeState], plan: Plan) -> bool:
-    """Nothing runs or is queued: every open node waits on a bookmark or on a waiting node."""
-    for row in rows.values():
-        if row.status in NODE_IN_FLIGHT:
-            return False
-        if row.status == NodeStatus.PENDING and all(
-            _finished(rows[edge.source], plan) for edge in plan.incoming[row.node_id]
-        ):
-            return False  # dispatched, not yet claimed
-    return True
 
 
 def _output(execution: Execution, plan: Plan) -> Any:
@@ -217,13 +130,12 @@ def node_failed_finally(execution: Execution, plan: Plan, node_id: str,
                         error: dict[str, Any]) -> None:
     """A node failed for good: go on (`continue`), wait for a person (`suspend`), or fail
     the execution (`fail`, the default)."""
-    node = plan.nodes[node_id]
-    on_failure = node.get("on_failure") or plan.settings.get("on_failure", "fail")
-    if on_failure in ("continue", "suspend") and execution.status == ExecutionStatus.WAITING:
+    action = on_failure(plan, node_id)
+    if action in ("continue", "suspend") and execution.status == ExecutionStatus.WAITING:
         execution_transition(execution, ExecutionStatus.RUNNING)
-    if on_failure == "continue":
+    if action == "continue":
         execution_advance(execution, plan, [node_id])
-    elif on_failure == "suspend":
+    elif action == "suspend":
         execution_transition(execution, ExecutionStatus.SUSPENDED,
                              error={"node": node_id, **error})
     else:
@@ -304,8 +216,15 @@ def _compensate_next(execution: Execution, plan: Plan) -> None:
     node_id = queue.pop(0)
     execution.compensation = {**execution.compensation, "queue": queue}
     Execution.objects.filter(pk=execution.pk).update(compensation=execution.compensation)
-    NodeExecution.objects.get_or_create(execution=execution, node_id=node_id, iteration="",
-                                        defaults={"node_type": plan.node_type(node_id)})
+    if execution.status == ExecutionStatus.WAITING:  # it failed while waiting: nodes run again
+        execution_transition(execution, ExecutionStatus.RUNNING)
+    row, created = NodeExecution.objects.get_or_create(
+        execution=execution, node_id=node_id, iteration="",
+        defaults={"node_type": plan.node_type(node_id)})
+    if not created:  # it compensated an earlier failure, before a retry: it runs afresh
+        node_move(NodeExecution.objects.filter(pk=row.pk), NodeStatus.PENDING, attempt=0,
+                  output=None, error=None, branch="", started_at=None, finished_at=None,
+                  dispatched_at=None, lease_expires_at=None, retry_at=None)
     nodes_dispatch(execution, plan, [node_id])
 
 

@@ -16,6 +16,7 @@ from django.db.models.sql import Query
 from django.utils import timezone
 
 from config.parsers import json_storable_check
+from executions.decide import plain_join, single_input_successors
 from executions.models import (
     NODE_FINISHED,
     NODE_QUEUED,
@@ -35,8 +36,6 @@ from executions.services.flow import (
     execution_advance,
     execution_advance_completed,
     node_failed_finally,
-    plain_join,
-    single_input_successors,
 )
 from executions.services.outbox import outbox_event
 from executions.services.scope import template_scope
@@ -52,6 +51,7 @@ from executions.services.waits import node_wait, redact_wait
 from executions.store import node_move
 from monitoring import metrics
 from workflows.models import Workflow, WorkflowVersion
+from workflows.nodes.base import NodeType
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
 from workflows.nodes.registry import default_registry
@@ -255,20 +255,12 @@ def _claim(execution_id: str, node_id: str, redelivered: bool,
     return None
 
 
-BUILTIN_TYPES = "workflows.nodes.builtin."
-
-
-def _needs_nodes(plan: Plan, node_id: str, node_type: type) -> bool:
+def _needs_nodes(plan: Plan, node_id: str, node_type: type[NodeType]) -> bool:
     """Whether the attempt's template scope needs `nodes`, the outputs of the finished
-    nodes (a query of the node rows). A template names what it reads, so a node whose data
-    never mentions `nodes` cannot read them through its templates; a built-in type reads
-    nothing else of the scope, except a Transform's JMESPath query without a `source`,
-    which applies to the whole scope. A type from elsewhere may read the scope in its
-    code, so it always gets `nodes`."""
-    if node_id in plan.mention_nodes or not node_type.__module__.startswith(BUILTIN_TYPES):
-        return True
-    data = plan.nodes[node_id].get("data") or {}
-    return plan.node_type(node_id) == "Transform" and "jmespath" in data and "source" not in data
+    nodes (a query of the node rows): when the node's data mentions `nodes` (a template
+    names what it reads), or its type's code reads them (`NodeType.outputs_read`)."""
+    return node_id in plan.mention_nodes or node_type.outputs_read(
+        plan.nodes[node_id].get("data") or {})
 
 
 def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,

@@ -41,6 +41,7 @@ from executions.models import (
 from executions.plan import execution_plan
 from executions.services.children import child_settle
 from executions.services.concurrency import queue_advance
+from executions.services.dependents import dependents_settle
 from executions.services.flow import execution_fail, node_failed_finally
 from executions.services.transitions import log_entry, logs_write, nodes_dispatch
 from executions.store import node_move
@@ -136,7 +137,7 @@ def _lost(row_id: int, now: Any) -> bool:
 def _overdue(execution_id: Any, now: Any) -> bool:
     with transaction.atomic():
         execution = Execution.objects.select_for_update(of=("self",)).get(pk=execution_id)
-        if execution.status not in EXECUTION_ADVANCING or (
+        if execution.status not in EXECUTION_ADVANCING or execution.compensation is not None or (
             execution.deadline is None or execution.deadline >= now
         ):
             return False
@@ -171,12 +172,18 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
                 if frontier is not None and sent < frontier - resend_after]
         deferred = len(stale) - len(kept)
         stale = kept
+    # an execution that compensates has failed already: its compensations run to the end
     overdue = Execution.objects.filter(
-        status__in=EXECUTION_ADVANCING, deadline__lt=now
+        status__in=EXECUTION_ADVANCING, deadline__lt=now, compensation__isnull=True,
     ).order_by("deadline").values_list("pk", flat=True)[:batch]
     # a child whose end did not reach its parent (its message was lost)
     unreported = Execution.objects.filter(
         parent__isnull=False, reported_at__isnull=True, finished_at__lt=now - resend_after,
+    ).order_by("finished_at").values_list("pk", flat=True)[:batch]
+    # an ended run whose dependents were not told (the message after its end was lost)
+    untold = Execution.objects.filter(
+        parent__isnull=True, finished_at__isnull=False, dependents_notified_at__isnull=True,
+        finished_at__lt=now - resend_after,
     ).order_by("finished_at").values_list("pk", flat=True)[:batch]
     queued = Execution.objects.filter(
         status=ExecutionStatus.PENDING, parent__isnull=True,
@@ -190,4 +197,5 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         "resend_deferred": deferred,
         "timed_out": sum(_overdue(pk, now) for pk in list(overdue)),
         "children_settled": sum(child_settle(child_id=pk) for pk in list(unreported)),
+        "dependents_notified": sum(dependents_settle(execution_id=pk) for pk in list(untold)),
     }

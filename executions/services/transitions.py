@@ -12,7 +12,14 @@ from django.db.models import F, QuerySet
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
-from executions.dispatch import CHILD_SETTLE, NODE_RUN, QUEUE_ADVANCE, Message, send_after_commit
+from executions.dispatch import (
+    CHILD_SETTLE,
+    DEPENDENTS_NOTIFY,
+    NODE_RUN,
+    QUEUE_ADVANCE,
+    Message,
+    send_after_commit,
+)
 from executions.errors import IllegalTransitionError
 from executions.models import (
     BROKER_PRIORITY,
@@ -25,6 +32,7 @@ from executions.models import (
 )
 from executions.plan import Plan
 from executions.services.outbox import outbox_event
+from executions.store import dependents_of
 from monitoring import metrics
 
 RACE_RETRIES = 3  # attempts of a status change that keeps losing races
@@ -138,6 +146,14 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
     current row is read again and the move retried from there if it is still allowed, so
     the other change is never silently overwritten.
     """
+    told = True
+    if to in EXECUTION_TERMINAL:
+        fields.setdefault("finished_at", timezone.now())
+        # Its dependents are told after the commit, by a task, when any wait for it
+        # (executions/services/dependents.py); otherwise there is nothing to tell.
+        told = execution.parent_id is not None or not dependents_of(
+            execution.workflow_id, to).exists()
+        fields["dependents_notified_at"] = fields["finished_at"] if told else None
     for _ in range(RACE_RETRIES):
         if to not in EXECUTION_TRANSITIONS[execution.status]:
             raise IllegalTransitionError(
@@ -167,11 +183,8 @@ def execution_transition(execution: Execution, to: str, *, actor: str = "", **fi
         setattr(execution, name, value)
     logs_write([log_entry(execution, f"execution.{to}", actor=actor,
          data={"from": previous})])
-    if to in EXECUTION_TERMINAL and not execution.parent_id:
-        # In this transaction, so a dependency run is never lost (docs/dependencies.md).
-        from workflows.triggers.dependencies import dependents_notify
-
-        dependents_notify(execution=execution)
+    if not told:
+        send_after_commit([Message(DEPENDENTS_NOTIFY, (str(execution.pk),))])
 
 
 def execution_deadline(execution: Execution, plan: Plan, now: datetime) -> datetime:

@@ -5,34 +5,17 @@ in this process, with the published messages kept instead of sent."""
 from __future__ import annotations
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.test import TestCase
 from django.utils import timezone
 
 from executions import dispatch, services
 from executions.models import Execution
 from executions.services import children, sweeper
-from tests.engine import workflow_from
+from tests.engine import Messages, workflow_from
 
 pytestmark = pytest.mark.django_db
-
-
-class Messages:
-    """What the engine published, kept instead of sent."""
-
-    def __init__(self) -> None:
-        self.sent: list[dispatch.Message] = []
-
-    def step(self, action):
-        with mock.patch.object(dispatch, "publish", side_effect=self.sent.extend), \
-                TestCase.captureOnCommitCallbacks(execute=True):
-            return action()
-
-    def of(self, task: str) -> list[tuple]:
-        return [message.args for message in self.sent if message.task == task]
 
 
 def test_a_child_whose_end_was_never_reported_is_settled_by_the_sweeper():

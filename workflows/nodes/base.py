@@ -39,6 +39,12 @@ class NodeType:
     - `secret_fields`: keys of `data` that carry credentials to where they are used (an
       HTTP header, a query parameter): only there does `{{ secrets.<name> }}` render to the
       secret's value. Anywhere else a secret is a validation fault naming the field.
+    - `reads_outputs`: the type's code may read the outputs of finished nodes from
+      `context.scope["nodes"]`, beyond what the templates of its `data` name. True unless
+      a type says otherwise, since code may read the scope; a type that reads only its
+      rendered `data` sets False, and the engine then loads those outputs (a query of the
+      node rows) only for a node whose `data` mentions `nodes`. `outputs_read` decides it
+      per node, for a type where it depends on `data`.
     """
 
     name: ClassVar[str] = ""
@@ -52,11 +58,18 @@ class NodeType:
     expression_fields: ClassVar[tuple[str, ...]] = ()
     graph_fields: ClassVar[tuple[str, ...]] = ()
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    reads_outputs: ClassVar[bool] = True
 
     @classmethod
     def branch_handles(cls, data: dict[str, Any]) -> list[str]:
         """The handles a node of this type offers for its (schema-valid) `data`."""
         return list(cls.handles)
+
+    @classmethod
+    def outputs_read(cls, data: dict[str, Any]) -> bool:
+        """Whether an attempt with this `data` reads the finished nodes' outputs in its code
+        (`reads_outputs`, unless the type decides per node)."""
+        return cls.reads_outputs
 
     @classmethod
     def validate_data(cls, data: dict[str, Any]) -> list[tuple[str, str]]:

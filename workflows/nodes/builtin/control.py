@@ -21,6 +21,7 @@ DEFAULT_CASE = "default"
 
 class Conditional(NodeType):
     name = "Conditional"
+    reads_outputs = False
     category = NodeCategory.CONTROL
     description = (
         "Branch on an expression (handles 'true' and 'false'), or on `cases`: the first case "
@@ -97,6 +98,7 @@ class Conditional(NodeType):
 
 class Loop(NodeType):
     name = "Loop"
+    reads_outputs = False
     category = NodeCategory.CONTROL
     description = (
         "Run a body once per item of a list, one at a time or several at once. Inside the "
@@ -174,6 +176,7 @@ class Loop(NodeType):
 
 class Subworkflow(NodeType):
     name = "Subworkflow"
+    reads_outputs = False
     category = NodeCategory.CONTROL
     description = (
         "Start another workflow as a child execution and, by default, wait for it; the node's "

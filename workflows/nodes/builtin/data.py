@@ -18,6 +18,7 @@ logger = logging.getLogger("workflows.nodes.logger")
 
 class Variable(NodeType):
     name = "Variable"
+    reads_outputs = False
     category = NodeCategory.DATA
     description = "Set execution variables, read by later nodes as `vars.<name>`."
     data_schema = {
@@ -43,6 +44,7 @@ class Variable(NodeType):
 
 class Transform(NodeType):
     name = "Transform"
+    reads_outputs = False
     category = NodeCategory.DATA
     description = (
         "Reshape data: render `template` (any JSON value whose strings may hold templates), "
@@ -64,6 +66,11 @@ class Transform(NodeType):
     }
     output_schema = {"description": "The result."}
 
+    @classmethod
+    def outputs_read(cls, data: dict[str, Any]) -> bool:
+        """A JMESPath query without a `source` applies to the whole scope, `nodes` too."""
+        return "jmespath" in data and "source" not in data
+
     def execute(self, context: NodeContext) -> Any:
         if "template" in context.data:
             return context.data["template"]
@@ -78,6 +85,7 @@ class Transform(NodeType):
 
 class Logger(NodeType):
     name = "Logger"
+    reads_outputs = False
     category = NodeCategory.UTILITY
     description = "Write a message to the execution's log."
     data_schema = {
@@ -107,6 +115,7 @@ class Logger(NodeType):
 
 class Counter(NodeType):
     name = "Counter"
+    reads_outputs = False
     category = NodeCategory.UTILITY
     description = (
         "Add to a named counter atomically and output its new value; the counter lives per "
@@ -154,6 +163,7 @@ class Counter(NodeType):
 
 class Validator(NodeType):
     name = "Validator"
+    reads_outputs = False
     category = NodeCategory.DATA
     description = (
         "Check a value against a JSON Schema. Mode fail fails the node on an invalid value; "

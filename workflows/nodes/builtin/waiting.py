@@ -117,6 +117,7 @@ def timezone_problem(name: str) -> str | None:
 
 class Delay(NodeType):
     name = "Delay"
+    reads_outputs = False
     category = NodeCategory.WAIT
     description = "Wait a number of seconds, or until a date-time."
     data_schema = {
@@ -169,6 +170,7 @@ class Delay(NodeType):
 
 class Webhook(NodeType):
     name = "Webhook"
+    reads_outputs = False
     category = NodeCategory.WAIT
     description = (
         "Wait for an HTTP request to this node's unique URL (POST /api/hooks/{token}); "
@@ -213,6 +215,7 @@ class Webhook(NodeType):
 
 class Timer(NodeType):
     name = "Timer"
+    reads_outputs = False
     category = NodeCategory.WAIT
     description = "Wait until a date-time, or until the next occurrence of a cron expression."
     data_schema = {
@@ -270,6 +273,7 @@ class Timer(NodeType):
 
 class UserAction(NodeType):
     name = "UserAction"
+    reads_outputs = False
     category = NodeCategory.WAIT
     description = (
         "A task for a person or a role, e.g. an approval: the node waits until someone "
@@ -383,6 +387,7 @@ class UserAction(NodeType):
 
 class WaitForMessage(NodeType):
     name = "WaitForMessage"
+    reads_outputs = False
     category = NodeCategory.WAIT
     description = (
         "Wait for an external message (POST /api/messages) of a type whose correlation key "

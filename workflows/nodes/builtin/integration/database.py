@@ -119,6 +119,7 @@ def _own_postgresql_identity() -> tuple | None:
 
 class DatabaseQuery(NodeType):
     name = "DatabaseQuery"
+    reads_outputs = False
     category = NodeCategory.INTEGRATION
     description = (
         "Run one SQL statement on a database named by a secret. Values are bound parameters "

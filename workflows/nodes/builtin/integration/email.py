@@ -52,6 +52,7 @@ def _header_problem(value: str) -> str | None:
 
 class EmailNotification(NodeType):
     name = "EmailNotification"
+    reads_outputs = False
     category = NodeCategory.INTEGRATION
     description = (
         "Send an email through the configured email backend (SMTP in production), or through "

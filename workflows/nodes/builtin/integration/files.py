@@ -57,6 +57,7 @@ def relative_to_root(path: Path) -> str:
 
 class FileOperation(NodeType):
     name = "FileOperation"
+    reads_outputs = False
     category = NodeCategory.INTEGRATION
     description = (
         "Read, write, append, delete, list or test files under the configured file root; "

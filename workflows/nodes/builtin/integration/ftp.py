@@ -27,6 +27,7 @@ FTP_TIMEOUT = 30
 
 class FtpTransfer(NodeType):
     name = "FtpTransfer"
+    reads_outputs = False
     category = NodeCategory.INTEGRATION
     description = "Upload, download, list or delete files on an FTP or FTPS server."
     data_schema = {

@@ -62,6 +62,7 @@ MAX_REDIRECTS = 10
 
 class HttpRequest(NodeType):
     name = "HttpRequest"
+    reads_outputs = False
     category = NodeCategory.INTEGRATION
     description = (
         "Call an HTTP endpoint. Unsafe methods carry a stable Idempotency-Key so a redelivered "

@@ -1,8 +1,12 @@
 """Dependency runs: a workflow starts once every workflow of its `settings.dependencies`
 has reached its condition since its last dependency run (docs/dependencies.md).
 
-`dependents_notify` runs inside the transaction that moves an upstream execution to its
-terminal status, so a dependency is never lost between the two: both commit or neither.
+The transaction that ends a top-level execution does not start its dependents: it checks
+with one indexed query whether any wait for it, and if so leaves its
+`dependents_notified_at` empty and sends `executions.dependents_notify` after the commit.
+That task (`dependents_settle`) tells them once, in a transaction of its own that also
+sets the mark; the sweeper does it for a run whose message was lost. A retry of a failed
+run tells its dependents of the failure first, if that has not happened yet.
 """
 
 from __future__ import annotations
@@ -13,28 +17,16 @@ from itertools import groupby
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from config.errors import ApplicationError
-from executions.models import Execution, ExecutionStatus
-from workflows.models import DependencyCondition, Workflow, WorkflowDependency
+from executions.models import EXECUTION_TERMINAL, Execution
+from executions.services.start import execution_start
+from executions.services.transitions import log_entry, logs_write
+from executions.store import dependency_conditions, dependents_of
+from workflows.models import Workflow, WorkflowDependency
 
 logger = logging.getLogger(__name__)
-
-# The terminal statuses of an upstream execution each condition accepts. A timed-out run
-# ends as `failed` (there is no separate status), so `failed` covers timeouts.
-CONDITION_STATUSES: dict[str, frozenset[str]] = {
-    DependencyCondition.COMPLETED: frozenset({ExecutionStatus.COMPLETED}),
-    DependencyCondition.FAILED: frozenset({ExecutionStatus.FAILED}),
-    DependencyCondition.FINISHED: frozenset({ExecutionStatus.COMPLETED, ExecutionStatus.FAILED,
-                                             ExecutionStatus.CANCELLED}),
-}
-
-
-def _conditions(status: str) -> list[str]:
-    return [condition for condition, statuses in CONDITION_STATUSES.items()
-            if status in statuses]
 
 
 def _references(dependent: Workflow) -> dict[tuple[str, str], str]:
@@ -58,9 +50,6 @@ def _dependent_start(upstream: Execution, dependent: Workflow,
                      rows: list[WorkflowDependency]) -> Execution | None:
     """Start the dependent with its upstreams' outputs; a refusal is logged on the upstream
     execution and does not stop it from finishing."""
-    from executions.services.start import execution_start
-    from executions.services.transitions import log_entry, logs_write
-
     outputs = dict(Execution.objects.filter(
         pk__in=[row.satisfied_by_id for row in rows]).values_list("pk", "output"))
     references = _references(dependent)
@@ -93,18 +82,14 @@ def dependents_notify(*, execution: Execution) -> list[Execution]:
     """Record that a top-level execution reached its terminal status and start each
     dependent whose dependencies are now all satisfied (once: the rows are cleared).
 
-    Call it in the transaction of the terminal transition. It costs one indexed query
-    when nothing depends on the execution's workflow. Returns the executions started.
+    It costs one indexed query when nothing depends on the execution's workflow. Returns
+    the executions started. `dependents_settle` calls it once per ended run.
     """
-    conditions = _conditions(execution.status)
+    conditions = dependency_conditions(execution.status)
     if execution.parent_id or not conditions:
         return []
-    upstream_workflow = Workflow.objects.filter(
-        pk=execution.workflow_id, namespace=OuterRef("upstream_namespace"),
-        name=OuterRef("upstream_name"))
-    affected = list(WorkflowDependency.objects.filter(
-        Exists(upstream_workflow), condition__in=conditions,
-    ).values_list("dependent_id", flat=True).distinct())
+    affected = list(dependents_of(execution.workflow_id, execution.status)
+                    .values_list("dependent_id", flat=True).distinct())
     if not affected:
         return []
     started: list[Execution] = []
@@ -134,3 +119,27 @@ def dependents_notify(*, execution: Execution) -> list[Execution]:
             WorkflowDependency.objects.filter(dependent_id=dependent_id).update(
                 satisfied_by=None, satisfied_at=None)
     return started
+
+
+def dependents_settle(*, execution_id: Any) -> bool:
+    """Tell the dependents of an ended top-level run of its end, once (the message after
+    its end commits, or the sweeper's pass when that was lost): under the run's row lock,
+    only while its `dependents_notified_at` is empty, which this sets. False when there
+    was nothing to do."""
+    with transaction.atomic():
+        execution = Execution.objects.select_for_update(of=("self",)).filter(
+            pk=execution_id).first()
+        return execution is not None and dependents_settle_locked(execution)
+
+
+def dependents_settle_locked(execution: Execution) -> bool:
+    """`dependents_settle` for a run whose row the caller holds locked (a retry, before
+    the run goes on)."""
+    if (execution.parent_id or execution.dependents_notified_at is not None
+            or execution.status not in EXECUTION_TERMINAL):
+        return False
+    dependents_notify(execution=execution)
+    now = timezone.now()
+    Execution.objects.filter(pk=execution.pk).update(dependents_notified_at=now)
+    execution.dependents_notified_at = now
+    return True
