@@ -173,6 +173,12 @@ elif env_bool("WEFT_ASGI", False, "Set by config/asgi.py: this process is the we
     }
 else:
     _database["CONN_HEALTH_CHECKS"] = True
+if _database["ENGINE"] != "django.db.backends.sqlite3" and env_bool(
+    "DATABASE_SERVER_SIDE_BINDING", False,
+    "PostgreSQL: send parameters apart from the SQL (psycopg's server-side binding), so a "
+    "statement run again is prepared once per connection and PostgreSQL plans it less.",
+):
+    _database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from datetime import timedelta
@@ -11,22 +10,20 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Q, QuerySet
-from django.db.models.sql import Query
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.parsers import json_storable_check
+from executions import store
 from executions.decide import plain_join, single_input_successors
 from executions.models import (
     NODE_FINISHED,
     NODE_QUEUED,
     BookmarkKind,
     Execution,
-    ExecutionLog,
     ExecutionStatus,
     NodeExecution,
     NodeStatus,
-    OutboxEvent,
 )
 from executions.plan import Plan, execution_plan
 from executions.services.children import descendants_release, descendants_reserve
@@ -37,20 +34,16 @@ from executions.services.flow import (
     execution_advance_completed,
     node_failed_finally,
 )
-from executions.services.outbox import outbox_event
 from executions.services.scope import template_scope
 from executions.services.transitions import (
-    insert_if_sql,
     log_entry,
     logs_write,
     node_lease,
     nodes_publish,
-    update_statement,
 )
 from executions.services.waits import node_wait, redact_wait
 from executions.store import node_move
 from monitoring import metrics
-from workflows.models import Workflow, WorkflowVersion
 from workflows.nodes.base import NodeType
 from workflows.nodes.context import NodeContext, WaitRequest
 from workflows.nodes.faults import FatalFault, NodeFault, TimeoutFault
@@ -76,132 +69,34 @@ def _locked(execution: Execution) -> Execution:
     return locked
 
 
-# The condition that the execution is still running, locking its row in share mode first
-# (before the node's row, the order every writer follows: the execution, then its nodes).
-# Parameters: the execution's id, "running".
-EXECUTION_RUNNING_SHARED = (
-    f"EXISTS (SELECT 1 FROM {Execution._meta.db_table} "  # noqa: S608
-    "WHERE id = %s AND status = %s FOR SHARE)"
-)
+def _claim_statement(execution: Execution, node_id: str, now: Any, lease: Any,
+                     redelivered: bool) -> NodeExecution | None:
+    """Claim the node for an attempt, writing its `node.running` log entry and outbox
+    event in the same transaction; the claimed row, or None.
 
-
-def _claiming_sql(execution_id: Any, rows: QuerySet[NodeExecution], values: dict[str, Any],
-                  returning: str) -> tuple[str, tuple]:
-    """The claim as one PostgreSQL statement: the ORM's own `UPDATE` for
-    `rows.update(**values)`, also conditional on the execution still running (its row
-    locked in share mode first, so a cancel or pause that holds it is waited for, then
-    seen), `RETURNING *` as `claimed` (aliased `c`), and the `node.running` log entry and
-    its outbox event as data-modifying `WITH` queries reading the claimed row (its new
-    attempt), writing what `logs_write` would (the payload is `outbox_event`'s, the node,
-    attempt and workflow filled in from the claimed row and its execution). `returning`
-    is the statement's final query over `claimed c`."""
-    update_sql, update_params = update_statement(rows, values)
-    now = timezone.now()
-    payload = outbox_event(log_entry(
-        Execution(pk=execution_id, status=ExecutionStatus.RUNNING), "node.running")).payload
-    execution_table = connection.ops.quote_name(Execution._meta.db_table)
-    # Table names come from the models and every value is a parameter.
-    sql = (
-        f"WITH claimed AS ({update_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING *), "  # noqa: S608
-        f"logged AS (INSERT INTO {ExecutionLog._meta.db_table} "
-        "(execution_id, node_id, level, event, message, data, actor, created_at) "
-        "SELECT execution_id, node_id, 'info', 'node.running', '', "
-        "jsonb_build_object('attempt', attempt), '', %s FROM claimed), "
-        f"announced AS (INSERT INTO {OutboxEvent._meta.db_table} "
-        "(execution_id, event, payload, created_at, attempts, next_attempt_at, published_at, "
-        "dead, last_error) "
-        "SELECT c.execution_id, 'node.running', "
-        "%s::jsonb || jsonb_build_object('node', c.node_id, 'attempt', c.attempt, "
-        "'workflow', e.workflow_id::text), %s, 0, %s, NULL, false, '' FROM claimed c "
-        f"JOIN {execution_table} e ON e.id = c.execution_id) "
-        f"{returning}"
-    )
-    return sql, (*update_params, execution_id, ExecutionStatus.RUNNING, now,
-                 json.dumps(payload), now, now)
-
-
-def _claim_statement(execution: Execution, rows: QuerySet[NodeExecution],
-                     values: dict[str, Any]) -> NodeExecution | None:
-    """Claim the one row `rows` selects with `values`, and write its `node.running` log
-    entry and outbox event in the same transaction; the claimed row, or None.
-
-    On PostgreSQL this is one statement, so one round trip and its own transaction
-    (`_claiming_sql`). Elsewhere: an update, a read and `logs_write`.
+    On PostgreSQL this is one statement (`store.claim`). Elsewhere: an update, a read and
+    `logs_write`.
     """
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            # `rows` selects by the values the update changes: find the row first.
-            target = rows.values_list("pk", flat=True).first()
-            running = Execution.objects.filter(pk=execution.pk,
-                                               status=ExecutionStatus.RUNNING).exists()
-            if target is None or not running or not rows.filter(pk=target).update(**values):
-                return None
-            row = NodeExecution.objects.get(pk=target)
-            logs_write([log_entry(execution, "node.running", node_id=row.node_id,
-                                  data={"attempt": row.attempt})])
-            return row
-    sql, params = _claiming_sql(execution.pk, rows, values, "SELECT * FROM claimed c")
-    found = list(NodeExecution.objects.raw(sql, params))
-    return found[0] if found else None
-
-
-def _loaded_columns() -> list[tuple[str, list[Any]]]:
-    """The tables and fields the claiming statement returns besides the claimed row: the
-    execution, its version (without the definition) and its workflow, as `_execution_load`
-    reads them."""
-    return [
-        ("e", list(Execution._meta.concrete_fields)),
-        ("v", [field for field in WorkflowVersion._meta.concrete_fields
-               if field.name != "definition"]),
-        ("w", list(Workflow._meta.concrete_fields)),
-    ]
-
-
-def _claim_loading(execution_id: str, rows: QuerySet[NodeExecution],
-                   values: dict[str, Any]) -> tuple[Execution, NodeExecution] | None:
-    """PostgreSQL: claim like `_claim_statement`, and read the execution with its version
-    and workflow in the same statement (one round trip for what was two): the final
-    `SELECT` joins them to the claimed row. The execution is as the statement's snapshot
-    saw it, which is what a read just before the claim would have seen. None when nothing
-    was claimed (the caller then finds out why)."""
-    node_fields = list(NodeExecution._meta.concrete_fields)
-    loaded = _loaded_columns()
-    columns = ", ".join([f'c."{field.column}"' for field in node_fields] + [
-        f'{alias}."{field.column}"' for alias, fields in loaded for field in fields])
-    table = connection.ops.quote_name
-    sql, params = _claiming_sql(execution_id, rows, values, (
-        f"SELECT {columns} FROM claimed c "  # noqa: S608 - the models' names only
-        f"JOIN {table(Execution._meta.db_table)} e ON e.id = c.execution_id "
-        f"JOIN {table(WorkflowVersion._meta.db_table)} v ON v.id = e.version_id "
-        f"JOIN {table(Workflow._meta.db_table)} w ON w.id = e.workflow_id"))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchone()
-    if found is None:
-        return None
-    return _instances(found, [(NodeExecution, node_fields)] + [
-        (fields[0].model, fields) for _, fields in loaded])
-
-
-def _instances(found: tuple, parts: list[tuple[type, list[Any]]]) -> tuple[Execution,
-                                                                           NodeExecution]:
-    """Model instances from one row holding the columns of several tables, converted as
-    the ORM converts them (JSON, times)."""
-    fields = [field for _, part in parts for field in part]
-    compiler = connection.ops.compiler("SQLCompiler")(Query(NodeExecution), connection,
-                                                      connection.alias)
-    converters = compiler.get_converters([field.get_col(field.model._meta.db_table)
-                                          for field in fields])
-    values = next(iter(compiler.apply_converters([list(found)], converters)))
-    instances = []
-    for model, part in parts:
-        instances.append(model.from_db(connection.alias, [f.attname for f in part],
-                                       values[:len(part)]))
-        values = values[len(part):]
-    row, execution, version, workflow = instances
-    execution.version = version
-    execution.workflow = workflow
-    return execution, row
+    if connection.vendor == "postgresql":
+        return store.claim(execution.pk, node_id, now, lease, redelivered)
+    takeable = Q(status__in=NODE_QUEUED) | Q(status=NodeStatus.RUNNING, lease_expires_at__lt=now)
+    if redelivered:
+        takeable |= Q(status=NodeStatus.RUNNING)
+    rows = NodeExecution.objects.filter(takeable, execution_id=execution.pk, node_id=node_id,
+                                        iteration="")
+    with transaction.atomic():
+        # `rows` selects by the values the update changes: find the row first.
+        target = rows.values_list("pk", flat=True).first()
+        running = Execution.objects.filter(pk=execution.pk,
+                                           status=ExecutionStatus.RUNNING).exists()
+        if target is None or not running or not rows.filter(pk=target).update(
+                status=NodeStatus.RUNNING, attempt=F("attempt") + 1, started_at=now,
+                retry_at=None, lease_expires_at=lease):
+            return None
+        row = NodeExecution.objects.get(pk=target)
+        logs_write([log_entry(execution, "node.running", node_id=row.node_id,
+                              data={"attempt": row.attempt})])
+        return row
 
 
 def _claim(execution_id: str, node_id: str, redelivered: bool,
@@ -218,21 +113,12 @@ def _claim(execution_id: str, node_id: str, redelivered: bool,
     The claim, its `node.running` log entry and its outbox event commit together
     (`_claim_statement`). When the message says how long the attempt may run (`lease`,
     from its time limit), PostgreSQL claims first and reads the execution in the same
-    statement (`_claim_loading`); otherwise, or when that claimed nothing, the execution
-    is read first and the reason found.
+    statement (`store.claim_loading`); otherwise, or when that claimed nothing, the
+    execution is read first and the reason found.
     """
     now = timezone.now()
-    takeable = Q(status__in=NODE_QUEUED) | Q(
-        status=NodeStatus.RUNNING, lease_expires_at__lt=now)
-    if redelivered:
-        takeable |= Q(status=NodeStatus.RUNNING)
-    this_node = NodeExecution.objects.filter(execution_id=execution_id, node_id=node_id,
-                                             iteration="")
-    values = {"status": NodeStatus.RUNNING, "attempt": F("attempt") + 1, "started_at": now,
-              "retry_at": None}
     if lease is not None and connection.vendor == "postgresql":
-        claimed = _claim_loading(execution_id, this_node.filter(takeable),
-                                 {**values, "lease_expires_at": now + lease})
+        claimed = store.claim_loading(execution_id, node_id, now, now + lease, redelivered)
         if claimed is not None:
             return claimed
     execution = _execution_load(execution_id)
@@ -242,10 +128,12 @@ def _claim(execution_id: str, node_id: str, redelivered: bool,
     if execution.status != ExecutionStatus.RUNNING:
         return None
     plan = execution_plan(execution)
-    row = _claim_statement(execution, this_node.filter(takeable), {
-        **values, "lease_expires_at": now + node_lease(plan, node_id)})
+    row = _claim_statement(execution, node_id, now, now + node_lease(plan, node_id),
+                           redelivered)
     if row is not None:
         return execution, row
+    this_node = NodeExecution.objects.filter(execution_id=execution_id, node_id=node_id,
+                                             iteration="")
     row = this_node.get()
     if row.status in NODE_FINISHED:
         with transaction.atomic():
@@ -386,39 +274,25 @@ def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, 
     if connection.vendor != "postgresql" or context.variables or (targets or join) is None:
         return False
     now = timezone.now()
-    completion_sql, completion_params = update_statement(
-        NodeExecution.objects.filter(pk=row.pk, status=NodeStatus.RUNNING, attempt=row.attempt),
-        {"status": NodeStatus.COMPLETED, "output": output, "branch": branch, "error": None,
-         "finished_at": now})
     entries = _log_entries(claimed, row, branch, context, secrets)
-    written = "EXISTS (SELECT 1 FROM completed)"
-    logged_sql, logged_params = insert_if_sql(entries, written)
-    announced_sql, announced_params = insert_if_sql(
-        [outbox_event(entry) for entry in entries], written)
-    # The SQL of each part is the ORM's own; every value is a parameter.
-    head = (
-        f"WITH completed AS ({completion_sql} AND {EXECUTION_RUNNING_SHARED} RETURNING 1), "  # noqa: S608
-        f"logged AS ({logged_sql}), announced AS ({announced_sql}), "
-    )
-    head_params = (*completion_params, claimed.pk, ExecutionStatus.RUNNING, *logged_params,
-                   *announced_params)
     if join is not None:
-        return _join_input_complete(claimed, row, plan, join, head, head_params, entries, now)
-    stamped_sql, stamped_params = update_statement(NodeExecution.objects.filter(
-        execution_id=claimed.pk, node_id__in=targets, iteration="", status=NodeStatus.PENDING,
-    ), {"dispatched_at": now})
-    sql = (
-        f"{head}stamped AS ({stamped_sql} AND {written} RETURNING node_id) "  # noqa: S608
-        "SELECT (SELECT count(*) FROM completed), ARRAY(SELECT node_id FROM stamped)"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*head_params, *stamped_params))
-        completed, ready = cursor.fetchone()
+        inputs = [edge.source for edge in plan.incoming[join]]
+        completed, ready, waiting = store.complete_join_input(
+            claimed, row, output, branch, entries, join, inputs, now)
+        if not completed:
+            return False  # cancelled, another attempt, or the execution not running
+        _completed_observe(row, entries)
+        if ready:
+            nodes_publish(claimed, plan, [join])
+        elif waiting:  # the execution may have nothing left but waits: decided under the lock
+            _advance_locked(claimed, plan, row.node_id)
+        return True
+    completed, ready = store.complete_chain(claimed, row, output, branch, entries, targets, now)
     if not completed:
         return False  # cancelled, another attempt, or the execution not running
     _completed_observe(row, entries)
     if ready:
-        nodes_publish(claimed, plan, [node_id for node_id in targets if node_id in ready])
+        nodes_publish(claimed, plan, ready)
         return True
     # No successor was pending any more (a redelivered message whose successors already
     # ran): the completion stands; what comes next is decided under the lock.
@@ -438,49 +312,6 @@ def _advance_locked(claimed: Execution, plan: Plan, node_id: str) -> None:
         execution = _locked(claimed)
         if execution.status == ExecutionStatus.RUNNING:
             execution_advance(execution, plan, [node_id])
-
-
-def _join_input_complete(claimed: Execution, row: NodeExecution, plan: Plan, join: str,
-                         head: str, head_params: tuple, entries: list[Any], now: Any) -> bool:
-    """Complete an input of a `plain_join` without the execution's exclusive lock: the
-    join's own row is the lock its inputs take (after the execution's, in share mode, and
-    their own), so their completions queue only there and only for a moment.
-
-    One transaction, two statements: the completion with its entries, locking the join's
-    row (`FOR UPDATE`); then, in a statement of its own (so that it sees every input
-    completed by those that held the join's row before), the conditional stamp that makes
-    the join ready when no input is unfinished any more. When it is not ready and a node
-    of the execution waits, the execution may have nothing left but waits: the general
-    path decides that under the lock, after the commit.
-    """
-    nodes = NodeExecution.objects.filter(execution_id=claimed.pk, iteration="")
-    table = connection.ops.quote_name(NodeExecution._meta.db_table)
-    unfinished = nodes.filter(
-        node_id__in=[edge.source for edge in plan.incoming[join]],
-    ).exclude(status__in=NODE_FINISHED)
-    stamp_sql, stamp_params = update_statement(
-        nodes.filter(~Exists(unfinished), node_id=join, status=NodeStatus.PENDING),
-        {"dispatched_at": now})
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"{head}joined AS (SELECT 1 FROM {table} WHERE execution_id = %s "  # noqa: S608
-            "AND node_id = %s AND iteration = '' FOR UPDATE) "
-            "SELECT (SELECT count(*) FROM completed), (SELECT count(*) FROM joined)",
-            (*head_params, claimed.pk, join))
-        if not cursor.fetchone()[0]:
-            return False  # cancelled, another attempt, or the execution not running
-        cursor.execute(
-            f"WITH stamped AS ({stamp_sql} RETURNING 1) "  # noqa: S608
-            "SELECT (SELECT count(*) FROM stamped), "
-            f"EXISTS (SELECT 1 FROM {table} WHERE execution_id = %s AND status = %s)",
-            (*stamp_params, claimed.pk, NodeStatus.WAITING))
-        ready, waiting = cursor.fetchone()
-        _completed_observe(row, entries)
-        if ready:
-            nodes_publish(claimed, plan, [join])
-    if not ready and waiting:
-        _advance_locked(claimed, plan, row.node_id)
-    return True
 
 
 def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: Any, branch: str,

@@ -29,7 +29,8 @@ from django.db import transaction
 from django.utils import timezone
 from kombu import Connection, Exchange, Producer
 
-from executions.models import ExecutionLog, ExecutionStatus, NodeStatus, OutboxEvent
+from executions.models import ExecutionLog, OutboxEvent
+from executions.store import event_payload
 from monitoring import metrics
 
 logger = logging.getLogger(__name__)
@@ -48,24 +49,9 @@ def execution_group(execution_id: Any) -> str:
 
 
 def outbox_event(entry: ExecutionLog) -> OutboxEvent:
-    """The outbox event of a log entry: ids, the status reached and the attempt, nothing
-    else (never outputs, messages or secrets)."""
-    kind, _, suffix = entry.event.partition(".")
-    statuses = NodeStatus.values if kind == "node" else ExecutionStatus.values
-    execution = entry.execution
-    return OutboxEvent(
-        execution=execution,
-        event=entry.event,
-        payload={
-            "execution": str(execution.pk),
-            "workflow": str(execution.workflow_id),
-            "node": entry.node_id or None,
-            "status": suffix if suffix in statuses else None,
-            "execution_status": execution.status,
-            "attempt": (entry.data or {}).get("attempt"),
-            "at": timezone.now().isoformat(),
-        },
-    )
+    """The outbox event of a log entry (its payload: `store.event_payload`)."""
+    return OutboxEvent(execution=entry.execution, event=entry.event, payload=event_payload(
+        entry.execution, entry.event, entry.node_id, entry.data, timezone.now()))
 
 
 def _message(event: OutboxEvent) -> dict[str, Any]:

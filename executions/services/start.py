@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -112,41 +113,49 @@ def _execution_create(*, version: Any, priority: str | None, started_by: Any = N
     execution = Execution(version=version, started_by=started_by, **fields)
     plan = execution_plan(execution)
     execution.priority = priority or plan.settings.get("priority", "normal")
+    pending = log_entry(copy.copy(execution), "execution.pending",
+                        actor=started_by.get_username() if started_by else "",
+                        data={"version": version.number, "trigger": execution.trigger,
+                              "queued": not admit})
+    # An admitted execution is written running (its `pending -> running` move recorded in
+    # its log as two entries, as `execution_admit` would), and its roots' rows with
+    # `dispatched_at` set: their tasks go out when this transaction commits. Two
+    # statements less per start than writing it pending and moving it.
+    now = timezone.now()
+    running = admit and bool(plan.nodes)
+    if running:
+        execution.status = ExecutionStatus.RUNNING
+        execution.started_at = now
+        execution.deadline = execution_deadline(execution, plan, now)
+        execution.lock_version = 1
     execution.save(force_insert=True)
-    # An admitted execution's roots are sent when this transaction commits: their rows
-    # are written with `dispatched_at` set rather than updated afterwards (one statement
-    # less per start).
-    dispatched_at = timezone.now() if admit and plan.nodes else None
     roots = set(plan.roots)
     NodeExecution.objects.bulk_create(
         NodeExecution(execution=execution, node_id=node_id,
                       node_type=plan.node_type(node_id),
-                      dispatched_at=dispatched_at if node_id in roots else None)
+                      dispatched_at=now if running and node_id in roots else None)
         for node_id in plan.flow_nodes
     )
-    logs_write([log_entry(execution, "execution.pending",
-              actor=started_by.get_username() if started_by else "",
-              data={"version": version.number, "trigger": execution.trigger,
-                    "queued": not admit})])
-    if admit:
-        execution_admit(execution, plan, roots_dispatched=dispatched_at is not None)
+    if not running:
+        logs_write([pending])
+        if admit:  # nothing to run: it completes at once
+            execution_admit(execution, plan)
+        return execution
+    logs_write([pending, log_entry(execution, "execution.running",
+                                   data={"from": ExecutionStatus.PENDING})])
+    nodes_publish(execution, plan, list(plan.roots))
     return execution
 
 
-def execution_admit(execution: Execution, plan: Any, *, roots_dispatched: bool = False) -> None:
-    """Start a pending execution: running, its deadline set, its roots sent.
-
-    `roots_dispatched`: the roots' rows already carry `dispatched_at` (written with it);
-    only their tasks remain to be published.
-    """
+def execution_admit(execution: Execution, plan: Any) -> None:
+    """Start a pending execution: running, its deadline set, its roots sent (or, with no
+    node, completed at once)."""
     now = timezone.now()
     execution_transition(
         execution, ExecutionStatus.RUNNING, started_at=now,
         deadline=execution_deadline(execution, plan, now),
     )
-    if plan.nodes and roots_dispatched:
-        nodes_publish(execution, plan, list(plan.roots))
-    elif plan.nodes:
+    if plan.nodes:
         nodes_dispatch(execution, plan, plan.roots)
     else:
         execution_finish(execution, plan)

@@ -87,26 +87,6 @@ def _insert_sql(objs: list[Any]) -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
-def insert_if_sql(objs: list[Any], condition: str) -> tuple[str, tuple]:
-    """The ORM's INSERT of these objects as `INSERT ... SELECT` of its rows when
-    `condition` (SQL) holds, to send as a data-modifying `WITH` query that writes only if
-    another part of the statement did. Several rows are already a typed `SELECT` (the
-    ORM's `UNNEST` of typed arrays); one row's `VALUES` gets each value cast to its
-    column's type, which a `VALUES` list in a subquery does not take from the target."""
-    for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="bulk_create")
-    sql, params = _insert_sql(objs)
-    head, _, rows = sql.partition(") ")
-    if rows.startswith("VALUES"):
-        fields = [field for field in type(objs[0])._meta.concrete_fields
-                  if not field.primary_key]
-        rows = "VALUES (" + ", ".join(f"%s::{field.db_type(connection)}"
-                                      for field in fields) + ")"
-        if len(objs) != 1 or len(params) != len(fields):
-            raise ValueError(f"unexpected INSERT from the ORM: {sql}")
-    return f"{head}) SELECT * FROM ({rows}) AS v WHERE {condition}", params  # noqa: S608
-
-
 def _insert_both(entries: list[ExecutionLog], events: list[OutboxEvent],
                  then_update: tuple[QuerySet, dict[str, Any]] | None) -> int | None:
     """The log entries and their outbox events in one statement (one round trip):

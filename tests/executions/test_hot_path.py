@@ -304,3 +304,33 @@ def test_a_step_of_a_loop_iteration_reads_the_loops_input_in_one_statement_more(
     assert published == [(str(iteration.pk), "b")]
     assert iteration.nodes.get(node_id="a").output == "T-1"
     assert len(sql) <= STEP_STATEMENTS + 1, "\n".join(sql)
+
+
+# Starting an admitted execution of a workflow nothing limits: the execution's INSERT
+# (written running, its deadline set), its node rows' INSERT (the roots' with
+# `dispatched_at`), and its `execution.pending` and `execution.running` log entries with
+# their outbox events (one statement on PostgreSQL); the plan and the version are cached.
+START_STATEMENTS = 3 if connection.vendor == "postgresql" else 4
+
+
+def test_starting_an_execution_costs_its_pinned_statements_and_records_both_moves():
+    flow = workflow_from(chain("start-pinned", [noop("a"), noop("b")]))
+    services.execution_start(workflow=flow, input={})  # the caches are warm
+    published: list[tuple] = []
+    with mock.patch.object(dispatch, "publish", side_effect=lambda messages: published.extend(
+            message.args for message in messages)), \
+            CaptureQueriesContext(connection) as captured:
+        from django.test import TestCase
+
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            execution, created = services.execution_start(workflow=flow, input={})
+    sql = statements(captured)
+    assert created and len(sql) <= START_STATEMENTS, "\n".join(sql)
+    assert published == [(str(execution.pk), "a")]
+    execution.refresh_from_db()
+    assert execution.status == "running" and execution.deadline is not None
+    assert list(execution.logs.values_list("event", flat=True).order_by("id")) == [
+        "execution.pending", "execution.running"]
+    statuses = list(execution.outbox_events.order_by("id").values_list(
+        "payload__execution_status", flat=True))
+    assert statuses == ["pending", "running"]
