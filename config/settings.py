@@ -174,9 +174,11 @@ elif env_bool("WEFT_ASGI", False, "Set by config/asgi.py: this process is the we
 else:
     _database["CONN_HEALTH_CHECKS"] = True
 if _database["ENGINE"] != "django.db.backends.sqlite3" and env_bool(
-    "DATABASE_SERVER_SIDE_BINDING", False,
+    "DATABASE_SERVER_SIDE_BINDING", True,
     "PostgreSQL: send parameters apart from the SQL (psycopg's server-side binding), so a "
-    "statement run again is prepared once per connection and PostgreSQL plans it less.",
+    "statement run again is prepared once per connection and PostgreSQL plans it less. "
+    "Turn it off behind a pooler that cannot keep prepared statements (PgBouncer before "
+    "1.21 in transaction mode).",
 ):
     _database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
 DATABASES = {"default": _database}
