@@ -580,6 +580,15 @@ WORKFLOW_DISPATCH_RESEND_AFTER = env_int(
     "WORKFLOW_DISPATCH_RESEND_AFTER", 60,
     "Seconds after which the sweeper resends a node task that no worker has taken.",
 )
+WORKFLOW_HAND_ON_STEPS = env_int(
+    "WORKFLOW_HAND_ON_STEPS", 8,
+    "Pure nodes a node task may run after its own when each is the only successor made "
+    "ready (each still its own claimed and committed step); 0 sends every node as a task.",
+)
+WORKFLOW_HAND_ON_MS = env_int(
+    "WORKFLOW_HAND_ON_MS", 200,
+    "Milliseconds into a node task after which it hands no more successors on.",
+)
 WORKFLOW_NODE_TIMEOUT = env_int(
     "WORKFLOW_NODE_TIMEOUT", 300, "Seconds one node attempt may run when its node does not say."
 )

@@ -1,11 +1,14 @@
 """Celery tasks of the engine: thin adapters around the services."""
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from executions import services
-from executions.services import children, cleanup, concurrency, dependents, housekeeping, waits
+from executions.services import children, cleanup, dependents, housekeeping, start, waits
+from executions.services.nodes import HandOn
 from executions.services.transitions import attempt_lease
 
 DATABASE_RETRIES = 60  # about five minutes of a database outage
@@ -34,10 +37,17 @@ def node_run(self, execution_id: str, node_id: str) -> None:
     # The message carries the node's timeout as its soft time limit (`nodes_publish`), so
     # the claim can take its lease without reading the plan first.
     soft_limit = (self.request.timelimit or (None, None))[1]
+    window = settings.WORKFLOW_HAND_ON_MS / 1000
+    # Successors run in this task only where its time limit leaves them nearly all of
+    # their own (`HandOn`): at least ten times the window.
+    hand_on = HandOn(steps=settings.WORKFLOW_HAND_ON_STEPS, until=time.monotonic() + window,
+                     limit=float(soft_limit)) if (
+        soft_limit and settings.WORKFLOW_HAND_ON_STEPS > 0 and float(soft_limit) >= 10 * window
+    ) else None
     try:
         delay = services.node_run(
             execution_id=execution_id, node_id=node_id, redelivered=redelivered,
-            lease=attempt_lease(float(soft_limit)) if soft_limit else None)
+            lease=attempt_lease(float(soft_limit)) if soft_limit else None, hand_on=hand_on)
     except (OperationalError, InterfaceError) as exc:
         # The database is unreachable: send the step again shortly (1, 2, 4, 5, 5... s)
         # rather than dropping it until the sweeper's resend; a step that had claimed its
@@ -74,7 +84,7 @@ def child_settle(child_id: str) -> None:
 @shared_task(name="executions.queue_advance", acks_late=True, ignore_result=True)
 def queue_advance(workflow_id: str) -> None:
     """An execution of a concurrency-limited workflow ended: start the next queued one."""
-    concurrency.queue_advance(workflow_id=workflow_id)
+    start.queue_advance(workflow_id=workflow_id)
 
 
 @shared_task(name="executions.dependents_notify", acks_late=True, reject_on_worker_lost=True,

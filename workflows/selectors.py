@@ -73,6 +73,15 @@ def secret_value(*, name: str) -> str:
     return encryption.decrypt(Secret.objects.get(name=name).ciphertext)
 
 
+def secret_by_name(name: str) -> str:
+    """`secret_value`, raising KeyError when there is no secret of that name (the reader
+    node attempts use, workflows/nodes/secrets.py)."""
+    try:
+        return secret_value(name=name)
+    except Secret.DoesNotExist:
+        raise KeyError(name) from None
+
+
 def schedule_list() -> QuerySet[Schedule]:
     return Schedule.objects.select_related("workflow")
 

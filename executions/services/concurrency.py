@@ -5,7 +5,8 @@ per workflow (redis-py's Lock: an owner token, so only its holder releases it, a
 expiry, so a crashed holder does not block the workflow forever). The count itself comes
 from the database, the truth. What a start beyond the limit does is `settings.overlap`:
 `queue` leaves it pending until a slot frees, `skip` refuses it (409), `allow` ignores
-the limit. When an execution of a limited workflow ends, the oldest queued one starts.
+the limit. When an execution of a limited workflow ends, the oldest queued one starts
+(`start.queue_advance`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import transaction
 
 from executions.errors import AdmissionBusyError
-from executions.models import EXECUTION_STARTED, Execution, ExecutionStatus
+from executions.models import EXECUTION_STARTED, Execution
 
 LOCK_TIMEOUT = 30  # seconds a holder may keep the admission lock
 LOCK_WAIT = 10  # seconds a start waits for it
@@ -53,27 +53,3 @@ def admission(workflow: Any, limit: int) -> Iterator[None]:
 def active_count(workflow: Any) -> int:
     return Execution.objects.filter(workflow=workflow, parent__isnull=True,
                                     status__in=EXECUTION_STARTED).count()
-
-
-def queue_advance(*, workflow_id: Any) -> int:
-    """Start queued executions of the workflow while slots are free; returns how many."""
-    from executions.plan import execution_plan
-    from executions.services.start import execution_admit
-    from workflows.models import Workflow
-
-    workflow = Workflow.objects.select_related("current_version").get(pk=workflow_id)
-    limit = int(workflow.current_version.definition.get("settings", {}).get("concurrency", 0))
-    started = 0
-    with admission(workflow, max(limit, 1)):
-        while limit <= 0 or active_count(workflow) < limit:
-            with transaction.atomic():
-                queued = (Execution.objects.select_for_update(skip_locked=True)
-                          .select_related("version", "workflow")
-                          .filter(workflow=workflow, parent__isnull=True,
-                                  status=ExecutionStatus.PENDING)
-                          .order_by("created_at").first())
-                if queued is None:
-                    return started
-                execution_admit(queued, execution_plan(queued))
-            started += 1
-    return started

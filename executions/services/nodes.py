@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -39,9 +41,11 @@ from executions.services.transitions import (
     log_entry,
     logs_write,
     node_lease,
+    node_timeout,
     nodes_publish,
 )
-from executions.services.waits import node_wait, redact_wait
+from executions.services.wait_open import node_wait
+from executions.services.waits import redact_wait
 from executions.store import node_move
 from monitoring import metrics
 from workflows.nodes.base import NodeType
@@ -151,15 +155,51 @@ def _needs_nodes(plan: Plan, node_id: str, node_type: type[NodeType]) -> bool:
         plan.nodes[node_id].get("data") or {})
 
 
+@dataclass(slots=True)
+class HandOn:
+    """What a node task may still run after its own node: up to `steps` pure successors,
+    each the only node its predecessor made ready, while `time.monotonic()` is before
+    `until`, and only a successor whose timeout is no shorter than the task's soft time
+    limit (`limit`, seconds), so the task's limit never lets it overrun its own."""
+
+    steps: int
+    until: float
+    limit: float
+
+    def takes(self, plan: Plan, node_id: str) -> bool:
+        return (self.steps > 0 and time.monotonic() < self.until
+                and default_registry().get(plan.node_type(node_id)).pure
+                and node_timeout(plan, node_id) >= self.limit)
+
+
+Following = tuple[str, timedelta]  # a successor handed on, and its attempt's lease
+
+
 def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
-             lease: timedelta | None = None) -> float | None:
+             lease: timedelta | None = None, hand_on: HandOn | None = None) -> float | None:
     """Run one attempt of a node. Returns a delay when the attempt should be retried.
 
     `lease`: how long the attempt may go unheard of, when the message says so
-    (`attempt_lease` of its time limit); otherwise it is read from the plan."""
+    (`attempt_lease` of its time limit); otherwise it is read from the plan. With
+    `hand_on`, a pure successor that this node alone made ready runs next in this task
+    (a hand-on: its own claim, its own committed completion, its own log lines), instead
+    of being sent as a task of its own; a retry it asks for is sent as its own task."""
+    delay, following = _attempt(execution_id, node_id, redelivered, lease, hand_on)
+    while following is not None and hand_on is not None:
+        hand_on.steps -= 1
+        successor, successor_lease = following
+        _, following = _attempt(execution_id, successor, False, successor_lease, hand_on,
+                                handed_on=True)
+    return delay
+
+
+def _attempt(execution_id: str, node_id: str, redelivered: bool, lease: timedelta | None,
+             hand_on: HandOn | None, handed_on: bool = False,
+             ) -> tuple[float | None, Following | None]:
+    """One attempt: the retry delay it asks for, and the successor it hands on."""
     claimed = _claim(execution_id, node_id, redelivered, lease)
     if claimed is None:
-        return None
+        return None, None
     execution, row = claimed
     plan = execution_plan(execution)
     node = plan.nodes[node_id]
@@ -195,20 +235,32 @@ def node_run(*, execution_id: str, node_id: str, redelivered: bool = False,
             _log_defect(secrets, "finalize of node %s of execution %s raised", node_id,
                         execution_id)
     if fault is not None:
-        return _node_fault(execution, row, plan, fault, secrets)
+        return _retry_delay(execution, row, plan, fault, secrets, handed_on), None
     if isinstance(output, WaitRequest):
-        return _node_wait(execution, row, plan, output, context, secrets)
+        return _node_wait(execution, row, plan, output, context, secrets), None
     try:
         json_storable_check(output)
         json_storable_check(context.variables)
-        _node_complete(execution, row, plan, secrets.redact(output), branch or "", context,
-                       secrets)
+        following = _node_complete(execution, row, plan, secrets.redact(output),
+                                   branch or "", context, secrets, hand_on)
     except (TypeError, ValueError) as exc:  # an output JSON cannot hold; nothing committed
         _log_defect(secrets, "node %s of execution %s returned a bad output", node_id,
                     execution_id)
-        return _node_fault(execution, row, plan, FatalFault(
-            f"Node '{node_id}' returned an output that is not JSON: {exc}"), secrets)
-    return None
+        return _retry_delay(execution, row, plan, FatalFault(
+            f"Node '{node_id}' returned an output that is not JSON: {exc}"), secrets,
+            handed_on), None
+    return None, following
+
+
+def _retry_delay(execution: Execution, row: NodeExecution, plan: Plan, fault: NodeFault,
+                 secrets: SecretsView, handed_on: bool) -> float | None:
+    """The fault's outcome (`_node_fault`); a handed-on node's broker retry is sent as a
+    task of its own here, since the task that ran it retries its own node only."""
+    delay = _node_fault(execution, row, plan, fault, secrets)
+    if handed_on and delay is not None and delay <= settings.WORKFLOW_RETRY_COUNTDOWN_MAX:
+        nodes_publish(execution, plan, [row.node_id], countdown=delay)
+        return None
+    return delay
 
 
 def _log_defect(secrets: SecretsView, message: str, *args: Any) -> None:
@@ -250,7 +302,8 @@ def _log_entries(execution: Execution, row: NodeExecution, branch: str, context:
 
 
 def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, output: Any,
-                            branch: str, context: NodeContext, secrets: SecretsView) -> bool:
+                            branch: str, context: NodeContext, secrets: SecretsView,
+                            hand_on: HandOn | None) -> bool | Following:
     """Complete a node whose successors each have it as their only input (a chain, a
     fan-out) in one statement, its own transaction, without the execution's row lock;
     False when it must take the locked path (nothing was then written).
@@ -283,8 +336,8 @@ def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, 
             return False  # cancelled, another attempt, or the execution not running
         _completed_observe(row, entries)
         if ready:
-            nodes_publish(claimed, plan, [join])
-        elif waiting:  # the execution may have nothing left but waits: decided under the lock
+            return _send_or_hand_on(claimed, plan, [join], hand_on)
+        if waiting:  # the execution may have nothing left but waits: decided under the lock
             _advance_locked(claimed, plan, row.node_id)
         return True
     completed, ready = store.complete_chain(claimed, row, output, branch, entries, targets, now)
@@ -292,11 +345,21 @@ def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, 
         return False  # cancelled, another attempt, or the execution not running
     _completed_observe(row, entries)
     if ready:
-        nodes_publish(claimed, plan, ready)
-        return True
+        return _send_or_hand_on(claimed, plan, ready, hand_on)
     # No successor was pending any more (a redelivered message whose successors already
     # ran): the completion stands; what comes next is decided under the lock.
     _advance_locked(claimed, plan, row.node_id)
+    return True
+
+
+def _send_or_hand_on(execution: Execution, plan: Plan, ready: list[str],
+                     hand_on: HandOn | None) -> bool | Following:
+    """Send the ready successors' tasks, or hand the one ready successor on to this task
+    (its row is stamped as sent: if this process dies before claiming it, the sweeper
+    sends it)."""
+    if hand_on is not None and len(ready) == 1 and hand_on.takes(plan, ready[0]):
+        return ready[0], node_lease(plan, ready[0])
+    nodes_publish(execution, plan, ready)
     return True
 
 
@@ -315,9 +378,13 @@ def _advance_locked(claimed: Execution, plan: Plan, node_id: str) -> None:
 
 
 def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: Any, branch: str,
-                   context: NodeContext, secrets: SecretsView) -> None:
-    if _node_complete_unlocked(claimed, row, plan, output, branch, context, secrets):
-        return
+                   context: NodeContext, secrets: SecretsView,
+                   hand_on: HandOn | None = None) -> Following | None:
+    """Record the completion and go on; the successor handed on to this task, if any."""
+    done = _node_complete_unlocked(claimed, row, plan, output, branch, context, secrets,
+                                   hand_on)
+    if done:
+        return None if done is True else done
     with transaction.atomic():
         execution = _locked(claimed)
         completed = node_move(NodeExecution.objects.filter(
@@ -325,7 +392,7 @@ def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: A
         ), NodeStatus.COMPLETED, output=output, branch=branch, error=None,
             finished_at=timezone.now())
         if not completed:
-            return  # cancelled meanwhile, or another attempt finished first
+            return None  # cancelled meanwhile, or another attempt finished first
         metrics.node_observe(row, NodeStatus.COMPLETED)
         if context.variables:
             execution.variables = {**execution.variables, **secrets.redact(context.variables)}
@@ -337,6 +404,7 @@ def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: A
             execution_advance_completed(execution, plan, row.node_id, branch, entries)
         else:
             logs_write(entries)
+    return None
 
 
 def _node_fault(claimed: Execution, row: NodeExecution, plan: Plan, fault: NodeFault,

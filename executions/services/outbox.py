@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from celery import current_app
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection as db_connection
@@ -69,8 +70,7 @@ def _producer(connection: Connection | None) -> Iterator[Producer]:
         with connection.clone() as own:
             yield own.Producer()
         return
-    from config.celery import app
-
+    app = current_app
     with app.producer_or_acquire() as producer:
         yield producer
 

@@ -175,3 +175,23 @@ def execution_start_child(*, parent: Execution, bookmark: Any, workflow: Workflo
         root_id=parent.root_id or parent.pk, depth=parent.depth + 1, graph_path=graph_path,
         item=item, item_index=item_index, correlation_id=parent.correlation_id,
     )
+
+
+def queue_advance(*, workflow_id: Any) -> int:
+    """Start queued executions of the workflow while slots are free; returns how many."""
+    workflow = Workflow.objects.select_related("current_version").get(pk=workflow_id)
+    limit = int(workflow.current_version.definition.get("settings", {}).get("concurrency", 0))
+    started = 0
+    with admission(workflow, max(limit, 1)):
+        while limit <= 0 or active_count(workflow) < limit:
+            with transaction.atomic():
+                queued = (Execution.objects.select_for_update(skip_locked=True)
+                          .select_related("version", "workflow")
+                          .filter(workflow=workflow, parent__isnull=True,
+                                  status=ExecutionStatus.PENDING)
+                          .order_by("created_at").first())
+                if queued is None:
+                    return started
+                execution_admit(queued, execution_plan(queued))
+            started += 1
+    return started

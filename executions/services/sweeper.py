@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from amqp.exceptions import ChannelError
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
@@ -40,9 +41,9 @@ from executions.models import (
 )
 from executions.plan import execution_plan
 from executions.services.children import child_settle
-from executions.services.concurrency import queue_advance
 from executions.services.dependents import dependents_settle
 from executions.services.flow import execution_fail, node_failed_finally
+from executions.services.start import queue_advance
 from executions.services.transitions import log_entry, logs_write, nodes_dispatch
 from executions.store import node_move
 from workflows.nodes.faults import FatalFault, TimeoutFault
@@ -60,8 +61,7 @@ def queue_backlog() -> int | None:
     """Messages waiting in the engine's queue, not yet taken by a worker (None when the
     broker does not answer: the resends then go ahead as they would have). A queue the
     broker does not know holds nothing (the Redis transport keeps no empty queue)."""
-    from config.celery import app
-
+    app = current_app
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1)

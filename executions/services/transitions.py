@@ -30,7 +30,7 @@ from executions.models import (
     NodeExecution,
     OutboxEvent,
 )
-from executions.plan import Plan
+from executions.plan import Plan, execution_plan
 from executions.services.outbox import outbox_event
 from executions.store import dependents_of
 from monitoring import metrics
@@ -113,8 +113,6 @@ def _insert_both(entries: list[ExecutionLog], events: list[OutboxEvent],
 
 
 def _limited(execution: Execution) -> bool:
-    from executions.plan import execution_plan
-
     return execution_plan(execution).concurrency_limited
 
 
@@ -205,9 +203,11 @@ def nodes_dispatch(execution: Execution, plan: Plan, node_ids: Iterable[str]) ->
     nodes_publish(execution, plan, node_ids)
 
 
-def nodes_publish(execution: Execution, plan: Plan, node_ids: list[str]) -> None:
+def nodes_publish(execution: Execution, plan: Plan, node_ids: list[str],
+                  countdown: float | None = None) -> None:
     """Publish the node tasks after the commit (their rows' `dispatched_at` is already set),
-    all of them through one producer taken from Celery's pool."""
+    all of them through one producer taken from Celery's pool; `countdown`: seconds the
+    broker holds them first (a retry)."""
     if not node_ids:
         return
     priority = BROKER_PRIORITY.get(execution.priority, 5)
@@ -217,5 +217,6 @@ def nodes_publish(execution: Execution, plan: Plan, node_ids: list[str]) -> None
         timeout = node_timeout(plan, node_id)
         messages.append(Message(NODE_RUN, (execution_id, node_id), {
             "priority": priority, "soft_time_limit": timeout,
-            "time_limit": timeout + HARD_LIMIT_MARGIN}))
+            "time_limit": timeout + HARD_LIMIT_MARGIN,
+            **({"countdown": countdown} if countdown is not None else {})}))
     send_after_commit(messages)

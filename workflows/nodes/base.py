@@ -45,6 +45,10 @@ class NodeType:
       rendered `data` sets False, and the engine then loads those outputs (a query of the
       node rows) only for a node whose `data` mentions `nodes`. `outputs_read` decides it
       per node, for a type where it depends on `data`.
+    - `pure`: an attempt has no effect outside its output, log lines and variables (no
+      external call, no counter, no wait, no child), and its cost is bounded by the
+      templates' limits: the engine may run it in the task of the node before it (a
+      hand-on, docs/engine.md) instead of sending it as a task of its own.
     """
 
     name: ClassVar[str] = ""
@@ -59,6 +63,7 @@ class NodeType:
     graph_fields: ClassVar[tuple[str, ...]] = ()
     secret_fields: ClassVar[tuple[str, ...]] = ()
     reads_outputs: ClassVar[bool] = True
+    pure: ClassVar[bool] = False
 
     @classmethod
     def branch_handles(cls, data: dict[str, Any]) -> list[str]:

@@ -10,11 +10,22 @@ opaque type (a peer echoing a credential back, a driver quoting it in an error).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workflows.templating import Secret, SecretSource
 
 REDACTED = "***"
+
+# Reads a stored secret's decrypted value by name, or raises KeyError: the secrets store's
+# reader, set when the app is ready (workflows/apps.py), so that node types reach the
+# store only through their context.
+_read: Callable[[str], str] | None = None
+
+
+def secret_reader_set(read: Callable[[str], str]) -> None:
+    global _read  # noqa: PLW0603 - set once, at start-up
+    _read = read
 
 
 class SecretsView(SecretSource):
@@ -25,14 +36,10 @@ class SecretsView(SecretSource):
 
     def value(self, name: str) -> str:
         """The decrypted value; KeyError when there is no secret of that name."""
-        from workflows import selectors
-        from workflows.models import Secret as StoredSecret
-
         if name not in self._used:
-            try:
-                self._used[name] = selectors.secret_value(name=name)
-            except StoredSecret.DoesNotExist:
-                raise KeyError(name) from None
+            if _read is None:
+                raise KeyError(name)
+            self._used[name] = _read(name)
         return self._used[name]
 
     def secret(self, name: str) -> Secret:

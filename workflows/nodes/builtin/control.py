@@ -22,6 +22,7 @@ DEFAULT_CASE = "default"
 class Conditional(NodeType):
     name = "Conditional"
     reads_outputs = False
+    pure = True
     category = NodeCategory.CONTROL
     description = (
         "Branch on an expression (handles 'true' and 'false'), or on `cases`: the first case "

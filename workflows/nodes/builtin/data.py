@@ -19,6 +19,7 @@ logger = logging.getLogger("workflows.nodes.logger")
 class Variable(NodeType):
     name = "Variable"
     reads_outputs = False
+    pure = True
     category = NodeCategory.DATA
     description = "Set execution variables, read by later nodes as `vars.<name>`."
     data_schema = {
@@ -45,6 +46,7 @@ class Variable(NodeType):
 class Transform(NodeType):
     name = "Transform"
     reads_outputs = False
+    pure = True
     category = NodeCategory.DATA
     description = (
         "Reshape data: render `template` (any JSON value whose strings may hold templates), "
@@ -86,6 +88,7 @@ class Transform(NodeType):
 class Logger(NodeType):
     name = "Logger"
     reads_outputs = False
+    pure = True
     category = NodeCategory.UTILITY
     description = "Write a message to the execution's log."
     data_schema = {
@@ -164,6 +167,7 @@ class Counter(NodeType):
 class Validator(NodeType):
     name = "Validator"
     reads_outputs = False
+    pure = True
     category = NodeCategory.DATA
     description = (
         "Check a value against a JSON Schema. Mode fail fails the node on an invalid value; "
