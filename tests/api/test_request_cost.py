@@ -64,7 +64,7 @@ def test_a_page_of_fifty_executions_costs_four_queries(operator, editor, definit
     assert len(queries) == 4, "\n".join(query["sql"][:70] for query in queries)
 
 
-def test_starting_an_execution_costs_eleven_statements(operator, workflow):
+def test_starting_an_execution_costs_nine_statements(operator, workflow):
     # given a workflow of two nodes
     client = bearer(operator)
 
@@ -83,12 +83,13 @@ def test_starting_an_execution_costs_eleven_statements(operator, workflow):
         node_id="greet", dispatched_at__isnull=False).exists()
     # and it cost, on PostgreSQL: the token's user, their permissions, the workflow with
     # its current version; in the service's transaction (its savepoint here, its BEGIN and
-    # COMMIT in production) the execution, its node rows (the root already marked sent),
-    # the `pending` log entry with its outbox event, the move to running and its log entry;
-    # then the node rows read back for the answer: 9 statements and 2 for the transaction.
-    # SQLite writes a log entry and its outbox event in two statements (2 more).
-    expected = 11 if connection.vendor == "postgresql" else 13
-    assert len(queries) == expected, [query["sql"][:120] for query in queries]
+    # COMMIT in production) the execution, written running at once, its node rows (the
+    # root already marked sent), and its `pending` and `running` log entries with their
+    # outbox events in one statement; then the node rows read back for the answer: 7
+    # statements and 2 for the transaction. SQLite writes the log entries and the outbox
+    # events in two statements (1 more).
+    expected = 9 if connection.vendor == "postgresql" else 10
+    assert len(queries) == expected, "\n".join(query["sql"][:150] for query in queries)
 
 
 def test_a_revoked_permission_is_refused_on_the_next_request(operator):
