@@ -200,7 +200,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "weft",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        # One connection pool per process, not per request (config/cache.py).
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2,
+                    "pool_class": "config.cache.ProcessConnectionPool"},
     }
 }
 # channels_redis waits for a websocket's next message with a blocking Redis read of 5

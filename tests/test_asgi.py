@@ -1,11 +1,16 @@
-"""The ASGI entry point refuses a request body over the limit as it arrives."""
+"""The ASGI entry point: a request body over the limit refused as it arrives; the
+connections a request shares with the others."""
 
 from __future__ import annotations
 
 import socket
 
 import httpx
+import pytest
+import redis
 from django.conf import settings
+
+from config.tokens import access_token_issue
 
 MIB = 1024 * 1024
 
@@ -49,3 +54,23 @@ def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(we
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b'"payload_too_large"' in answer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_requests_share_the_web_process_s_redis_connections(web, operator):
+    # given the web server and a client with a token (each API request reads its throttle's
+    # counter from the Redis cache)
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    headers = {"Authorization": f"Bearer {access_token_issue(user=operator)}"}
+    with httpx.Client(base_url=web.url(""), headers=headers, timeout=30) as client:
+        assert client.get("/api/executions").status_code == 200  # the pool is made
+        before = server.info("stats")["total_connections_received"]
+
+        # when 40 more requests are made, one after the other
+        statuses = {client.get("/api/executions").status_code for _ in range(40)}
+
+    # then they were answered over the connections the first one opened: not a new Redis
+    # connection per request (a handful may come from the test's other processes)
+    opened = server.info("stats")["total_connections_received"] - before
+    assert statuses == {200}
+    assert opened < 10, opened

@@ -57,6 +57,12 @@ class Workflow(models.Model):
         ]
 
     def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        """`namespace/name`. (A serializer's `source` names it rather than `__str__`: a
+        method there is inspected for its signature on every row.)"""
         return f"{self.namespace}/{self.name}"
 
 

@@ -34,9 +34,14 @@ class ExecutionPermission(MethodPermission):
     unsafe = EXECUTE
 
 
-# Columns a list page does not show (ExecutionSerializer), left out of its query.
-LIST_DEFERRED = ("variables", "item", "compensation", "version__definition",
-                 "workflow__description", "started_by__password")
+# The columns a list page shows (ExecutionSerializer): of its workflow, version and user
+# only what names them; the rest (the version's definition alone is a JSON document decoded
+# per row) is left out of its query.
+LIST_COLUMNS = (
+    "id", "workflow", "version", "status", "input", "output", "error", "priority",
+    "trigger", "started_by", "idempotency_key", "correlation_id", "parent", "parent_node",
+    "item_index", "root", "depth", "created_at", "started_at", "finished_at",
+    "workflow__namespace", "workflow__name", "version__number", "started_by__username")
 
 
 class ExecutionFilter(django_filters.FilterSet):
@@ -84,7 +89,7 @@ class ParentNodeExecutionSerializer(NodeExecutionSerializer):
 
 
 class ExecutionSerializer(serializers.ModelSerializer):
-    workflow_name = serializers.CharField(source="workflow.__str__", read_only=True)
+    workflow_name = serializers.CharField(source="workflow.full_name", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     started_by = serializers.CharField(source="started_by.username", default=None)
     input_from = serializers.SerializerMethodField(
@@ -188,9 +193,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if self.action == "retrieve":
             return selectors.execution_detail_list()
         if self.action == "list":
-            # A page shows none of these; the version's definition alone is a JSON document
-            # decoded per row.
-            return selectors.execution_list().defer(*LIST_DEFERRED)
+            return selectors.execution_list().only(*LIST_COLUMNS)
         return selectors.execution_list()
 
     def get_serializer_class(self):

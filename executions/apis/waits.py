@@ -68,7 +68,7 @@ class BookmarkFilter(django_filters.FilterSet):
 
 
 class BookmarkSerializer(serializers.ModelSerializer):
-    workflow = serializers.CharField(source="execution.workflow.__str__", read_only=True)
+    workflow = serializers.CharField(source="execution.workflow.full_name", read_only=True)
     hook_url = serializers.SerializerMethodField(
         help_text="For webhook waits: POST here to resume the node. The URL is the "
                   "credential, so it is shown only to those who may resume the wait "

@@ -28,7 +28,7 @@ class WebhookFilter(django_filters.FilterSet):
 
 
 class WebhookOutputSerializer(serializers.ModelSerializer):
-    workflow_name = serializers.CharField(source="workflow.__str__", read_only=True)
+    workflow_name = serializers.CharField(source="workflow.full_name", read_only=True)
     has_signing_secret = serializers.SerializerMethodField()
 
     class Meta:
