@@ -1,8 +1,10 @@
-"""Reads of the collaboration app: who is in a workflow's designer now.
+"""Reads of the collaboration app: who is in a workflow now, its events and shared state.
 
-Presence lives in Redis (`REDIS_URL`), one hash per workflow, one field per open socket,
-so every web process sees the same people. An entry whose socket stopped sending
-heartbeats for `COLLABORATION_PRESENCE_TTL` seconds (its process died) is left out.
+Presence lives in Redis (`REDIS_URL`), so every web process sees the same people: one
+hash per workflow, one field per open socket (or per user present through the API), and
+one hash per user naming the workflows they are in. An entry whose owner stopped sending
+heartbeats for `COLLABORATION_PRESENCE_TTL` seconds (its process died, its client went
+silent) is left out. Events and shared state are rows in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,11 +14,22 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from redis.asyncio import Redis
+
+from collaboration.models import CollaborationEvent, SharedState
+
+# What the others see of a presence entry.
+PRESENCE_FIELDS = ("connection", "user", "username", "status", "activity", "selection",
+                   "via")
 
 
 def presence_key(workflow_id: Any) -> str:
     return f"weft:presence:{workflow_id}"
+
+
+def presence_user_key(user_id: Any) -> str:
+    return f"weft:presence:user:{user_id}"
 
 
 def presence_client() -> Redis:
@@ -24,11 +37,59 @@ def presence_client() -> Redis:
     return Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
 
 
-async def presence_list(*, client: Redis, workflow_id: Any) -> list[dict[str, Any]]:
-    """The open sockets on the workflow, oldest first: connection, user, username, status."""
+def presence_live(raw_entries: dict[Any, Any]) -> list[dict[str, Any]]:
+    """The entries of a presence hash (as read from Redis) that are live, oldest first."""
     oldest = time.time() - settings.COLLABORATION_PRESENCE_TTL
-    entries = [json.loads(raw) for raw in
-               (await client.hgetall(presence_key(workflow_id))).values()]
-    live = [entry for entry in entries if entry["seen"] >= oldest]
-    return [{name: entry[name] for name in ("connection", "user", "username", "status")}
-            for entry in sorted(live, key=lambda entry: entry["joined"])]
+    entries = [json.loads(raw) for raw in raw_entries.values()]
+    return sorted((entry for entry in entries if entry["seen"] >= oldest),
+                  key=lambda entry: entry["joined"])
+
+
+def presence_public(entry: dict[str, Any]) -> dict[str, Any]:
+    defaults = {"status": "online", "activity": "", "selection": [], "via": "socket"}
+    return {name: entry.get(name, defaults.get(name)) for name in PRESENCE_FIELDS}
+
+
+async def presence_list(*, client: Redis, workflow_id: Any) -> list[dict[str, Any]]:
+    """The live entries on the workflow, oldest first: connection, user, username, status
+    (online, away, busy), activity, selection (node ids) and via (socket or api)."""
+    return [presence_public(entry)
+            for entry in presence_live(await client.hgetall(presence_key(workflow_id)))]
+
+
+async def presence_many(*, client: Redis, workflow_ids: list[Any]
+                        ) -> dict[str, list[dict[str, Any]]]:
+    """`presence_list` of each workflow, read in one round trip."""
+    async with client.pipeline(transaction=False) as pipe:
+        for workflow_id in workflow_ids:
+            pipe.hgetall(presence_key(workflow_id))
+        hashes = await pipe.execute()
+    return {str(workflow_id): [presence_public(entry) for entry in presence_live(raw)]
+            for workflow_id, raw in zip(workflow_ids, hashes, strict=True)}
+
+
+async def presence_workflows(*, client: Redis, user_id: Any) -> list[str]:
+    """The ids of the workflows the user is present in now (any live entry of theirs)."""
+    oldest = time.time() - settings.COLLABORATION_PRESENCE_TTL
+    seen = await client.hgetall(presence_user_key(user_id))
+    candidates = [key.decode() for key, value in seen.items() if float(value) >= oldest]
+    present = []
+    for workflow_id in candidates:
+        entries = presence_live(await client.hgetall(presence_key(workflow_id)))
+        if any(entry["user"] == int(user_id) for entry in entries):
+            present.append(workflow_id)
+    return present
+
+
+def events_after(*, workflow: Any, after: int) -> QuerySet[CollaborationEvent]:
+    """The workflow's events numbered above `after`, oldest first, with their users."""
+    return (CollaborationEvent.objects.filter(workflow=workflow, seq__gt=after)
+            .select_related("user").order_by("seq"))
+
+
+def state_list(*, workflow: Any) -> QuerySet[SharedState]:
+    return SharedState.objects.filter(workflow=workflow).select_related("updated_by")
+
+
+def state_get(*, workflow: Any, key: str) -> SharedState | None:
+    return state_list(workflow=workflow).filter(key=key).first()

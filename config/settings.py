@@ -241,8 +241,30 @@ COLLABORATION_PRESENCE_TTL = env_int(
     "COLLABORATION_PRESENCE_TTL", 60,
     "Seconds a designer's presence lasts without a heartbeat.",
 )
-COLLABORATION_STATUS_MAX_CHARS = env_int(
-    "COLLABORATION_STATUS_MAX_CHARS", 200, "Longest presence status a designer may set."
+COLLABORATION_ACTIVITY_MAX_CHARS = env_int(
+    "COLLABORATION_ACTIVITY_MAX_CHARS", 200,
+    "Longest presence activity (what someone says they are doing) one may set.",
+)
+COLLABORATION_SELECTION_MAX = env_int(
+    "COLLABORATION_SELECTION_MAX", 200, "Most node ids a presence's selection may name.",
+)
+COLLABORATION_PRESENCE_MANY_MAX = env_int(
+    "COLLABORATION_PRESENCE_MANY_MAX", 100,
+    "Most workflows one `GET /api/collaboration/presence` may name.",
+)
+COLLABORATION_STATE_MAX_KEYS = env_int(
+    "COLLABORATION_STATE_MAX_KEYS", 1000, "Most keys of a workflow's shared state.",
+)
+COLLABORATION_STATE_MAX_BYTES = env_int(
+    "COLLABORATION_STATE_MAX_BYTES", 65536,
+    "Largest value of a shared state key, in bytes of JSON.",
+)
+COLLABORATION_EVENT_MAX_BYTES = env_int(
+    "COLLABORATION_EVENT_MAX_BYTES", 16384,
+    "Largest `data` of a posted collaboration event, in bytes of JSON.",
+)
+COLLABORATION_EVENTS_PAGE_MAX = env_int(
+    "COLLABORATION_EVENTS_PAGE_MAX", 500, "Most collaboration events one request returns.",
 )
 
 # --- Celery ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ api_patterns = [
     path("auth/me", MeApi.as_view(), name="auth-me"),
     path("", include("workflows.urls")),
     path("", include("executions.urls")),
+    path("collaboration/", include("collaboration.urls")),
     *audit_router.urls,
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(url_name="schema"), name="swagger-ui"),

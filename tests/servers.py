@@ -63,6 +63,42 @@ async def receive_json(websocket: ClientConnection, timeout: float = 10) -> Any:
     return json.loads(await asyncio.wait_for(websocket.recv(), timeout))
 
 
+async def receive_presence(websocket: ClientConnection, timeout: float = 10) -> Any:
+    """The next frame of the collaboration socket that is not a collaboration `event`
+    (joins and leaves are events as well as presence frames)."""
+    while (frame := await receive_json(websocket, timeout))["type"] == "event":
+        pass
+    return frame
+
+
+async def receive_event(websocket: ClientConnection, kinds: set[str],
+                        timeout: float = 10) -> Any:
+    """The next collaboration `event` frame of one of `kinds`, skipping other frames."""
+    while True:
+        frame = await receive_json(websocket, timeout)
+        if frame["type"] == "event" and frame["event"]["kind"] in kinds:
+            return frame
+
+
+def collaboration_settle(timeout: float = 10) -> None:
+    """Wait until every person who joined a workflow's collaboration has been recorded as
+    having left: the web server records a closed socket's `left` event after the client
+    has gone, and a test's database flush must not run into that write."""
+    import time
+
+    from django.db.models import Count, Q
+
+    from collaboration.models import CollaborationEvent
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counts = CollaborationEvent.objects.aggregate(
+            joined=Count("id", filter=Q(kind="joined")), left=Count("id", filter=Q(kind="left")))
+        if counts["joined"] <= counts["left"]:
+            return
+        time.sleep(0.05)
+
+
 @contextmanager
 def web_server(log_dir: Path, *, access_log: bool = False, **env: str) -> Iterator[WebServer]:
     """Start the ASGI web server against the test database, wait until it answers;

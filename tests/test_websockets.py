@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from config.tokens import access_token_issue
 from executions.models import Execution
 from tests.engine import workflow_from
-from tests.servers import receive_json
+from tests.servers import collaboration_settle, receive_presence
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -43,8 +43,10 @@ def socket_path(request, definition, viewer):
     if request.param == "execution":
         execution = Execution.objects.create(workflow=workflow,
                                              version=workflow.current_version)
-        return f"/ws/executions/{execution.pk}/?token={token}"
-    return f"/ws/workflows/{workflow.pk}/?token={token}"
+        yield f"/ws/executions/{execution.pk}/?token={token}"
+        return
+    yield f"/ws/workflows/{workflow.pk}/?token={token}"
+    collaboration_settle()
 
 
 BAD_FRAMES = [
@@ -71,15 +73,15 @@ def test_bad_frames_are_answered_with_errors_and_the_socket_stays_open(web, sock
     async def go():
         answers = []
         async with web.websocket(socket_path) as websocket:
-            await receive_json(websocket)  # the snapshot
+            await receive_presence(websocket)  # the snapshot
             for frame, _ in BAD_FRAMES:
                 # when the client sends a frame the socket cannot use (slower than the rate)
                 await asyncio.sleep(0.15)
                 await websocket.send(frame)
-                answers.append(await receive_json(websocket))
+                answers.append(await receive_presence(websocket))
             # then the socket still answers
             await websocket.send('{"type": "ping"}')
-            return answers, await receive_json(websocket)
+            return answers, await receive_presence(websocket)
 
     answers, pong = async_to_sync(go)()
     assert [(answer["type"], answer["code"]) for answer in answers] == [
@@ -92,11 +94,11 @@ def test_bad_frames_are_answered_with_errors_and_the_socket_stays_open(web, sock
 def test_a_flood_of_messages_is_cut_to_the_rate_and_the_socket_stays_open(web, socket_path):
     async def go():
         async with web.websocket(socket_path) as websocket:
-            await receive_json(websocket)  # the snapshot
+            await receive_presence(websocket)  # the snapshot
             # when the client sends far more than 10 messages in a second
             for _ in range(40):
                 await websocket.send('{"type": "ping"}')
-            answers = [await receive_json(websocket) for _ in range(40)]
+            answers = [await receive_presence(websocket) for _ in range(40)]
             return answers
 
     answers = async_to_sync(go)()

@@ -18,6 +18,15 @@ def workflow_list() -> QuerySet[Workflow]:
     return Workflow.objects.select_related("current_version", "owner").prefetch_related("tags")
 
 
+# A workflow named in a URL: an id, or `namespace/name` whose namespace is not an id
+# (`<id>/versions` stays the versions of a workflow, `<namespace>/versions` a workflow named
+# `versions`).
+WORKFLOW_REFERENCE_REGEX = (
+    r"[^/.]+|(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)"
+    r"[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*"
+)
+
+
 def workflow_reference_q(reference: str, *, prefix: str = "") -> Q | None:
     """The condition for a workflow named by its id or as `namespace/name` (`prefix`
     reaches it from another model, e.g. `workflow__`); None when it is neither."""

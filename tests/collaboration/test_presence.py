@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from websockets.exceptions import ConnectionClosed
 
 from config.tokens import access_token_issue
 from tests.engine import workflow_from
-from tests.servers import receive_json
+from tests.servers import receive_presence
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +30,7 @@ def close_code(web, path: str, **kwargs) -> int:
     async def go():
         async with web.websocket(path, **kwargs) as websocket:
             with pytest.raises(ConnectionClosed) as closed:
-                await receive_json(websocket)
+                await receive_presence(websocket)
             return closed.value.rcvd.code
 
     return async_to_sync(go)()
@@ -54,7 +55,7 @@ def test_a_session_login_joins_the_workflow(web, workflow, viewer, client):
     async def go():
         async with web.websocket(path_for(workflow.pk),
                                  additional_headers={"Cookie": cookie}) as websocket:
-            return await receive_json(websocket)
+            return await receive_presence(websocket)
 
     snapshot = async_to_sync(go)()
     assert snapshot["type"] == "presence.snapshot"
@@ -65,29 +66,36 @@ def test_designers_see_each_other_join_speak_and_leave(web, workflow, viewer, ed
     async def go():
         async with web.websocket(path_for(workflow.pk, viewer)) as first:
             # given a viewer alone on the workflow
-            alone = await receive_json(first)
+            alone = await receive_presence(first)
             # when an editor opens it too
             async with web.websocket(path_for(workflow.pk, editor)) as second:
-                both = await receive_json(second)
-                joined = await receive_json(first)
-                # and says what they are doing, then sends a heartbeat
-                await second.send('{"type": "status", "status": "editing node fetch"}')
-                status = await receive_json(first)
+                both = await receive_presence(second)
+                joined = await receive_presence(first)
+                # and says what they are doing, points, then sends a heartbeat
+                await second.send('{"type": "presence", "status": "busy", '
+                                  '"activity": "editing fetch", "selection": ["fetch"]}')
+                updated = await receive_presence(first)
+                await second.send('{"type": "pointer", "x": 120.5, "y": -40}')
+                pointer = await receive_presence(first)
                 await second.send('{"type": "heartbeat"}')
-                heartbeat = await receive_json(first)
+                heartbeat = await receive_presence(first)
             # and leaves
-            left = await receive_json(first)
-            return alone, both, joined, status, heartbeat, left
+            left = await receive_presence(first)
+            return alone, both, joined, updated, pointer, heartbeat, left
 
-    alone, both, joined, status, heartbeat, left = async_to_sync(go)()
+    alone, both, joined, updated, pointer, heartbeat, left = async_to_sync(go)()
     # then each saw the other, and the others' messages reached the first
     assert alone["type"] == "presence.snapshot"
     assert [user["username"] for user in alone["users"]] == ["viewer"]
     assert [user["username"] for user in both["users"]] == ["viewer", "editor"]
     assert both["you"] == both["users"][1]["connection"]
+    assert both["users"][0]["status"] == "online" and both["users"][0]["via"] == "socket"
     assert joined["type"] == "presence.joined" and joined["user"]["username"] == "editor"
-    assert status["type"] == "presence.status"
-    assert status["user"]["status"] == "editing node fetch"
+    assert updated["type"] == "presence.updated"
+    assert {name: updated["user"][name] for name in ("status", "activity", "selection")} == {
+        "status": "busy", "activity": "editing fetch", "selection": ["fetch"]}
+    assert pointer["type"] == "presence.pointer" and pointer["pointer"] == {"x": 120.5, "y": -40}
+    assert pointer["user"]["username"] == "editor"
     assert heartbeat["type"] == "presence.heartbeat"
     assert left["type"] == "presence.left" and left["user"]["username"] == "editor"
 
@@ -95,31 +103,44 @@ def test_designers_see_each_other_join_speak_and_leave(web, workflow, viewer, ed
 def test_a_designer_who_left_is_not_in_the_next_snapshot(web, workflow, viewer, editor):
     async def go():
         async with web.websocket(path_for(workflow.pk, viewer)) as watching:
-            await receive_json(watching)
+            await receive_presence(watching)
             # given an editor who joined and left
             async with web.websocket(path_for(workflow.pk, editor)) as websocket:
-                await receive_json(websocket)
-                await receive_json(watching)  # joined
-            assert (await receive_json(watching))["type"] == "presence.left"
+                await receive_presence(websocket)
+                await receive_presence(watching)  # joined
+            assert (await receive_presence(watching))["type"] == "presence.left"
             # when the viewer opens the workflow again
             async with web.websocket(path_for(workflow.pk, viewer)) as websocket:
-                return await receive_json(websocket)
+                return await receive_presence(websocket)
 
     snapshot = async_to_sync(go)()
     # then only the viewer's two sockets are listed
     assert [user["username"] for user in snapshot["users"]] == ["viewer", "viewer"]
 
 
-def test_a_status_longer_than_the_limit_is_refused_and_the_socket_stays(web, workflow,
-                                                                         viewer):
+@pytest.mark.parametrize(("frame", "named"), [
+    ({"type": "status", "status": "x" * 201}, "status"),
+    ({"type": "presence", "status": "asleep"}, "status"),
+    ({"type": "presence", "activity": "x" * 201}, "activity"),
+    ({"type": "presence", "selection": "fetch"}, "selection"),
+    ({"type": "presence", "selection": ["x"] * 201}, "selection"),
+    ({"type": "presence", "colour": "red"}, "colour"),
+    ({"type": "pointer", "x": "left", "y": 1}, '"x"'),
+    ({"type": "pointer", "x": 1e300, "y": 1}, '"x"'),
+    ({"type": "pointer", "x": True, "y": 1}, '"x"'),
+])
+def test_a_bad_presence_is_refused_naming_the_field_and_the_socket_stays(web, workflow,
+                                                                         viewer, frame,
+                                                                         named):
     async def go():
         async with web.websocket(path_for(workflow.pk, viewer)) as websocket:
-            await receive_json(websocket)
-            await websocket.send('{"type": "status", "status": "%s"}' % ("x" * 201))
-            refused = await receive_json(websocket)
+            await receive_presence(websocket)
+            await websocket.send(json.dumps(frame))
+            refused = await receive_presence(websocket)
             await websocket.send('{"type": "ping"}')
-            return refused, await receive_json(websocket)
+            return refused, await receive_presence(websocket)
 
     refused, pong = async_to_sync(go)()
     assert refused["type"] == "error" and refused["code"] == "invalid_message"
+    assert named in refused["message"], refused
     assert pong == {"type": "pong"}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.servers import collaboration_settle
 from tests.workers import ROOT
 
 CHROMIUM = os.environ.get("WEFT_CHROMIUM", "/usr/bin/chromium")
@@ -56,7 +57,9 @@ class BrowserErrors(list):
 def open_page(browser, web, transactional_db) -> Iterator[Callable[..., Any]]:
     """`open_page(user, path)`: a new browser context signed in as `user` (a session made
     as the login form would), at `path`; the page's errors are collected and must stay
-    empty unless the test cleared them."""
+    empty unless the test cleared them. A designer on a saved workflow is present on it
+    (docs/collaboration.md): once the pages are closed, the server records their leaving
+    before the test's tables are emptied."""
     from django.conf import settings
     from django.test import Client
 
@@ -87,6 +90,7 @@ def open_page(browser, web, transactional_db) -> Iterator[Callable[..., Any]]:
     yield make
     for context in contexts:
         context.close()
+    collaboration_settle()
     for errors in collected:
         errors.assert_none()
 

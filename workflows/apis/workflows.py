@@ -270,12 +270,7 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     """Workflows and their immutable versions."""
 
     permission_classes = [WorkflowPermission]
-    # An id, or `namespace/name` whose namespace is not an id: `<id>/versions` stays the
-    # versions of a workflow, `<namespace>/versions` a workflow named `versions`.
-    lookup_value_regex = (
-        r"[^/.]+|(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/)"
-        r"[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*"
-    )
+    lookup_value_regex = selectors.WORKFLOW_REFERENCE_REGEX
     throttle_scope: str | None = None  # set to "execute" on the execute action
     filterset_class = WorkflowFilter
     search_fields = ["name", "namespace", "description"]

@@ -4,6 +4,10 @@ import {
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Avatars } from "../collaboration/Avatars";
+import { selectionsByNode } from "../collaboration/people";
+import { usePresence } from "../collaboration/presence";
+import { RemotePointers } from "../collaboration/RemotePointers";
 import { Notice, errorText } from "../components/Notice";
 import { ApiError, api } from "../lib/api";
 import { may, type PageProps } from "../lib/props";
@@ -74,6 +78,7 @@ function DesignerPage({ props }: { props: PageProps }) {
   const far = useStore(isFar);
   const wrapper = useRef<HTMLDivElement>(null);
   const readOnly = !canWrite || comparing !== null;
+  const presence = usePresence(workflowId);
 
   const typeMap = useMemo(() => new Map(types.map((type) => [type.name, type])), [types]);
   // The definition follows the nodes' content, not every frame of a drag: `revision` moves
@@ -409,11 +414,28 @@ function DesignerPage({ props }: { props: PageProps }) {
   const selectedNodes = nodes.filter((node) => node.selected);
   const selected = selectedNodes.length === 1 ? selectedNodes[0] : null;
   const selectedId = selected?.id ?? null;
+
+  // --- presence: what the others on this workflow see of this page --------------------------
+  const { setSelection, setStatus, movePointer } = presence;
+  const selectionKey = JSON.stringify(selectedNodes.map((node) => node.id));
+  useEffect(() => setSelection(JSON.parse(selectionKey) as string[]), [selectionKey, setSelection]);
+  const activity = comparing ? `comparing v${comparing.diff.from} and v${comparing.diff.to}`
+    : selectedId ? `${readOnly ? "reading" : "editing"} ${selectedId}` : "";
+  useEffect(() => {
+    const tell = () => setStatus(document.visibilityState === "hidden" ? "away" : "online", activity);
+    tell();
+    document.addEventListener("visibilitychange", tell);
+    return () => document.removeEventListener("visibilitychange", tell);
+  }, [activity, setStatus]);
+  const onPointerMove = (event: { clientX: number; clientY: number }) =>
+    movePointer(flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
   const upstream = useMemo(() => (selectedId ? ancestors(selectedId, edges) : []), [selectedId, edges]);
   const onSelectedChange = useCallback((node: DefinitionNode) => { if (selectedId) updateNode(selectedId, node); }, [selectedId, updateNode]);
   const onSelectedRename = useCallback((to: string) => (selectedId ? renameNode(selectedId, to) : null), [selectedId, renameNode]);
   const selectedProblems = useMemo(() => (selectedId ? problemsByNode.get(selectedId) ?? NO_PROBLEMS : NO_PROBLEMS), [selectedId, problemsByNode]);
-  const context = useMemo(() => ({ types: typeMap, problemsByNode, diffMarks: comparing?.marks ?? new Map() }), [typeMap, problemsByNode, comparing]);
+  const selectedByOthers = useMemo(() => selectionsByNode(presence.others), [presence.others]);
+  const context = useMemo(() => ({ types: typeMap, problemsByNode, diffMarks: comparing?.marks ?? new Map(), selectedByOthers }),
+    [typeMap, problemsByNode, comparing, selectedByOthers]);
   const styledEdges = useMemo(() => edges.map((edge) => {
     const classes = [edgeProblems.has(edge.id) ? "has-errors" : "", comparing?.diff.edges.added.includes(edge.id) ? "diff-added" : "",
       comparing?.diff.edges.removed.includes(edge.id) ? "diff-removed" : ""].filter(Boolean).join(" ");
@@ -431,6 +453,8 @@ function DesignerPage({ props }: { props: PageProps }) {
           <h1>{title}</h1>
           {workflow && <span className="muted">v{workflow.version}</span>}
           {dirty && <span className="unsaved">unsaved changes</span>}
+          <Avatars entries={presence.others} label="Also on this workflow" />
+          {presence.link === "reconnecting" && <span className="muted presence-link">reconnecting to see who is here…</span>}
           <span className={`validity ${errors.length ? "invalid" : "valid"}`} role="status" aria-live="polite">
             {report === null ? "checking…" : errors.length ? `${errors.length} problem(s)` : "valid"}
           </span>
@@ -464,6 +488,7 @@ function DesignerPage({ props }: { props: PageProps }) {
         <div className="designer-body">
           {canWrite && <Palette types={types} onAdd={addNode} disabled={readOnly} />}
           <div className={far ? "canvas far" : "canvas"} ref={wrapper} data-testid="canvas"
+            onPointerMove={onPointerMove} onPointerLeave={() => movePointer(null)}
             onDragOver={(event) => { if (event.dataTransfer.types.includes(DRAG_TYPE)) { event.preventDefault(); event.dataTransfer.dropEffect = "move"; } }}
             onDrop={(event) => {
               const type = event.dataTransfer.getData(DRAG_TYPE);
@@ -482,6 +507,7 @@ function DesignerPage({ props }: { props: PageProps }) {
               <MiniMap pannable zoomable ariaLabel="Overview of the workflow" />
               <Controls showInteractive={false} />
             </ReactFlow>
+            <RemotePointers others={presence.others} pointers={presence.pointers} />
           </div>
           <aside className="side" aria-label="Side panel">
             <div className="tabs" role="tablist">

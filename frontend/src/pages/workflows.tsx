@@ -1,4 +1,6 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Avatars } from "../collaboration/Avatars";
+import { useWorkflowsPresence } from "../collaboration/useWorkflowsPresence";
 import { StatusBadge } from "../components/StatusBadge";
 import { Notice, errorText } from "../components/Notice";
 import { api, query, type Page } from "../lib/api";
@@ -37,6 +39,9 @@ function WorkflowsPage() {
     return () => { controller.abort(); window.clearTimeout(timer); };
   }, [load]);
 
+  const shownIds = useMemo(() => page?.results.map((workflow) => workflow.id) ?? [], [page]);
+  const present = useWorkflowsPresence(shownIds);
+
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>
     setFilters((current) => ({ ...current, [key]: event.target.value }));
 
@@ -71,7 +76,7 @@ function WorkflowsPage() {
       {page && page.results.length > 0 && (
         <table className="list workflows">
           <thead>
-            <tr><th>Workflow</th><th>Tags</th><th>Version</th><th>Active</th><th>Last run</th><th>Updated</th></tr>
+            <tr><th>Workflow</th><th>Who is here</th><th>Tags</th><th>Version</th><th>Active</th><th>Last run</th><th>Updated</th></tr>
           </thead>
           <tbody>
             {page.results.map((workflow) => (
@@ -79,6 +84,9 @@ function WorkflowsPage() {
                 <td>
                   <a href={`/workflows/${workflow.id}/`}>{workflow.namespace}/{workflow.name}</a>
                   {workflow.description && <div className="muted">{workflow.description}</div>}
+                </td>
+                <td className="present">
+                  <Avatars entries={present[workflow.id] ?? []} label={`On ${workflow.namespace}/${workflow.name} now`} />
                 </td>
                 <td>{workflow.tags.map((tag) => <span className="tag" key={tag}>{tag}</span>)}</td>
                 <td>v{workflow.version}</td>
