@@ -60,7 +60,7 @@ class UsersSerializer(serializers.Serializer):
     users = PresenceSerializer(many=True)
 
 
-class EventInputSerializer(InputSerializer):
+class CollaborationEventInputSerializer(InputSerializer):
     kind = serializers.ChoiceField(
         choices=[(kind.value, kind.label) for kind in EVENT_KINDS_POSTED],
         default=EventKind.MESSAGE,
@@ -74,7 +74,7 @@ class EventInputSerializer(InputSerializer):
         return value
 
 
-class EventSerializer(serializers.Serializer):
+class CollaborationEventSerializer(serializers.Serializer):
     seq = serializers.IntegerField(help_text="The event's number in its workflow, from 1.")
     kind = serializers.ChoiceField(choices=EventKind.choices)
     user = serializers.CharField(allow_null=True)
@@ -82,8 +82,8 @@ class EventSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class EventsSerializer(serializers.Serializer):
-    events = EventSerializer(many=True)
+class CollaborationEventsSerializer(serializers.Serializer):
+    events = CollaborationEventSerializer(many=True)
     last_seq = serializers.IntegerField(
         help_text="The number to pass as `after` next time (the last one returned, or "
         "`after` when none was).")
@@ -239,7 +239,8 @@ class UserPresenceApi(WorkflowCollaborationApi):
 
 @extend_schema(tags=["collaboration"], parameters=[WORKFLOW_PARAMETER])
 class StateListApi(WorkflowCollaborationApi):
-    @extend_schema(responses={200: StateSerializer, **READ_ERRORS})
+    @extend_schema(operation_id="collaboration_state_list",
+                   responses={200: StateSerializer, **READ_ERRORS})
     def get(self, request, workflow):
         """The workflow's shared state: every key with its value and version."""
         rows = selectors.state_list(workflow=self.workflow())
@@ -258,7 +259,8 @@ class StateKeyApi(WorkflowCollaborationApi):
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({"key": exc.detail}) from None
 
-    @extend_schema(responses={200: StateEntrySerializer, **READ_ERRORS})
+    @extend_schema(operation_id="collaboration_state_key_retrieve",
+                   responses={200: StateEntrySerializer, **READ_ERRORS})
     def get(self, request, workflow, key):
         """One key of the shared state; 404 when it is not set."""
         row = selectors.state_get(workflow=self.workflow(), key=self._key(key))
@@ -294,7 +296,7 @@ class StateKeyApi(WorkflowCollaborationApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class EventsQuerySerializer(InputSerializer):
+class CollaborationEventsQuerySerializer(InputSerializer):
     after = serializers.IntegerField(min_value=0, default=0,
                                      help_text="Only events numbered above this.")
     limit = serializers.IntegerField(min_value=1, max_value=settings.COLLABORATION_EVENTS_PAGE_MAX,
@@ -303,14 +305,14 @@ class EventsQuerySerializer(InputSerializer):
 
 @extend_schema(tags=["collaboration"], parameters=[WORKFLOW_PARAMETER])
 class EventsApi(WorkflowCollaborationApi):
-    @extend_schema(parameters=[EventsQuerySerializer],
-                   responses={200: EventsSerializer, **error_responses(400, 401, 403, 404,
-                                                                        429)})
+    @extend_schema(parameters=[CollaborationEventsQuerySerializer],
+                   responses={200: CollaborationEventsSerializer,
+                              **error_responses(400, 401, 403, 404, 429)})
     def get(self, request, workflow):
         """The workflow's collaboration events, oldest first: joined, left, edited,
         published, commented, state_changed, message. Pass `after` the `last_seq` of the
         previous answer to resume."""
-        query = EventsQuerySerializer(data=request.query_params.dict())
+        query = CollaborationEventsQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         after, limit = query.validated_data["after"], query.validated_data["limit"]
         rows = list(selectors.events_after(workflow=self.workflow(), after=after)[:limit + 1])
@@ -319,11 +321,11 @@ class EventsApi(WorkflowCollaborationApi):
                          "last_seq": events[-1]["seq"] if events else after,
                          "more": len(rows) > limit})
 
-    @extend_schema(request=EventInputSerializer, responses={201: EventSerializer,
-                                                            **WRITE_ERRORS})
+    @extend_schema(request=CollaborationEventInputSerializer,
+                   responses={201: CollaborationEventSerializer, **WRITE_ERRORS})
     def post(self, request, workflow):
         """Post an event (a `message` with any JSON `data`) to everyone on the workflow."""
-        data = EventInputSerializer(data=request.data)
+        data = CollaborationEventInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.event_record(workflow=self.workflow(), kind=data.validated_data["kind"],
                                       user=request.user, data=data.validated_data["data"])

@@ -478,6 +478,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "executions.models.ExecutionStatus",
         "NodeStatusEnum": "executions.models.NodeStatus",
+        "PresenceStatusEnum": "collaboration.models.PresenceStatus",
     },
 }
 
