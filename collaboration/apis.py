@@ -159,6 +159,16 @@ class WorkflowCollaborationApi(APIView):
         return workflow_selectors.workflow_by_reference(
             reference=self.kwargs["workflow"], queryset=Workflow.objects.all())
 
+    def join(self, request) -> list[dict[str, Any]]:
+        """Make the caller present with the body's presence; everyone present."""
+        data = PresenceInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return services.presence_join(
+            workflow=self.workflow(), user=request.user,
+            status=data.validated_data.get("status", PresenceStatus.ONLINE),
+            activity=data.validated_data.get("activity", ""),
+            selection=data.validated_data.get("selection", []))
+
 
 WORKFLOW_PARAMETER = OpenApiParameter("workflow", str, OpenApiParameter.PATH,
                                       description="The workflow's id or `namespace/name`.")
@@ -174,14 +184,7 @@ class JoinApi(WorkflowCollaborationApi):
         """Be present on the workflow through the API (for clients without the websocket):
         until `leave`, or `COLLABORATION_PRESENCE_TTL` seconds after the last `join` or
         presence update. Answers who is present."""
-        data = PresenceInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        users = services.presence_join(
-            workflow=self.workflow(), user=request.user,
-            status=data.validated_data.get("status", PresenceStatus.ONLINE),
-            activity=data.validated_data.get("activity", ""),
-            selection=data.validated_data.get("selection", []))
-        return Response({"users": users})
+        return Response({"users": self.join(request)})
 
 
 @extend_schema(tags=["collaboration"], parameters=[WORKFLOW_PARAMETER])
@@ -227,14 +230,7 @@ class UserPresenceApi(WorkflowCollaborationApi):
         if target.pk != request.user.pk:
             raise PermissionDeniedError("One sets one's own presence only.",
                                         details={"user": user})
-        data = PresenceInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        users = services.presence_join(
-            workflow=self.workflow(), user=request.user,
-            status=data.validated_data.get("status", PresenceStatus.ONLINE),
-            activity=data.validated_data.get("activity", ""),
-            selection=data.validated_data.get("selection", []))
-        return Response({"users": users})
+        return Response({"users": self.join(request)})
 
 
 @extend_schema(tags=["collaboration"], parameters=[WORKFLOW_PARAMETER])
