@@ -1,11 +1,12 @@
-"""Operators see a workflow's collaboration events and shared state; they change them
-through the API (whose services number the events and send them live), not here."""
+"""Operators see a workflow's collaboration events, shared state and draft; they change
+them through the API and the designer (whose services number the events and updates and
+send them live), not here."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from collaboration.models import CollaborationEvent, SharedState
+from collaboration.models import CollaborationEvent, Draft, SharedState
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,3 +30,11 @@ class SharedStateAdmin(ReadOnlyAdmin):
     list_display = ["workflow", "key", "version", "updated_by", "updated_at"]
     search_fields = ["workflow__name", "workflow__namespace", "key"]
     list_select_related = ["workflow", "updated_by"]
+
+
+@admin.register(Draft)
+class DraftAdmin(ReadOnlyAdmin):
+    list_display = ["workflow", "base_version", "last_seq", "compacted_seq", "updated_at"]
+    search_fields = ["workflow__name", "workflow__namespace"]
+    list_select_related = ["workflow"]
+    exclude = ["snapshot"]

@@ -96,3 +96,90 @@ class SharedState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow}: {self.key}"
+
+
+class Draft(models.Model):
+    """A workflow's draft: the document its editors change together before it is published
+    as the next version (`collaboration/documents.py` has its shape).
+
+    Stored as a compacted snapshot (every update up to `compacted_seq`, merged) and the
+    updates after it (`DraftUpdate`). An update takes the next number by updating this row
+    in its own transaction, so updates commit in number order: a process that has applied
+    update n finds every update before it."""
+
+    workflow = models.OneToOneField(Workflow, primary_key=True, on_delete=models.CASCADE,
+                                    related_name="draft")
+    snapshot = models.BinaryField(default=bytes)
+    compacted_seq = models.BigIntegerField(default=0)
+    last_seq = models.BigIntegerField(default=0)
+    # The version the draft holds besides its editors' changes: it was seeded from it, or a
+    # later version saved outside the draft was merged into it, or it was published as it.
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    # Who changed the draft since it was last published: the next version's co-authors.
+    authors = models.JSONField(default=list, blank=True)
+    # The validation report of the draft as of update `report_seq`.
+    report = models.JSONField(default=dict, blank=True)
+    report_seq = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.workflow} draft (update {self.last_seq})"
+
+
+class DraftUpdate(models.Model):
+    """One change to a draft, in Yjs's update format, kept until the next compaction."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="updates")
+    seq = models.BigIntegerField()
+    data = models.BinaryField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["draft", "seq"]
+        constraints = [models.UniqueConstraint(fields=["draft", "seq"],
+                                               name="collaboration_draft_update_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.draft_id} update {self.seq}"
+
+
+class CommentThread(models.Model):
+    """The discussion of one node of a workflow: open, or resolved by someone (a new
+    comment opens it again)."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE,
+                                 related_name="comment_threads")
+    node = models.CharField(max_length=100)
+    resolved = models.BooleanField(default=False)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["workflow", "node"]
+        constraints = [models.UniqueConstraint(fields=["workflow", "node"],
+                                               name="collaboration_thread_node_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow}: {self.node}"
+
+
+class Comment(models.Model):
+    """One comment in a node's thread."""
+
+    thread = models.ForeignKey(CommentThread, on_delete=models.CASCADE,
+                               related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["thread", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.thread} #{self.pk}"

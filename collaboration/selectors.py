@@ -14,10 +14,14 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from pycrdt import Doc
 from redis.asyncio import Redis
 
-from collaboration.models import CollaborationEvent, SharedState
+from collaboration.documents import Conversion, document_definition
+from collaboration.models import CollaborationEvent, Comment, CommentThread, Draft, SharedState
+from workflows.definitions.problems import ValidationReport
+from workflows.definitions.validation import definition_validate
 
 # What the others see of a presence entry.
 PRESENCE_FIELDS = ("connection", "user", "username", "status", "activity", "selection",
@@ -93,3 +97,53 @@ def state_list(*, workflow: Any) -> QuerySet[SharedState]:
 
 def state_get(*, workflow: Any, key: str) -> SharedState | None:
     return state_list(workflow=workflow).filter(key=key).first()
+
+
+# --- Drafts (PostgreSQL) -------------------------------------------------------------------
+
+
+def draft_updates(*, draft: Draft, after: int) -> list[tuple[int, bytes]]:
+    """The draft's updates numbered above `after`, in order (those not yet compacted)."""
+    return [(seq, bytes(data)) for seq, data in
+            draft.updates.filter(seq__gt=after).order_by("seq").values_list("seq", "data")]
+
+
+def draft_document(*, draft: Draft) -> tuple[Doc, int]:
+    """The draft's document as stored, and the number of the last update in it."""
+    doc = Doc()
+    if draft.snapshot:
+        doc.apply_update(bytes(draft.snapshot))
+    last = draft.compacted_seq
+    for seq, update in draft_updates(draft=draft, after=draft.compacted_seq):
+        doc.apply_update(update)
+        last = seq
+    return doc, last
+
+
+def draft_validate(*, doc: Doc) -> tuple[dict[str, Any], ValidationReport]:
+    """The definition the document holds and every problem of it."""
+    conversion = document_definition(doc)
+    return conversion.definition, conversion_report(conversion=conversion)
+
+
+def conversion_report(*, conversion: Conversion) -> ValidationReport:
+    """What in the document is not JSON, then the definition's own problems."""
+    report = definition_validate(conversion.definition)
+    report.errors[:0] = conversion.problems
+    return report
+
+
+# --- Comments ------------------------------------------------------------------------------
+
+
+def comment_threads(*, workflow: Any, node: str | None = None, resolved: bool | None = None
+                    ) -> QuerySet[CommentThread]:
+    threads = (CommentThread.objects.filter(workflow=workflow)
+               .select_related("resolved_by")
+               .prefetch_related(Prefetch("comments",
+                                          Comment.objects.select_related("author"))))
+    if node is not None:
+        threads = threads.filter(node=node)
+    if resolved is not None:
+        threads = threads.filter(resolved=resolved)
+    return threads.order_by("node")

@@ -8,6 +8,10 @@ workflow named `<workflow>/state`.
 from django.urls import path, re_path
 
 from collaboration.apis import (
+    CommentsApi,
+    CommentThreadApi,
+    DraftApi,
+    DraftPublishApi,
     EventsApi,
     JoinApi,
     LeaveApi,
@@ -28,6 +32,12 @@ urlpatterns = [
             name="collaboration-state-key"),
     re_path(rf"{WORKFLOW}/users/(?P<user>[^/]+)/presence$", UserPresenceApi.as_view(),
             name="collaboration-user-presence"),
+    re_path(rf"{WORKFLOW}/comments/(?P<node>[^/]+)$", CommentThreadApi.as_view(),
+            name="collaboration-comment-thread"),
+    re_path(rf"{WORKFLOW}/comments$", CommentsApi.as_view(), name="collaboration-comments"),
+    re_path(rf"{WORKFLOW}/draft/publish$", DraftPublishApi.as_view(),
+            name="collaboration-draft-publish"),
+    re_path(rf"{WORKFLOW}/draft$", DraftApi.as_view(), name="collaboration-draft"),
     re_path(rf"{WORKFLOW}/join$", JoinApi.as_view(), name="collaboration-join"),
     re_path(rf"{WORKFLOW}/leave$", LeaveApi.as_view(), name="collaboration-leave"),
     re_path(rf"{WORKFLOW}/users$", UsersApi.as_view(), name="collaboration-users"),

@@ -266,6 +266,35 @@ COLLABORATION_EVENT_MAX_BYTES = env_int(
 COLLABORATION_EVENTS_PAGE_MAX = env_int(
     "COLLABORATION_EVENTS_PAGE_MAX", 500, "Most collaboration events one request returns.",
 )
+COLLABORATION_COMMENT_MAX_CHARS = env_int(
+    "COLLABORATION_COMMENT_MAX_CHARS", 4000, "Longest comment on a node, in characters.",
+)
+COLLABORATION_THREAD_MAX_COMMENTS = env_int(
+    "COLLABORATION_THREAD_MAX_COMMENTS", 500, "Most comments one node's thread may hold.",
+)
+COLLABORATION_DRAFT_MAX_BYTES = env_int(
+    "COLLABORATION_DRAFT_MAX_BYTES", 4 * 1024 * 1024,
+    "Largest a workflow's shared draft may grow (its snapshot and updates), in bytes.",
+)
+COLLABORATION_DRAFT_UPDATE_MAX_BYTES = env_int(
+    "COLLABORATION_DRAFT_UPDATE_MAX_BYTES", 1024 * 1024,
+    "Largest message a draft socket accepts, in bytes (one edit, or what a client edited "
+    "offline).",
+)
+COLLABORATION_DRAFT_MESSAGES_PER_SECOND = env_int(
+    "COLLABORATION_DRAFT_MESSAGES_PER_SECOND", 50,
+    "Messages a second one draft socket may send (bursts as large); a client over it is "
+    "disconnected and resynchronises when it reconnects, so no edit is dropped.",
+)
+COLLABORATION_DRAFT_COMPACT_EVERY = env_int(
+    "COLLABORATION_DRAFT_COMPACT_EVERY", 200,
+    "Updates of a draft after which they are merged into its snapshot.",
+)
+COLLABORATION_DRAFT_VALIDATE_DELAY_MS = env_int(
+    "COLLABORATION_DRAFT_VALIDATE_DELAY_MS", 300,
+    "Milliseconds a web process waits after an edit of a draft before validating it (edits "
+    "in between are validated together).",
+)
 
 # --- Celery ---------------------------------------------------------------------------------------
 

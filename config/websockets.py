@@ -21,6 +21,9 @@ from config.parsers import JsonLimitError, json_loads
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_PROTOCOL_ERROR = 4400
+CLOSE_TOO_LARGE = 4413
+CLOSE_RATE_LIMITED = 4429
 
 
 class FrameErrorCode(StrEnum):
@@ -61,18 +64,8 @@ class RateLimit:
         return True
 
 
-class JsonFrameConsumer(AsyncWebsocketConsumer):
-    """A consumer that speaks JSON objects with a `type`.
-
-    Subclasses list the client message types they accept in `handlers`
-    (`{"ping": method}`); `ping` is answered with `pong` on every socket.
-    """
-
-    handlers: ClassVar[dict[str, str]] = {}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.rate_limit = RateLimit(settings.WEBSOCKET_MESSAGES_PER_SECOND)
+class UserConsumer(AsyncWebsocketConsumer):
+    """A consumer for logged-in users holding a permission (`accept_user`)."""
 
     async def accept_user(self, permission: str) -> bool:
         """Accept, then close with 4401 or 4403 unless the user is logged in and holds
@@ -87,6 +80,20 @@ class JsonFrameConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return False
         return True
+
+
+class JsonFrameConsumer(UserConsumer):
+    """A consumer that speaks JSON objects with a `type`.
+
+    Subclasses list the client message types they accept in `handlers`
+    (`{"ping": method}`); `ping` is answered with `pong` on every socket.
+    """
+
+    handlers: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rate_limit = RateLimit(settings.WEBSOCKET_MESSAGES_PER_SECOND)
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))

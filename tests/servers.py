@@ -82,19 +82,20 @@ async def receive_event(websocket: ClientConnection, kinds: set[str],
 
 def collaboration_settle(timeout: float = 10) -> None:
     """Wait until every person who joined a workflow's collaboration has been recorded as
-    having left: the web server records a closed socket's `left` event after the client
-    has gone, and a test's database flush must not run into that write."""
+    having left, and every draft's last edit validated: the web server writes both after
+    the client has gone, and a test's database flush must not run into those writes."""
     import time
 
-    from django.db.models import Count, Q
+    from django.db.models import Count, F, Q
 
-    from collaboration.models import CollaborationEvent
+    from collaboration.models import CollaborationEvent, Draft
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         counts = CollaborationEvent.objects.aggregate(
             joined=Count("id", filter=Q(kind="joined")), left=Count("id", filter=Q(kind="left")))
-        if counts["joined"] <= counts["left"]:
+        validating = Draft.objects.filter(report_seq__lt=F("last_seq")).exists()
+        if counts["joined"] <= counts["left"] and not validating:
             return
         time.sleep(0.05)
 

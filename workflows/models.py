@@ -78,6 +78,8 @@ class WorkflowVersion(models.Model):
         related_name="+",
     )
     change_note = models.CharField(max_length=500, blank=True)
+    # Everyone whose edits of the shared draft went into this version (the author publishes).
+    co_authors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -49,11 +49,13 @@ def workflow_by_reference(*, reference: str, queryset: QuerySet[Workflow]) -> Wo
 
 
 def version_list(*, workflow: Workflow) -> QuerySet[WorkflowVersion]:
-    return workflow.versions.select_related("author").order_by("-number")
+    return (workflow.versions.select_related("author").prefetch_related("co_authors")
+            .order_by("-number"))
 
 
 def version_get(*, workflow: Workflow, number: int) -> WorkflowVersion:
-    version = workflow.versions.select_related("author").filter(number=number).first()
+    version = (workflow.versions.select_related("author").prefetch_related("co_authors")
+               .filter(number=number).first())
     if version is None:
         raise VersionNotFoundError(
             f"Workflow {workflow} has no version {number}.",

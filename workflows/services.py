@@ -5,11 +5,13 @@ Every service validates, writes and records its audit entry in one transaction.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from config.live import group_send
 from monitoring.models import AuditAction
 from monitoring.services import audit_record
 from workflows import encryption
@@ -37,6 +39,22 @@ from workflows.models import (
     WorkflowVersion,
 )
 from workflows.permissions import trigger_arm_check
+
+logger = logging.getLogger(__name__)
+
+
+def workflow_versions_group(workflow_id: Any) -> str:
+    """The Channels group told of each new version of a workflow (the shared draft's
+    sockets listen, to merge a version saved outside the draft)."""
+    return f"workflow.versions.{workflow_id}"
+
+
+def _version_announce(workflow_id: Any, number: int) -> None:
+    try:
+        group_send(workflow_versions_group(workflow_id),
+                   {"type": "workflow.version", "number": number})
+    except Exception:  # noqa: BLE001 - a draft open now merges the version when next read
+        logger.exception("new version %s of workflow %s not announced", number, workflow_id)
 
 
 def _user(actor: Any) -> Any:
@@ -173,6 +191,7 @@ def _version_add(
     *, workflow: Workflow, definition: dict[str, Any], number: int, actor: Any, change_note: str
 ) -> WorkflowVersion:
     _triggers_sync(workflow, definition, actor)
+    transaction.on_commit(lambda: _version_announce(workflow.pk, number))
     return WorkflowVersion.objects.create(
         workflow=workflow,
         number=number,

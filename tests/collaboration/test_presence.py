@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import uuid
 
 import pytest
@@ -11,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from config.tokens import access_token_issue
 from tests.engine import workflow_from
-from tests.servers import receive_presence
+from tests.servers import receive_presence, web_server
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -144,3 +146,38 @@ def test_a_bad_presence_is_refused_naming_the_field_and_the_socket_stays(web, wo
     assert refused["type"] == "error" and refused["code"] == "invalid_message"
     assert named in refused["message"], refused
     assert pong == {"type": "pong"}
+
+
+def test_presence_crosses_web_processes_and_a_dead_one_s_people_expire(
+        workflow, viewer, editor, tmp_path, settings, client_for):
+    """Two web processes share presence (Redis) and the channel layer: a person on one is
+    seen joining from the other; when their process dies without a word, they drop out
+    of what everyone is shown once the heartbeat window has passed."""
+    settings.COLLABORATION_PRESENCE_TTL = 2
+    with web_server(tmp_path, COLLABORATION_PRESENCE_TTL="2") as here, \
+            web_server(tmp_path, COLLABORATION_PRESENCE_TTL="2") as there:
+
+        async def go():
+            async with here.websocket(path_for(workflow.pk, viewer)) as watching:
+                await receive_presence(watching)
+                # (the context is kept: it must outlive its process, which it never closes)
+                remote_context = there.websocket(path_for(workflow.pk, editor))
+                remote = await remote_context.__aenter__()
+                await receive_presence(remote)
+                joined = await receive_presence(watching)
+                # when the editor's process is killed: no close, no `left` from it
+                there.process.send_signal(signal.SIGKILL)
+                there.process.wait(timeout=10)
+                for _ in range(5):  # the viewer's socket goes on sending heartbeats
+                    await watching.send(json.dumps({"type": "heartbeat"}))
+                    await asyncio.sleep(0.5)
+                async with here.websocket(path_for(workflow.pk, viewer)) as fresh:
+                    snapshot = await receive_presence(fresh)
+                return joined, snapshot
+
+        joined, snapshot = async_to_sync(go)()
+        users = client_for(viewer).get(
+            f"/api/collaboration/workflows/{workflow.pk}/users").json()["users"]
+    assert joined["type"] == "presence.joined" and joined["user"]["username"] == "editor"
+    assert [user["username"] for user in snapshot["users"]] == ["viewer", "viewer"]
+    assert [user["username"] for user in users] == []  # the viewer has left too

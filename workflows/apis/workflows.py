@@ -133,10 +133,13 @@ class WorkflowUpdateInputSerializer(InputSerializer):
 
 class VersionOutputSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", read_only=True, default=None)
+    co_authors = serializers.SlugRelatedField(
+        slug_field="username", many=True, read_only=True,
+        help_text="Everyone whose edits of the shared draft went into this version.")
 
     class Meta:
         model = WorkflowVersion
-        fields = ["number", "checksum", "author", "change_note", "created_at"]
+        fields = ["number", "checksum", "author", "co_authors", "change_note", "created_at"]
 
 
 class VersionDetailOutputSerializer(VersionOutputSerializer):

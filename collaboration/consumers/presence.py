@@ -29,9 +29,10 @@ def _problems(errors: dict[str, Any]) -> str:
 class WorkflowConsumer(JsonFrameConsumer):
     """`/ws/workflows/<id>/`: needs `workflow.read`. Sends `presence.snapshot` on join,
     then the others' `presence.joined`, `presence.left`, `presence.heartbeat`,
-    `presence.updated` and `presence.pointer`, and every collaboration `event` of the
-    workflow. Closes with 4401 without a login, 4403 without the permission, 4404 for an
-    unknown workflow. docs/collaboration.md has the protocol."""
+    `presence.updated` and `presence.pointer`, every collaboration `event` of the
+    workflow and the shared draft's validation report (`draft.problems`). Closes with 4401
+    without a login, 4403 without the permission, 4404 for an unknown workflow.
+    docs/collaboration.md has the protocol."""
 
     handlers: ClassVar[dict[str, str]] = {
         "heartbeat": "handle_heartbeat", "status": "handle_presence",
@@ -138,3 +139,9 @@ class WorkflowConsumer(JsonFrameConsumer):
     async def collaboration_event(self, message: dict[str, Any]) -> None:
         """A stored collaboration event of the workflow."""
         await self.send_json({"type": "event", "event": message["event"]})
+
+    async def draft_problems(self, message: dict[str, Any]) -> None:
+        """The shared draft's validation report after an edit (`valid`, `errors`,
+        `warnings`), as of draft update `seq`."""
+        await self.send_json({"type": "draft.problems", "seq": message["seq"],
+                              "report": message["report"]})

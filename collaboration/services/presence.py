@@ -1,5 +1,4 @@
-"""Writes of the collaboration app: presence entries (Redis), events and shared state
-(PostgreSQL), each change sent live to the workflow's sockets after it is stored."""
+"""Presence entries (Redis): who has a workflow open, through a socket or the API."""
 
 from __future__ import annotations
 
@@ -10,14 +9,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 from redis.asyncio import Redis
 
-from collaboration.errors import StateFullError, StateVersionConflictError
-from collaboration.models import CollaborationEvent, EventKind, Room, SharedState
+from collaboration.models import EventKind
 from collaboration.selectors import (
     presence_client,
     presence_key,
@@ -26,13 +21,10 @@ from collaboration.selectors import (
     presence_public,
     presence_user_key,
 )
+from collaboration.services.events import event_record
+from collaboration.services.live import group_send
 
 logger = logging.getLogger(__name__)
-
-
-def workflow_group(workflow_id: Any) -> str:
-    """The Channels group of a workflow's collaboration sockets."""
-    return f"collaboration.workflow.{workflow_id}"
 
 
 @dataclass
@@ -151,96 +143,5 @@ def presence_leave_api(*, workflow: Any, user: Any) -> None:
 
 
 def _presence_broadcast(workflow_id: Any, event: str, user: dict[str, Any]) -> None:
-    _group_send(workflow_id, {"type": "presence.event", "event": event, "sender": "",
+    group_send(workflow_id, {"type": "presence.event", "event": event, "sender": "",
                               "user": user})
-
-
-def _group_send(workflow_id: Any, message: dict[str, Any]) -> None:
-    """Best effort, like every live update: a client that missed one resumes from the
-    events (`?after=`) or its next snapshot."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(workflow_group(workflow_id), message)
-    except Exception:  # noqa: BLE001 - the channel layer is down: the durable copy stays
-        logger.exception("collaboration message to workflow %s not sent", workflow_id)
-
-
-# --- Events (PostgreSQL) -------------------------------------------------------------------
-
-
-def event_public(event: CollaborationEvent) -> dict[str, Any]:
-    return {"seq": event.seq, "kind": event.kind,
-            "user": event.user.get_username() if event.user_id else None,
-            "data": event.data, "created_at": event.created_at.isoformat()}
-
-
-def event_record(*, workflow: Any, kind: str, user: Any = None,
-                 data: dict[str, Any] | None = None) -> CollaborationEvent:
-    """Store the workflow's next event and, once committed, send it to its sockets.
-
-    The number comes from the workflow's `Room` row, locked until the commit: events of
-    one workflow are numbered and committed in order."""
-    with transaction.atomic():
-        room, _ = Room.objects.select_for_update().get_or_create(workflow_id=workflow.pk)
-        room.last_seq += 1
-        Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
-        event = CollaborationEvent.objects.create(
-            workflow_id=workflow.pk, seq=room.last_seq, kind=kind,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            data=data or {})
-        message = {"type": "collaboration.event", "event": event_public(event)}
-        transaction.on_commit(lambda: _group_send(workflow.pk, message))
-    return event
-
-
-# --- Shared state (PostgreSQL) -------------------------------------------------------------
-
-
-def state_put(*, workflow: Any, key: str, value: Any, user: Any,
-              version: int | None = None) -> SharedState:
-    """Set a key of the workflow's shared state. With `version`, only when the key is at
-    that version now (0: only when it does not exist yet); the new version is one more."""
-    with transaction.atomic():
-        row = (SharedState.objects.select_for_update()
-               .filter(workflow=workflow, key=key).first())
-        current = row.version if row is not None else 0
-        if version is not None and version != current:
-            raise StateVersionConflictError(
-                f"The key '{key}' is at version {current}, not {version}: read it again "
-                "and write on that.", details={"key": key, "version": current})
-        if row is None:
-            if SharedState.objects.filter(workflow=workflow).count() >= \
-                    settings.COLLABORATION_STATE_MAX_KEYS:
-                raise StateFullError(
-                    f"The workflow's shared state holds "
-                    f"{settings.COLLABORATION_STATE_MAX_KEYS} keys, the most it may.",
-                    details={"max_keys": settings.COLLABORATION_STATE_MAX_KEYS})
-            row = SharedState(workflow=workflow, key=key, version=0)
-        row.value = value
-        row.version = current + 1
-        row.updated_by = user
-        row.updated_at = timezone.now()
-        row.save()
-        event_record(workflow=workflow, kind=EventKind.STATE_CHANGED, user=user,
-                     data={"key": key, "version": row.version})
-    return row
-
-
-def state_delete(*, workflow: Any, key: str, user: Any, version: int | None = None) -> bool:
-    """Remove a key of the shared state (with `version`, only at that version); False when
-    there was none."""
-    with transaction.atomic():
-        row = (SharedState.objects.select_for_update()
-               .filter(workflow=workflow, key=key).first())
-        if row is None:
-            return False
-        if version is not None and version != row.version:
-            raise StateVersionConflictError(
-                f"The key '{key}' is at version {row.version}, not {version}.",
-                details={"key": key, "version": row.version})
-        row.delete()
-        event_record(workflow=workflow, kind=EventKind.STATE_CHANGED, user=user,
-                     data={"key": key, "version": None, "deleted": True})
-    return True
