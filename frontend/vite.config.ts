@@ -26,6 +26,7 @@ export default defineConfig({
             { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 3 },
             { name: "canvas", test: /node_modules[\\/](@xyflow|d3-[a-z-]+|zustand|classcat|@dagrejs|use-sync-external-store)[\\/]/, priority: 2 },
             { name: "yaml", test: /node_modules[\\/]yaml[\\/]/, priority: 1 },
+            { name: "yjs", test: /node_modules[\\/](yjs|y-websocket|y-protocols|lib0)[\\/]/, priority: 1 },
           ],
         },
       },

@@ -1,5 +1,6 @@
-"""The designer: build a workflow on the canvas, see problems where they are, save
-versions and compare them, import a file; what a viewer may not do; text stays text."""
+"""The designer: build a workflow on the canvas, see problems where they are, save it and
+publish its draft as versions, compare them, import a file; what a viewer may not do; text
+stays text."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ from workflows.triggers.schedules import schedule_create
 pytestmark = pytest.mark.django_db(transaction=True)
 
 XSS = "<img src=x onerror=alert(1)>"
+# `PUT /api/workflows/<id>` from a page, with its session and CSRF token: the answer's status.
+SAVE_THROUGH_THE_API = """async ([id, body]) => {
+  const token = JSON.parse(document.getElementById("page-props").textContent).csrfToken;
+  const answer = await fetch(`/api/workflows/${id}`, {method: "PUT", body: JSON.stringify(body),
+    headers: {"Content-Type": "application/json", "X-CSRFToken": token}});
+  return answer.status;
+}"""
 
 
 def _drop(page, node_type: str, x: int, y: int) -> None:
@@ -35,7 +43,7 @@ def _select(page, node_id: str) -> None:
     page.locator(f'[data-node-id="{node_id}"]').click()
 
 
-def test_an_author_builds_a_branching_workflow_fixes_a_problem_and_saves_two_versions(
+def test_an_author_builds_a_branching_workflow_fixes_a_problem_and_makes_two_versions(
         open_page, designer, screenshot):
     # given an author on a blank canvas
     page = open_page(designer, "/workflows/new/")
@@ -81,13 +89,15 @@ def test_an_author_builds_a_branching_workflow_fixes_a_problem_and_saves_two_ver
         ("logger_1", "conditional_1", None), ("conditional_1", "transform_1", "true"),
         ("conditional_1", "logger_2", "false")}
     assert page.url.endswith(f"/workflows/{workflow.pk}/")
-    # when they change a node and save again
+    # when they change a node of the saved workflow (now its shared draft) and publish it
+    expect(page.locator(".draft-link")).to_have_attribute("data-state", "live")
     _select(page, "logger_2")
     page.locator('[data-field="message"]').fill("a small order")
+    expect(page.locator(".unsaved")).to_have_text("unpublished changes")
     page.keyboard.press("Control+s")
     page.get_by_label("Change note").fill("wording")
-    page.get_by_role("dialog").get_by_role("button", name="Save").click()
-    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+    page.get_by_role("dialog").get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Version 2 published. Co-authors: designer.")).to_be_visible()
     # then version 2's diff against 1 marks the changed node on the canvas and in the list
     page.get_by_role("tab", name="Versions").click()
     expect(page.locator('[data-version="2"]')).to_contain_text("wording")
@@ -99,34 +109,52 @@ def test_an_author_builds_a_branching_workflow_fixes_a_problem_and_saves_two_ver
     assert serious_accessibility_violations(page) == []
 
 
-def test_unsaved_edits_survive_a_reload_and_a_conflict_is_shown_not_overwritten(
+def test_edits_are_kept_in_the_draft_and_a_version_saved_elsewhere_is_merged_not_lost(
         open_page, designer, editor):
     workflow = workflow_from({"name": "shared", "nodes": [
         {"id": "hello", "type": "Logger", "data": {"message": "hi"}}]})
     page = open_page(designer, f"/workflows/{workflow.pk}/")
     _select(page, "hello")
     page.locator('[data-field="message"]').fill("hi from the designer")
-    expect(page.locator(".unsaved")).to_be_visible()
-    # when the page is reloaded, the edit is still there
+    expect(page.locator(".unsaved")).to_have_text("unpublished changes")
+    _draft_holds(page, workflow, "hello", "hi from the designer")
+    # when the page is reloaded, the edit is still there: it is in the shared draft
     page.reload()
-    expect(page.get_by_text("Your unsaved changes were restored.")).to_be_visible()
     _select(page, "hello")
     expect(page.locator('[data-field="message"]')).to_have_value("hi from the designer")
-    # when someone else saves first
-    from workflows import services
-    services.workflow_update(workflow=workflow, actor=editor, definition={
-        "name": "shared", "edges": [],
-        "nodes": [{"id": "hello", "type": "Logger", "data": {"message": "theirs"}}]},
-        change_note="theirs")
+    # when someone else saves a version through the API, adding a node
+    elsewhere = open_page(editor, "/")
+    assert elsewhere.evaluate(SAVE_THROUGH_THE_API, [str(workflow.pk), {
+        "change_note": "theirs", "definition": {
+            "name": "shared", "edges": [{"source": "hello", "target": "bye"}], "nodes": [
+                {"id": "hello", "type": "Logger", "data": {"message": "hi"}},
+                {"id": "bye", "type": "Logger", "data": {"message": "bye"}}]}}]) == 200
+    # then their version is merged into the draft, and the designer says so
+    expect(page.get_by_text(
+        "Version 2, saved by editor outside the designer, was merged into the draft.")
+    ).to_be_visible()
+    expect(page.locator('[data-node-id="bye"]')).to_be_visible()
+    expect(page.locator('[data-field="message"]')).to_have_value("hi from the designer")
+    # and publishing makes a version with both, nothing overwritten
     page.keyboard.press("Control+s")
-    page.get_by_label("Change note").fill("mine")
-    page.get_by_role("dialog").get_by_role("button", name="Save").click()
-    # then the conflict is shown and their version stays the current one
-    expect(page.get_by_text("Conflict:")).to_be_visible()
+    page.get_by_label("Change note").fill("mine and theirs")
+    page.get_by_role("dialog").get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Version 3 published.")).to_be_visible()
     workflow.refresh_from_db()
-    assert workflow.current_version.number == 2
-    assert workflow.current_version.definition["nodes"][0]["data"]["message"] == "theirs"
-    page.errors.clear()  # the 409 is the API's answer, shown on the page
+    assert {node["id"]: node["data"]["message"]
+            for node in workflow.current_version.definition["nodes"]} == {
+        "hello": "hi from the designer", "bye": "bye"}
+
+
+def _draft_holds(page, workflow, node_id: str, message: str) -> None:
+    """Wait until the server's draft holds `message` in the node (the edit is stored)."""
+    path = f"/api/collaboration/workflows/{workflow.pk}/draft"
+    for _ in range(50):
+        nodes = page.request.get(path).json()["definition"]["nodes"]
+        if any(node["id"] == node_id and node["data"]["message"] == message for node in nodes):
+            return
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the draft does not hold {message!r} in {node_id}")
 
 
 def test_a_viewer_sees_the_graph_but_no_palette_or_edit_controls(open_page, viewer, screenshot):
@@ -141,6 +169,8 @@ def test_a_viewer_sees_the_graph_but_no_palette_or_edit_controls(open_page, view
     assert page.locator("img[src=x]").count() == 0
     expect(page.locator(".palette")).to_have_count(0)
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    expect(page.get_by_role("button", name="Publish")).to_have_count(0)
+    expect(page.locator(".draft-link")).to_have_text("Live, read-only")
     _select(page, "a")
     expect(page.locator('[data-field="message"]')).to_be_disabled()
     expect(page.locator('[data-field="message"]')).to_have_value(XSS)

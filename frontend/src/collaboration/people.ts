@@ -2,6 +2,7 @@
 // the entries and the frames, the pure functions that apply a frame, and what a person
 // looks like (initials, a colour of a finite palette). No React here, so the lists load it
 // without the canvas.
+import type { Problem } from "../lib/types";
 
 export type PresenceStatus = "online" | "away" | "busy";
 
@@ -26,7 +27,18 @@ export type PresenceFrame =
   | { type: "presence.snapshot"; you: string; users: PresenceEntry[] }
   | { type: "presence.joined" | "presence.left" | "presence.heartbeat" | "presence.updated"; user: PresenceEntry }
   | { type: "presence.pointer"; user: PresenceEntry; pointer: Point | null }
-  | { type: "event" | "error" | "pong" };
+  | { type: "event"; event: CollaborationEvent }
+  | { type: "draft.problems"; seq: number; report: { valid: boolean; errors: Problem[]; warnings: Problem[] } }
+  | { type: "error" | "pong" };
+
+/** Something that happened in a workflow's collaboration (`published`, `edited`, ...). */
+export interface CollaborationEvent {
+  seq: number;
+  kind: string;
+  user: string | null;
+  data: Record<string, unknown>;
+  created_at: string;
+}
 
 function sameEntry(a: PresenceEntry, b: PresenceEntry): boolean {
   return a.user === b.user && a.username === b.username && a.status === b.status && a.activity === b.activity

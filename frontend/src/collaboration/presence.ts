@@ -41,8 +41,10 @@ interface Mine {
 const JOINED: Mine = { status: "online", activity: "", selection: [] };
 const NO_POINTER = JSON.stringify(null);
 
-/** Opens the workflow's collaboration socket while `workflowId` is set (a saved workflow). */
-export function usePresence(workflowId: string | null): Presence {
+/** Opens the workflow's collaboration socket while `workflowId` is set (a saved workflow).
+ * `onFrame` hears every frame that is not about presence: the workflow's events and the
+ * shared draft's problems. */
+export function usePresence(workflowId: string | null, onFrame?: (frame: PresenceFrame) => void): Presence {
   const [others, setOthers] = useState<PresenceEntry[]>([]);
   const [pointers, setPointers] = useState<Record<string, Point>>({});
   const [link, setLink] = useState<PresenceLink>("off");
@@ -50,6 +52,8 @@ export function usePresence(workflowId: string | null): Presence {
   const pointer = useRef<Point | null>(null);
   // Asks the open socket (if any) to send what changed; a no-op without one.
   const flushSoon = useRef<() => void>(() => undefined);
+  const listener = useRef(onFrame);
+  listener.current = onFrame;
 
   useEffect(() => {
     if (!workflowId) return;
@@ -101,6 +105,10 @@ export function usePresence(workflowId: string | null): Presence {
       let you: string | null = null;
       current.onmessage = (message) => {
         const frame = JSON.parse(String(message.data)) as PresenceFrame;
+        if (frame.type === "event" || frame.type === "draft.problems") {
+          listener.current?.(frame);
+          return;
+        }
         const now = Date.now();
         if (frame.type === "presence.snapshot") {
           you = frame.you;

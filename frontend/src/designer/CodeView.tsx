@@ -1,23 +1,29 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { parse, stringify } from "yaml";
 import type { Definition } from "../lib/types";
 
 interface Props {
   definition: Definition;
   readOnly: boolean;
-  onApply: (definition: Definition) => void;
+  /** An edit that parses: the definition the text held before it, and after. */
+  onApply: (before: Definition, after: Definition) => void;
 }
 
-/** The same definition as YAML or JSON text: edits that parse are applied to the canvas. */
+/** The same definition as YAML or JSON text: edits that parse are applied to the canvas,
+ * as what each changed (so what others change meanwhile in the shared draft stays). */
 export function CodeView({ definition, readOnly, onApply }: Props) {
   const [format, setFormat] = useState<"yaml" | "json">("yaml");
   const render = (value: Definition) => (format === "yaml" ? stringify(value) : JSON.stringify(value, null, 2));
   const [text, setText] = useState(() => render(definition));
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
+  // What the text held when it last parsed: an edit is applied as what it changed from this.
+  const parsedBefore = useRef(definition);
 
   useEffect(() => {
-    if (!editing) setText(render(definition));
+    if (editing) return;
+    setText(render(definition));
+    parsedBefore.current = definition;
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [definition, format, editing]);
 
@@ -30,7 +36,9 @@ export function CodeView({ definition, readOnly, onApply }: Props) {
         return;
       }
       setError(null);
-      onApply({ ...parsed, edges: parsed.edges ?? [] });
+      const after = { ...parsed, edges: parsed.edges ?? [] };
+      onApply(parsedBefore.current, after);
+      parsedBefore.current = after;
     } catch (failure) {
       setError((failure as Error).message);
     }

@@ -5,26 +5,31 @@ import {
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Avatars } from "../collaboration/Avatars";
-import { selectionsByNode } from "../collaboration/people";
+import { sameDefinition } from "../collaboration/draftDoc";
+import { selectionsByNode, type PresenceFrame } from "../collaboration/people";
 import { usePresence } from "../collaboration/presence";
 import { RemotePointers } from "../collaboration/RemotePointers";
 import { Notice, errorText } from "../components/Notice";
-import { ApiError, api } from "../lib/api";
-import { may, type PageProps } from "../lib/props";
+import { ApiError, api, load } from "../lib/api";
+import { may, pageProps, type PageProps } from "../lib/props";
 import type { Definition, DefinitionNode, JsonSchema, NodeTypeInfo, Problem, ValidationReport, WorkflowDetail } from "../lib/types";
 import { CanvasNode } from "./CanvasNode";
 import { clipLoad, clipPlace, clipStore } from "./clipboard";
 import { CodeView } from "./CodeView";
 import { DesignerContext } from "./context";
 import { draftDrop, draftLoad, draftStore } from "./draft";
+import { DraftStatus } from "./DraftStatus";
 import { record, redo as historyRedo, undo as historyUndo, type History, type Snapshot } from "./history";
 import {
-  EMPTY_DEFINITION, edgeToFlow, freshId, layout, nodeLabel, toDefinition, toFlow, type Meta, type WeftEdge, type WeftNode,
+  EMPTY_DEFINITION, edgeToFlow, freshId, layout, nodeLabel, rounded, settle, toDefinition, toFlow, type Meta, type WeftEdge, type WeftNode,
 } from "./model";
 import { DRAG_TYPE, Palette } from "./Palette";
+import { patchEdges, patchMeta, patchNodes } from "./patch";
 import { PropertyPanel } from "./PropertyPanel";
+import { draftPath, draftPublish, eventText, publishedText, refusedReport, type DraftState } from "./publish";
 import { SaveDialog } from "./SaveDialog";
 import { SettingsPanel } from "./SettingsPanel";
+import { useSharedDraft } from "./useSharedDraft";
 import { VersionsPanel, type Diff } from "./VersionsPanel";
 import { RunDialog } from "../runs/RunDialog";
 import "./designer.css";
@@ -68,7 +73,7 @@ function DesignerPage({ props }: { props: PageProps }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ kind: "ok" | "warn" | "error"; text: string } | null>(null);
   const [saving, setSaving] = useState(false);
-  const [conflict, setConflict] = useState<string | null>(null);
+  // a new workflow's changes not saved yet (a saved one's are in its shared draft at once)
   const [dirty, setDirty] = useState(false);
   const [comparing, setComparing] = useState<{ diff: Diff; marks: Map<string, "added" | "changed" | "removed"> } | null>(null);
   const [saveOpen, setSaveOpen] = useState(false);
@@ -77,8 +82,6 @@ function DesignerPage({ props }: { props: PageProps }) {
   const flow = useReactFlow<WeftNode, WeftEdge>();
   const far = useStore(isFar);
   const wrapper = useRef<HTMLDivElement>(null);
-  const readOnly = !canWrite || comparing !== null;
-  const presence = usePresence(workflowId);
 
   const typeMap = useMemo(() => new Map(types.map((type) => [type.name, type])), [types]);
   // The definition follows the nodes' content, not every frame of a drag: `revision` moves
@@ -92,6 +95,8 @@ function DesignerPage({ props }: { props: PageProps }) {
   }, []);
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const definition = useMemo(() => toDefinition(meta, nodesNow.current, edges), [meta, edges, revision]);
+  const definitionNow = useRef(definition);
+  definitionNow.current = definition;
 
   // --- loading ------------------------------------------------------------------------------
   useEffect(() => {
@@ -113,54 +118,100 @@ function DesignerPage({ props }: { props: PageProps }) {
     setEdges(next.edges);
     if (fitLater) window.requestAnimationFrame(() => flowNow.current.fitView({ padding: 0.2, duration: 0 }));
   }, [changeNodes]);
+  /** What changed from `before` to `after` onto the canvas, keeping everything else. */
+  const patch = useCallback((before: Definition, after: Definition) => {
+    setMeta((current) => patchMeta(current, before, after));
+    changeNodes((current) => patchNodes(current, before, after));
+    setEdges((current) => patchEdges(current, before, after));
+  }, [changeNodes]);
+
+  // --- the shared draft of a saved workflow ----------------------------------------------
+  const comparingNow = useRef(comparing);
+  comparingNow.current = comparing;
+  // Whether the canvas shows the workflow already (the draft, or the new workflow just saved):
+  // the draft then comes onto it as a change, keeping the view and the selection.
+  const drawn = useRef(false);
+  const onDraftChange = useCallback((before: Definition | null, after: Definition) => {
+    if (comparingNow.current) return;  // the draft is shown again when the comparison ends
+    if (!drawn.current) {
+      drawn.current = true;
+      show(after);
+      return;
+    }
+    patch(before ?? definitionNow.current, after);
+  }, [show, patch]);
+  const onRefused = useCallback((reason: string) => {
+    setNotice({ kind: "error", text: `Your last change was not kept: ${reason} The draft is shown as the server has it.` });
+  }, []);
+  const shared = useSharedDraft(workflowId, { editable: canWrite, onChange: onDraftChange, onRefused });
+  const readOnly = !canWrite || comparing !== null || (shared.active && !shared.ready);
+  useEffect(() => {
+    if (shared.ready && canWrite && comparing === null) shared.write(definition);
+  }, [definition, shared.ready, shared.write, canWrite, comparing]);
+  const unpublished = useMemo(() => shared.ready && comparing === null && workflow !== null && !sameDefinition(definition, workflow.definition),
+    [shared.ready, comparing, workflow, definition]);
+
+  // The draft's problems, as the server finds them after each edit (`draft.problems`), or
+  // read with the draft when a connection opens: the newest wins.
+  const reportSeq = useRef(-1);
+  const takeReport = useCallback((seq: number, next: ValidationReport) => {
+    if (seq < reportSeq.current) return;
+    reportSeq.current = seq;
+    setReport(next);
+  }, []);
+  const refreshWorkflow = useCallback(() => {
+    if (workflowId) api<WorkflowDetail>(`workflows/${workflowId}`).then(setWorkflow, () => undefined);
+  }, [workflowId]);
+  const me = pageProps().user.username;
+  const onFrame = useCallback((frame: PresenceFrame) => {
+    if (frame.type === "draft.problems") {
+      takeReport(frame.seq, frame.report);
+    } else if (frame.type === "event") {
+      if (frame.event.kind === "published" || frame.event.kind === "edited") refreshWorkflow();
+      const text = eventText(frame.event, me);
+      if (text) setNotice({ kind: frame.event.kind === "edited" ? "warn" : "ok", text });
+    }
+  }, [takeReport, refreshWorkflow, me]);
+  const presence = usePresence(workflowId, onFrame);
+  const bothLive = shared.link?.state === "live" && presence.link === "live";
+  useEffect(() => {
+    if (!workflowId || !bothLive) return;
+    return load<DraftState>(draftPath(workflowId), (draft) => takeReport(draft.seq, draft.report));
+  }, [workflowId, bothLive, takeReport]);
 
   useEffect(() => {
-    // A load that answers after this effect was left (another workflow, an unmount) must
-    // not put its definition over what the author has done since.
-    let left = false;
-    async function load() {
-      let server: WorkflowDetail | null = null;
-      if (props.workflowId) {
-        try {
-          server = await api<WorkflowDetail>(`workflows/${props.workflowId}`);
-        } catch (failure) {
-          if (!left) setLoadError(errorText(failure));
-          return;
-        }
-        if (left) return;
+    // A saved workflow: its version from the API, its content from the shared draft (above).
+    if (props.workflowId) {
+      setTab("properties");
+      return load<WorkflowDetail>(`workflows/${props.workflowId}`, (server) => {
         setWorkflow(server);
-      }
-      const draft = canWrite ? draftLoad(props.workflowId) : null;
-      const base = server?.definition ?? EMPTY_DEFINITION;
-      if (draft && JSON.stringify(draft.definition) !== JSON.stringify(base)) {
-        show(draft.definition);
-        setDirty(true);
-        setNotice({ kind: "warn", text: "Your unsaved changes were restored." });
-        if (server && draft.baseVersion !== null && draft.baseVersion !== server.version) {
-          setConflict(`Version ${server.version} was saved after you started these changes.`);
-        }
-      } else {
-        show(base);
-      }
-      setTab(props.workflowId ? "properties" : "workflow");
-      setLoaded(true);
+        setLoaded(true);
+      }, (failure) => setLoadError(errorText(failure)));
     }
-    void load();
-    return () => { left = true; };
+    const draft = canWrite ? draftLoad() : null;
+    if (draft && JSON.stringify(draft.definition) !== JSON.stringify(EMPTY_DEFINITION)) {
+      show(draft.definition);
+      setDirty(true);
+      setNotice({ kind: "warn", text: "Your unsaved changes were restored." });
+    } else {
+      show(EMPTY_DEFINITION);
+    }
+    setTab("workflow");
+    setLoaded(true);
   }, [props.workflowId, canWrite, show]);
 
-  // --- unsaved state and validation ----------------------------------------------------------
+  // --- a new workflow's unsaved state, and its validation ------------------------------------
   const pendingDraft = useRef<(() => void) | null>(null);
   useEffect(() => {
-    if (!loaded || !dirty || !canWrite) return;
+    if (!loaded || !dirty || !canWrite || workflowId) return;
     const store = () => {
       pendingDraft.current = null;
-      draftStore(workflowId, { definition, baseVersion: workflow?.version ?? null, savedAt: Date.now() });
+      draftStore({ definition, savedAt: Date.now() });
     };
     pendingDraft.current = store;
     const timer = window.setTimeout(store, 300);
     return () => window.clearTimeout(timer);
-  }, [definition, dirty, loaded, workflowId, workflow, canWrite]);
+  }, [definition, dirty, loaded, workflowId, canWrite]);
   useEffect(() => {
     // A reload or a closed tab within the debounce still keeps the last edit.
     const flush = () => pendingDraft.current?.();
@@ -169,7 +220,7 @@ function DesignerPage({ props }: { props: PageProps }) {
   }, []);
 
   useEffect(() => {
-    if (!loaded || comparing) return;
+    if (!loaded || comparing || shared.active) return;
     const controller = new AbortController();
     const timer = window.setTimeout(() => {
       api<ValidationReport>("workflows/validate", { body: { definition: withName(definition) }, signal: controller.signal })
@@ -181,7 +232,7 @@ function DesignerPage({ props }: { props: PageProps }) {
         });
     }, VALIDATE_DELAY);
     return () => { controller.abort(); window.clearTimeout(timer); };
-  }, [definition, loaded, comparing]);
+  }, [definition, loaded, comparing, shared.active]);
 
   const problems = useMemo(() => [...(report?.errors ?? []), ...(report?.warnings ?? [])], [report]);
   const problemsByNode = useMemo(() => {
@@ -196,6 +247,10 @@ function DesignerPage({ props }: { props: PageProps }) {
   current.current = { meta, edges };
   const snapshot = useCallback((): Snapshot => ({ ...current.current, nodes: nodesNow.current }), []);
   const lastRecord = useRef<{ key: string; at: number }>({ key: "", at: 0 });
+  const sharedNow = useRef(shared);
+  sharedNow.current = shared;
+  /** Marks the start of an action that undo takes back as one step; edits of one `key`
+   * within a second (typing in a field) are one step. */
   const remember = useCallback((key = "", coalesce = false) => {
     const now = Date.now();
     if (coalesce && lastRecord.current.key === key && now - lastRecord.current.at < 1000) {
@@ -203,6 +258,10 @@ function DesignerPage({ props }: { props: PageProps }) {
       return;
     }
     lastRecord.current = { key, at: now };
+    if (sharedNow.current.active) {
+      sharedNow.current.stopCapturing();
+      return;
+    }
     setHistory((current) => record(current, snapshot()));
     setDirty(true);
   }, [snapshot]);
@@ -213,8 +272,19 @@ function DesignerPage({ props }: { props: PageProps }) {
     setEdges(state.edges);
     setDirty(true);
   };
-  const undo = () => { const step = historyUndo(history, snapshot()); if (step) { setHistory(step[0]); restore(step[1]); } };
-  const redo = () => { const step = historyRedo(history, snapshot()); if (step) { setHistory(step[0]); restore(step[1]); } };
+  // A saved workflow's undo takes back this page's own changes of the draft, not the others'.
+  const undo = () => {
+    if (shared.active) { shared.undo(); return; }
+    const step = historyUndo(history, snapshot());
+    if (step) { setHistory(step[0]); restore(step[1]); }
+  };
+  const redo = () => {
+    if (shared.active) { shared.redo(); return; }
+    const step = historyRedo(history, snapshot());
+    if (step) { setHistory(step[0]); restore(step[1]); }
+  };
+  const canUndo = shared.active ? shared.canUndo : history.past.length > 0;
+  const canRedo = shared.active ? shared.canRedo : history.future.length > 0;
 
   const onNodesChange = useCallback((changes: NodeChange<WeftNode>[]) => {
     if (readOnly) {
@@ -222,9 +292,12 @@ function DesignerPage({ props }: { props: PageProps }) {
       return;
     }
     if (changes.some((change) => change.type === "remove")) remember();
-    const settled = changes.some((change) => change.type === "remove" || change.type === "add"
-      || change.type === "replace" || (change.type === "position" && !change.dragging));
-    (settled ? changeNodes : setNodes)((current) => applyNodeChanges(changes, current));
+    // A drag changes the definition once, where it ends, in whole pixels.
+    const placed = changes.some((change) => change.type === "position" && !change.dragging && change.position);
+    const settled = placed || changes.some((change) => change.type === "remove" || change.type === "add" || change.type === "replace");
+    const final = placed ? changes.map((change) => (change.type === "position" && !change.dragging && change.position
+      ? { ...change, position: rounded(change.position) } : change)) : changes;
+    (settled ? changeNodes : setNodes)((current) => (placed ? settle(applyNodeChanges(final, current)) : applyNodeChanges(final, current)));
     if (settled) setDirty(true);
   }, [readOnly, remember, changeNodes]);
 
@@ -254,27 +327,27 @@ function DesignerPage({ props }: { props: PageProps }) {
     if (readOnly) return;
     remember();
     const id = freshId(type, new Set(nodesNow.current.map((node) => node.id)));
-    const at = position ?? flow.screenToFlowPosition({
+    const at = rounded(position ?? flow.screenToFlowPosition({
       x: (wrapper.current?.getBoundingClientRect().left ?? 0) + (wrapper.current?.clientWidth ?? 600) / 2,
       y: (wrapper.current?.getBoundingClientRect().top ?? 0) + (wrapper.current?.clientHeight ?? 400) / 2,
-    });
-    changeNodes((current) => [
+    }));
+    changeNodes((current) => settle([
       ...current.map((node) => (node.selected ? { ...node, selected: false } : node)),
       { id, type: "weft", position: at, selected: true, ariaLabel: nodeLabel({ id, type }), data: { node: { id, type, data: {} } } },
-    ]);
+    ]));
     setTab("properties");
   }, [readOnly, remember, flow, changeNodes]);
 
   const updateNode = useCallback((id: string, node: DefinitionNode) => {
     remember(`node:${id}`, true);
-    changeNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, ariaLabel: nodeLabel({ ...node, id }), data: { node: { ...node, id } } } : existing)));
+    changeNodes((current) => current.map((existing) => (existing.id === id ? { ...existing, ariaLabel: nodeLabel({ ...node, id }), data: { ...existing.data, node: { ...node, id } } } : existing)));
   }, [remember, changeNodes]);
 
   const renameNode = useCallback((from: string, to: string): string | null => {
     if (!/^[a-z][a-z0-9_]*$/.test(to)) return "An id starts with a letter and holds lower-case letters, digits and _.";
     if (nodesNow.current.some((node) => node.id === to)) return `Another node is called ${to}.`;
     remember();
-    changeNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, ariaLabel: nodeLabel({ ...node.data.node, id: to }), data: { node: { ...node.data.node, id: to } } } : node)));
+    changeNodes((current) => current.map((node) => (node.id === from ? { ...node, id: to, ariaLabel: nodeLabel({ ...node.data.node, id: to }), data: { ...node.data, node: { ...node.data.node, id: to } } } : node)));
     setEdges((current) => current.map((edge) => {
       if (edge.source !== from && edge.target !== from) return edge;
       const source = edge.source === from ? to : edge.source;
@@ -287,7 +360,7 @@ function DesignerPage({ props }: { props: PageProps }) {
   const autoLayout = () => {
     if (readOnly) return;
     remember();
-    changeNodes((current) => layout(current, edges));
+    changeNodes((current) => settle(layout(current, edges)));
     window.requestAnimationFrame(() => flow.fitView({ padding: 0.2 }));
   };
 
@@ -295,8 +368,8 @@ function DesignerPage({ props }: { props: PageProps }) {
     const chosen = nodes.filter((node) => node.selected);
     if (chosen.length === 0) return;
     const ids = new Set(chosen.map((node) => node.id));
-    const definitionNow = toDefinition(meta, chosen, edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target)));
-    clipStore({ nodes: definitionNow.nodes.map((node) => ({ ...node, position: node.position ?? { x: 0, y: 0 } })), edges: definitionNow.edges });
+    const copied = toDefinition(meta, settle(chosen), edges.filter((edge) => ids.has(edge.source) && ids.has(edge.target)));
+    clipStore({ nodes: copied.nodes.map((node) => ({ ...node, position: node.position ?? { x: 0, y: 0 } })), edges: copied.edges });
   };
 
   const paste = () => {
@@ -305,7 +378,7 @@ function DesignerPage({ props }: { props: PageProps }) {
     remember();
     const placed = clipPlace(clip, new Set(nodes.map((node) => node.id)));
     const flowNodes = toFlow({ ...meta, nodes: placed.nodes, edges: placed.edges });
-    changeNodes((current) => [...current.map((node) => ({ ...node, selected: false })), ...flowNodes.nodes.map((node) => ({ ...node, selected: true }))]);
+    changeNodes((current) => settle([...current.map((node) => ({ ...node, selected: false })), ...flowNodes.nodes.map((node) => ({ ...node, selected: true }))]));
     setEdges((current) => [...current, ...flowNodes.edges]);
   };
 
@@ -316,6 +389,8 @@ function DesignerPage({ props }: { props: PageProps }) {
   };
   const keys = useRef({ undo, redo, copy, paste, selectAll, save: () => setSaveOpen(true) });
   keys.current = { undo, redo, copy, paste, selectAll, save: () => setSaveOpen(true) };
+  const readOnlyNow = useRef(readOnly);
+  readOnlyNow.current = readOnly;
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement;
@@ -325,8 +400,8 @@ function DesignerPage({ props }: { props: PageProps }) {
       const key = event.key.toLowerCase();
       if (key === "s") { event.preventDefault(); if (canWrite && !comparing) keys.current.save(); return; }
       if (typing) return;
-      if (key === "z" && !event.shiftKey) { event.preventDefault(); keys.current.undo(); }
-      else if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); keys.current.redo(); }
+      if (key === "z" && !event.shiftKey) { event.preventDefault(); if (!readOnlyNow.current) keys.current.undo(); }
+      else if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); if (!readOnlyNow.current) keys.current.redo(); }
       else if (key === "a") { event.preventDefault(); keys.current.selectAll(); }
       else if (key === "c") keys.current.copy();
       else if (key === "v") { event.preventDefault(); keys.current.paste(); }
@@ -335,57 +410,62 @@ function DesignerPage({ props }: { props: PageProps }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [canWrite, comparing]);
 
+  // Leaving asks first while changes exist only in this page: a new workflow's, or a saved
+  // one's made while the connection was down.
+  const unsent = canWrite && (shared.active ? shared.offlineEdits : dirty);
   useEffect(() => {
-    const warn = (event: BeforeUnloadEvent) => { if (dirty && canWrite) event.preventDefault(); };
+    const warn = (event: BeforeUnloadEvent) => { if (unsent) event.preventDefault(); };
     window.addEventListener("beforeunload", warn);
     return () => window.removeEventListener("beforeunload", warn);
-  }, [dirty, canWrite]);
+  }, [unsent]);
 
-  // --- saving ----------------------------------------------------------------------------
-  async function save(changeNote: string, overwrite = false) {
+  // --- saving a new workflow, publishing a saved one's draft ----------------------------
+  async function save(changeNote: string) {
     setSaving(true);
     try {
-      const saved = workflowId
-        ? await api<WorkflowDetail>(`workflows/${workflowId}`, {
-          method: "PUT",
-          body: { definition, change_note: changeNote, ...(overwrite ? {} : { base_version: workflow?.version }) },
-        })
-        : await api<WorkflowDetail>("workflows", { body: { definition, change_note: changeNote } });
+      const saved = await api<WorkflowDetail>("workflows", { body: { definition, change_note: changeNote } });
       pendingDraft.current = null;
-      draftDrop(workflowId);
+      draftDrop();
+      // from now on the canvas edits the workflow's shared draft, made from this version
+      drawn.current = true;
       setWorkflow(saved);
       setDirty(false);
-      setConflict(null);
+      setHistory({ past: [], future: [] });
       setSaveOpen(false);
       setNotice({ kind: "ok", text: `Saved as version ${saved.version}.` });
-      if (!workflowId) {
-        setWorkflowId(saved.id);
-        window.history.replaceState(null, "", `/workflows/${saved.id}/`);
-      }
+      setWorkflowId(saved.id);
+      window.history.replaceState(null, "", `/workflows/${saved.id}/`);
     } catch (failure) {
       setSaveOpen(false);
-      if (failure instanceof ApiError && failure.status === 409) {
-        setConflict(failure.message);
-      } else {
-        if (failure instanceof ApiError && failure.details.errors) {
-          setReport({ valid: false, errors: failure.details.errors as Problem[], warnings: (failure.details.warnings ?? []) as Problem[] });
-        }
-        setNotice({ kind: "error", text: `Not saved: ${errorText(failure)}` });
+      if (failure instanceof ApiError && failure.details.errors) {
+        setReport({ valid: false, errors: failure.details.errors as Problem[], warnings: (failure.details.warnings ?? []) as Problem[] });
       }
+      setNotice({ kind: "error", text: `Not saved: ${errorText(failure)}` });
     } finally {
       setSaving(false);
     }
   }
 
-  async function reloadTheirs() {
+  async function publish(changeNote: string) {
     if (!workflowId) return;
-    const server = await api<WorkflowDetail>(`workflows/${workflowId}`);
-    draftDrop(workflowId);
-    setWorkflow(server);
-    show(server.definition);
-    setHistory({ past: [], future: [] });
-    setDirty(false);
-    setConflict(null);
+    setSaving(true);
+    try {
+      // the version is made from the draft the server holds: this page's last edits first
+      const sent = await shared.settled();
+      const published = await draftPublish(workflowId, changeNote);
+      const missing = sent || !shared.offlineEdits ? "" : " Your changes made while the connection was down are not in it yet: publish again once it is back.";
+      setNotice(published.version === null
+        ? { kind: "ok", text: `Nothing to publish: the draft holds what version ${workflow?.version ?? ""} holds.${missing}` }
+        : { kind: "ok", text: `${publishedText(published)}${missing}` });
+      refreshWorkflow();
+    } catch (failure) {
+      const refused = refusedReport(failure);
+      if (refused) setReport(refused);
+      setNotice({ kind: "error", text: `Not published: ${errorText(failure)}` });
+    } finally {
+      setSaveOpen(false);
+      setSaving(false);
+    }
   }
 
   // --- comparing versions ----------------------------------------------------------------
@@ -401,13 +481,14 @@ function DesignerPage({ props }: { props: PageProps }) {
   };
   const stopComparing = () => {
     setComparing(null);
-    if (workflow) show(draftLoad(workflowId)?.definition ?? workflow.definition);
+    const draft = shared.current();
+    if (draft) show(draft);
   };
   const restoreVersion = (number: number, old: Definition) => {
     setComparing(null);
     remember();
     show({ ...old, name: meta.name, namespace: meta.namespace });
-    setNotice({ kind: "warn", text: `Version ${number} is on the canvas; save to make it the next version.` });
+    setNotice({ kind: "warn", text: `Version ${number} is in the draft, for everyone editing it; publish to make it the next version.` });
   };
 
   // --- rendering -------------------------------------------------------------------------
@@ -452,34 +533,28 @@ function DesignerPage({ props }: { props: PageProps }) {
         <div className="designer-bar">
           <h1>{title}</h1>
           {workflow && <span className="muted">v{workflow.version}</span>}
-          {dirty && <span className="unsaved">unsaved changes</span>}
+          {!shared.active && dirty && <span className="unsaved">unsaved changes</span>}
+          {unpublished && <span className="unsaved" title={`The draft differs from version ${workflow?.version}`}>unpublished changes</span>}
           <Avatars entries={presence.others} label="Also on this workflow" />
+          <DraftStatus link={shared.link} readOnly={!canWrite} />
           {presence.link === "reconnecting" && <span className="muted presence-link">reconnecting to see who is here…</span>}
           <span className={`validity ${errors.length ? "invalid" : "valid"}`} role="status" aria-live="polite">
             {report === null ? "checking…" : errors.length ? `${errors.length} problem(s)` : "valid"}
           </span>
           <div className="actions" role="toolbar" aria-label="Designer">
-            {canWrite && <button type="button" onClick={undo} disabled={readOnly || history.past.length === 0} title="Ctrl+Z">Undo</button>}
-            {canWrite && <button type="button" onClick={redo} disabled={readOnly || history.future.length === 0} title="Ctrl+Shift+Z">Redo</button>}
+            {canWrite && <button type="button" onClick={undo} disabled={readOnly || !canUndo} title={shared.active ? "Undo your own last change (Ctrl+Z)" : "Ctrl+Z"}>Undo</button>}
+            {canWrite && <button type="button" onClick={redo} disabled={readOnly || !canRedo} title="Ctrl+Shift+Z">Redo</button>}
             {canWrite && <button type="button" onClick={autoLayout} disabled={readOnly}>Auto-layout</button>}
             <button type="button" onClick={() => flow.fitView({ padding: 0.2 })}>Fit</button>
-            {canWrite && <button type="button" className="primary" disabled={readOnly || saving} onClick={() => setSaveOpen(true)} title="Ctrl+S">Save</button>}
+            {canWrite && <button type="button" className="primary" disabled={readOnly || saving} onClick={() => setSaveOpen(true)}
+              title={shared.active ? "Make the draft the next version (Ctrl+S)" : "Ctrl+S"}>{shared.active ? "Publish" : "Save"}</button>}
             {may("execute") && workflow && (
-              <button type="button" disabled={dirty} onClick={() => setRunOpen(true)}
-                title={dirty ? "Save first: a run uses the saved version" : `Run version ${workflow.version}`}>Run</button>
+              <button type="button" onClick={() => setRunOpen(true)}
+                title={unpublished ? `Run version ${workflow.version}: the draft's changes run once published` : `Run version ${workflow.version}`}>Run</button>
             )}
           </div>
         </div>
         {notice && <div className="designer-notice"><Notice kind={notice.kind}>{notice.text} <button type="button" className="link" onClick={() => setNotice(null)}>Dismiss</button></Notice></div>}
-        {conflict && (
-          <div className="designer-notice">
-            <Notice kind="error">
-              <strong>Conflict:</strong> {conflict} Your changes were not saved.{" "}
-              <button type="button" className="link" onClick={() => void reloadTheirs()}>Discard mine and load theirs</button>{" · "}
-              <button type="button" className="link" onClick={() => void save("Saved over a newer version", true)}>Save mine as the next version anyway</button>
-            </Notice>
-          </div>
-        )}
         {comparing && (
           <div className="designer-notice">
             <Notice kind="warn">Comparing v{comparing.diff.from} → v{comparing.diff.to}: added, changed and removed nodes are marked. <button type="button" className="link" onClick={stopComparing}>Back to editing</button></Notice>
@@ -539,7 +614,7 @@ function DesignerPage({ props }: { props: PageProps }) {
               )}
               {tab === "code" && (
                 <CodeView definition={definition} readOnly={readOnly}
-                  onApply={(value) => { remember("code", true); show(value, false); }} />
+                  onApply={(before, after) => { remember("code", true); patch(before, after); }} />
               )}
             </div>
           </aside>
@@ -547,7 +622,8 @@ function DesignerPage({ props }: { props: PageProps }) {
         {runOpen && workflow && (
           <RunDialog workflowId={workflow.id} inputs={(workflow.definition.inputs ?? {}) as JsonSchema} onClose={() => setRunOpen(false)} />
         )}
-        {saveOpen && <SaveDialog saving={saving} isNew={!workflowId} onCancel={() => setSaveOpen(false)} onSave={(note) => void save(note)} />}
+        {saveOpen && <SaveDialog saving={saving} isNew={!workflowId} onCancel={() => setSaveOpen(false)}
+          onSave={(note) => void (workflowId ? publish(note) : save(note))} />}
       </div>
     </DesignerContext.Provider>
   );

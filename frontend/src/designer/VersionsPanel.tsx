@@ -8,6 +8,8 @@ export interface Version {
   number: number;
   checksum: string;
   author: string | null;
+  /** Everyone whose edits of the shared draft went into the version (its author published). */
+  co_authors?: string[];
   change_note: string;
   created_at: string;
 }
@@ -72,7 +74,12 @@ export function VersionsPanel({ workflowId, current, canWrite, onCompare, onRest
             <tr key={version.number} data-version={version.number}>
               <td>v{version.number}{version.number === current ? " (current)" : ""}</td>
               <td>{version.change_note || <span className="muted">—</span>}</td>
-              <td>{version.author ?? "—"}</td>
+              <td>
+                {version.author ?? "—"}
+                {version.co_authors && version.co_authors.length > 0 && (
+                  <span className="co-authors muted">co-authors: {[...version.co_authors].sort().join(", ")}</span>
+                )}
+              </td>
               <td>{when(version.created_at)}</td>
               <td>{canWrite && version.number !== current && (
                 <button type="button" onClick={() => void restore(version.number)}>Restore v{version.number}</button>

@@ -1,31 +1,31 @@
-// The designer's unsaved state, kept in the browser's storage so a reload keeps it.
+// A new workflow's unsaved state, kept in the browser's storage so a reload keeps it. A saved
+// workflow has a shared draft on the server instead (useSharedDraft.ts).
 import type { Definition } from "../lib/types";
 
 export interface Draft {
   definition: Definition;
-  baseVersion: number | null;
   savedAt: number;
 }
 
-const key = (workflowId: string | null | undefined) => `weft:draft:${workflowId ?? "new"}`;
+const KEY = "weft:draft:new";
 
-export function draftLoad(workflowId: string | null | undefined): Draft | null {
+export function draftLoad(): Draft | null {
   try {
-    const text = window.localStorage.getItem(key(workflowId));
+    const text = window.localStorage.getItem(KEY);
     return text ? (JSON.parse(text) as Draft) : null;
   } catch {
     return null;
   }
 }
 
-export function draftStore(workflowId: string | null | undefined, draft: Draft): void {
+export function draftStore(draft: Draft): void {
   try {
-    window.localStorage.setItem(key(workflowId), JSON.stringify(draft));
+    window.localStorage.setItem(KEY, JSON.stringify(draft));
   } catch {
     // Storage full or refused: the draft lives on in the page until it is saved.
   }
 }
 
-export function draftDrop(workflowId: string | null | undefined): void {
-  window.localStorage.removeItem(key(workflowId));
+export function draftDrop(): void {
+  window.localStorage.removeItem(KEY);
 }
