@@ -7,6 +7,7 @@ A frame that cannot be used never drops the socket: the client gets
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from enum import StrEnum
@@ -66,6 +67,15 @@ class RateLimit:
 
 class UserConsumer(AsyncWebsocketConsumer):
     """A consumer for logged-in users holding a permission (`accept_user`)."""
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                   close: bool = False) -> None:
+        """Send a frame; nothing when the client has gone already. The server refuses a
+        send after the client closed (an OSError); uncaught, it would end the consumer
+        before its `disconnect` runs, and what that cleans up (presence, a draft's room)
+        would stay."""
+        with contextlib.suppress(OSError):
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def accept_user(self, permission: str) -> bool:
         """Accept, then close with 4401 or 4403 unless the user is logged in and holds

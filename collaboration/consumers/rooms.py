@@ -77,8 +77,7 @@ class DraftRoom:
             return
         self.reconciled = number
         workflow = await database_sync_to_async(Workflow.objects.get)(pk=self.workflow_id)
-        if await database_sync_to_async(services.draft_reconcile)(workflow=workflow):
-            self.validate_soon()
+        await database_sync_to_async(services.draft_reconcile)(workflow=workflow)
 
     def validate_soon(self) -> None:
         """Validate the draft `COLLABORATION_DRAFT_VALIDATE_DELAY_MS` from now (edits until

@@ -138,9 +138,20 @@ def draft_reconcile(*, workflow: Workflow) -> int | None:
         draft.base_version = current.number
         draft.save(update_fields=["base_version"])
         transaction.on_commit(lambda: _update_send(workflow.pk, seq, update, ""))
+        _, report = draft_validate(doc=doc)
+        _report_keep(draft, seq, report.as_dict())
         event_record(workflow=workflow, kind=EventKind.EDITED, user=current.author,
                      data={"merged_version": current.number, "via": "version"})
     return current.number
+
+
+def _report_keep(draft: Draft, seq: int, report: dict[str, Any]) -> None:
+    """Keep the report of the draft (locked by the caller) as of update `seq` and send it
+    once committed: an update the server writes itself is validated at once."""
+    draft.report, draft.report_seq = report, seq
+    draft.save(update_fields=["report", "report_seq"])
+    transaction.on_commit(lambda: group_send(
+        draft.workflow_id, {"type": "draft.problems", "seq": seq, "report": report}))
 
 
 def draft_report_save(*, workflow_id: Any, seq: int, report: dict[str, Any]) -> bool:
@@ -202,6 +213,7 @@ def draft_publish(*, workflow: Workflow, actor: Any, change_note: str = ""
         if update != EMPTY_UPDATE:
             seq = _append(draft, update, actor, co_author=False)
             transaction.on_commit(lambda: _update_send(workflow.pk, seq, update, ""))
+            _report_keep(draft, seq, report.as_dict())
         event_record(workflow=workflow, kind=EventKind.PUBLISHED, user=actor, data={
             "version": version.number, "change_note": version.change_note,
             "co_authors": sorted(author.get_username() for author in authors)})

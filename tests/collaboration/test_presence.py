@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 import uuid
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from websockets.exceptions import ConnectionClosed
 
+from collaboration.models import CollaborationEvent
 from config.tokens import access_token_issue
 from tests.engine import workflow_from
 from tests.servers import receive_presence, web_server
@@ -173,11 +175,25 @@ def test_presence_crosses_web_processes_and_a_dead_one_s_people_expire(
                     await asyncio.sleep(0.5)
                 async with here.websocket(path_for(workflow.pk, viewer)) as fresh:
                     snapshot = await receive_presence(fresh)
-                return joined, snapshot
+                    users = (await sync_to_async(client_for(viewer).get)(
+                        f"/api/collaboration/workflows/{workflow.pk}/users")).json()["users"]
+                return joined, snapshot, users
 
-        joined, snapshot = async_to_sync(go)()
-        users = client_for(viewer).get(
-            f"/api/collaboration/workflows/{workflow.pk}/users").json()["users"]
+        joined, snapshot, users = async_to_sync(go)()
     assert joined["type"] == "presence.joined" and joined["user"]["username"] == "editor"
     assert [user["username"] for user in snapshot["users"]] == ["viewer", "viewer"]
-    assert [user["username"] for user in users] == []  # the viewer has left too
+    assert [user["username"] for user in users] == ["viewer", "viewer"]
+
+
+def test_a_designer_who_closes_at_once_is_seen_leaving(web, workflow, viewer):
+    """A client that closes as soon as it has the snapshot: the `joined` event sent to its
+    socket meets a closed connection, and its leaving is still recorded."""
+    async def go():
+        async with web.websocket(path_for(workflow.pk, viewer)) as websocket:
+            await receive_presence(websocket)
+
+    async_to_sync(go)()
+    deadline = time.monotonic() + 5
+    while not CollaborationEvent.objects.filter(workflow=workflow, kind="left").exists():
+        assert time.monotonic() < deadline, "the closed socket's leaving was not recorded"
+        time.sleep(0.05)
