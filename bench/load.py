@@ -4,6 +4,7 @@
     python3 bench/load.py scale    [--executions 100000] [--runs 3] [--starters 4]
     python3 bench/load.py api      [--clients 20] [--duration 60] [--runs 3] [--seed 10000]
     python3 bench/load.py webhooks [--clients 20] [--duration 60] [--runs 3]
+    python3 bench/load.py collab   [--editors 50] [--rate 1] [--duration 30] [--sockets 1000]
 
 Like `bench/run.py` (whose machinery this reuses: services check, throwaway production
 environment, its own database, workers, statistics, machine and versions), it re-executes
@@ -31,6 +32,9 @@ timer is made due (one UPDATE of the bookmarks' due_at: the clock reaching it), 
 (g) webhooks: C clients `POST /api/hooks/{token}` to a webhook trigger (rate limit 0,
 unlimited) of a one-Transform workflow for D seconds: requests accepted per second, and
 executions completed per second until every accepted one has finished.
+
+collab: E editors on one workflow's shared draft, edit -> arrival at the others, and the
+web processes' memory with S idle draft sockets (`bench/collab.py` has the details).
 
 Sizes below the defaults (or fewer than 3 runs) label the results `smoke`.
 docs/performance.md explains every figure.
@@ -67,11 +71,12 @@ from bench import run as harness  # noqa: E402 - after the path fix above
 from bench.run import BenchError, distribution, say, summary  # noqa: E402
 
 ROOT = harness.ROOT
-COMMANDS = ("scale", "api", "webhooks")
+COMMANDS = ("scale", "api", "webhooks", "collab")
 DEFAULTS = {
     "scale": {"executions": 100_000, "runs": 3},
     "api": {"clients": 20, "duration": 60, "seed": 10_000, "runs": 3},
     "webhooks": {"clients": 20, "duration": 60, "runs": 3},
+    "collab": {"editors": 50, "duration": 30, "sockets": 1000, "runs": 3},
 }
 TARGETS = {
     "scale": [
@@ -89,6 +94,10 @@ TARGETS = {
          "ge", 220.0),
         ("completed_per_s", "executions completed/s (target 100/s for a one-node workflow)",
          "ge", 100.0),
+    ],
+    "collab": [
+        ("edit_to_arrival_p95_ms", "edit -> arrival at the other editors p95 < 100 ms "
+         "(50 editors)", "lt", 100.0),
     ],
 }
 FAR_FUTURE = "2099-01-01T00:00:00+00:00"
@@ -141,6 +150,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          help="concurrent HTTP clients (default 20)")
         sub.add_argument("--duration", type=float, default=DEFAULTS[name]["duration"],
                          help="seconds each phase sends requests (default 60)")
+    collab = commands.add_parser("collab", parents=[common],
+                                 help="editors on one shared draft; idle draft sockets")
+    collab.add_argument("--editors", type=int, default=DEFAULTS["collab"]["editors"],
+                        help="editors on the draft at once (default 50)")
+    collab.add_argument("--rate", type=float, default=1.0,
+                        help="edits a second each editor makes (default 1)")
+    collab.add_argument("--duration", type=float, default=DEFAULTS["collab"]["duration"],
+                        help="seconds the editors edit (default 30)")
+    collab.add_argument("--sockets", type=int, default=DEFAULTS["collab"]["sockets"],
+                        help="idle draft sockets opened afterwards (default 1000)")
     commands.choices["api"].add_argument(
         "--seed", type=int, default=DEFAULTS["api"]["seed"],
         help="executions in the database before the first GET (default 10000)")
@@ -151,7 +170,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not args.database.startswith(("weft_bench", "bench")):
         parser.error("--database must start with weft_bench or bench (it is dropped)")
     for name in ("runs", "workers", "concurrency", "web_workers", "executions", "starters",
-                 "clients", "duration"):
+                 "clients", "duration", "editors", "sockets"):
         if getattr(args, name, 1) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     args.smoke = is_smoke(args)
@@ -737,6 +756,7 @@ TITLES = {
     "scale": "(e) Scale: waiting executions",
     "api": "(f) API under load",
     "webhooks": "(g) Webhook-triggered executions",
+    "collab": "Co-editing: editors on one shared draft, idle sockets",
 }
 
 
@@ -781,7 +801,15 @@ def report_write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     return harness.results_write(report, directory, report["benchmark"], markdown(report))
 
 
-MEASURES = {"scale": scale_measure, "api": api_measure, "webhooks": webhooks_measure}
+def collab_measure(args: argparse.Namespace, platform: Platform) -> list[dict[str, Any]]:
+    """`bench/collab.py` (it needs pycrdt, which only the project's venv has)."""
+    from bench import collab
+
+    return collab.collab_measure(args, platform)
+
+
+MEASURES = {"scale": scale_measure, "api": api_measure, "webhooks": webhooks_measure,
+            "collab": collab_measure}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -790,8 +818,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     started = dt.datetime.now(dt.UTC)
     load_before = [round(v, 2) for v in os.getloadavg()]
-    workers = args.workers if args.command != "api" or args.with_workers else 0
+    workers = (0 if args.command == "collab" else
+               args.workers if args.command != "api" or args.with_workers else 0)
     args.workers_started = workers
+    if args.command == "collab":
+        from bench import collab
+
+        collab.sockets_allow(args.sockets)
     with platform_running(args, web=True, workers=workers,
                           beat=args.command == "scale") as platform:
         runs = MEASURES[args.command](args, platform)
