@@ -237,6 +237,18 @@ WEBSOCKET_MESSAGES_PER_SECOND = env_int(
     "WEBSOCKET_MESSAGES_PER_SECOND", 10,
     "Messages a second one websocket may send (bursts as large); more are dropped.",
 )
+PERFORMANCE_SAMPLE_MAX = env_int(
+    "PERFORMANCE_SAMPLE_MAX", 100_000,
+    "Most finished executions (the newest) whose run times one performance figure reads.",
+)
+PERFORMANCE_RECENT_MAX = env_int(
+    "PERFORMANCE_RECENT_MAX", 500,
+    "Most executions `GET /api/performance/executions/recent` lists.",
+)
+PERFORMANCE_RANGE_MAX_DAYS = env_int(
+    "PERFORMANCE_RANGE_MAX_DAYS", 366,
+    "Longest time range (`from` to `to`) a performance figure covers, in days.",
+)
 COLLABORATION_PRESENCE_TTL = env_int(
     "COLLABORATION_PRESENCE_TTL", 60,
     "Seconds a designer's presence lasts without a heartbeat.",

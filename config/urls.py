@@ -19,6 +19,7 @@ api_patterns = [
     path("", include("workflows.urls")),
     path("", include("executions.urls")),
     path("collaboration/", include("collaboration.urls")),
+    path("performance/", include("monitoring.urls")),
     *audit_router.urls,
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(url_name="schema"), name="swagger-ui"),
