@@ -114,6 +114,15 @@ def screenshot(request) -> Callable[[Any, str], Path]:
     return take
 
 
+# A workflow of two nodes for two people's pages, side by side, so that the fitted view
+# keeps them clear of the minimap (bottom right).
+TOGETHER = {"name": "together", "nodes": [
+    {"id": "fetch", "type": "Logger", "data": {"message": "fetch"}, "position": {"x": 0, "y": 0}},
+    {"id": "report", "type": "Logger", "data": {"message": "report"},
+     "position": {"x": 320, "y": 0}}],
+    "edges": [{"source": "fetch", "target": "report"}]}
+
+
 def serious_accessibility_violations(page: Any) -> list[str]:
     """axe-core's serious and critical violations on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe

@@ -11,17 +11,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.engine import workflow_from
-from tests.ui.conftest import serious_accessibility_violations
+from tests.ui.conftest import TOGETHER, serious_accessibility_violations
 from workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# side by side, so that the fitted view keeps them clear of the minimap (bottom right)
-TOGETHER = {"name": "together", "nodes": [
-    {"id": "fetch", "type": "Logger", "data": {"message": "fetch"}, "position": {"x": 0, "y": 0}},
-    {"id": "report", "type": "Logger", "data": {"message": "report"},
-     "position": {"x": 320, "y": 0}}],
-    "edges": [{"source": "fetch", "target": "report"}]}
 
 # What a person notices: the other's change on their own screen within a second.
 SOON = 1000

@@ -10,16 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.engine import workflow_from
-from tests.ui.conftest import serious_accessibility_violations
+from tests.ui.conftest import TOGETHER, serious_accessibility_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# side by side, so that the fitted view keeps them clear of the minimap (bottom right)
-TOGETHER = {"name": "together", "nodes": [
-    {"id": "fetch", "type": "Logger", "data": {"message": "fetch"}, "position": {"x": 0, "y": 0}},
-    {"id": "report", "type": "Logger", "data": {"message": "report"},
-     "position": {"x": 320, "y": 0}}],
-    "edges": [{"source": "fetch", "target": "report"}]}
 
 # Whether the other's pointer has its tip on the centre of a node, in this page's own pan
 # and zoom: the pointer travelled as flow coordinates and was placed from them.
