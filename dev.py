@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -48,10 +49,10 @@ REAL_ENV = {
 # What `dev.py --help` lists: the environment variables a first run may need. Every other
 # setting is in docs/configuration.md.
 SETTINGS = [
-    ("HOST", "127.0.0.1", "address of the web server and Flower"),
+    ("HOST", "127.0.0.1", "address of the web server"),
     ("PORT", "8000", "port of the web server: /, admin, API, API docs"),
-    ("FLOWER_PORT", "5555", "port of Flower, the Celery monitor"),
-    ("FLOWER_BASIC_AUTH", "", "user:password for Flower"),
+    ("FLOWER_PORT", "5555", "port of Flower (on 127.0.0.1; staff open it at /flower/)"),
+    ("FLOWER_BASIC_AUTH", "", "user:password for Flower (unset: one made per run)"),
     ("EMBEDDED_REDIS_PORT", "6399", "port of the embedded Redis server"),
     ("WEFT_ADMIN_USERNAME", "admin", "the first administrator"),
     ("WEFT_ADMIN_PASSWORD", "", "its password (unset: a generated one is printed once)"),
@@ -224,8 +225,12 @@ def up() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     web_address = (env.get("HOST", "127.0.0.1"), int(env.get("PORT", "8000")))
-    flower_address = (web_address[0], int(env.get("FLOWER_PORT", "5555")))
-    env.setdefault("FLOWER_URL", "http://{}:{}/".format(*flower_address))
+    # Flower on loopback, served to staff users by the web server at /flower/ (docs/flower.md).
+    # Its API answers only a login: the web server signs in with the same FLOWER_BASIC_AUTH,
+    # which Flower reads from its environment (out of the process list).
+    flower_address = ("127.0.0.1", int(env.get("FLOWER_PORT", "5555")))
+    env.setdefault("FLOWER_INTERNAL_URL", "http://{}:{}".format(*flower_address))
+    env.setdefault("FLOWER_BASIC_AUTH", f"weft:{secrets.token_urlsafe(24)}")
     for name, (address, number) in [("PORT", web_address), ("FLOWER_PORT", flower_address)]:
         if reachable(address, number):
             say(f"{address}:{number} is taken by another program; set {name} to a free port "
@@ -249,11 +254,9 @@ def up() -> int:
                                    "--loglevel", "INFO"], env)
         processes.start("beat", [str(PYTHON), "-m", "celery", "-A", "config", "beat",
                                  "--loglevel", "INFO"], env)
-        flower = [str(PYTHON), "-m", "celery", "-A", "config", "flower",
-                  f"--address={host}", f"--port={flower_port}"]
-        if env.get("FLOWER_BASIC_AUTH"):
-            flower.append(f"--basic-auth={env['FLOWER_BASIC_AUTH']}")
-        processes.start("flower", flower, env)
+        processes.start("flower", [str(PYTHON), "-m", "celery", "-A", "config", "flower",
+                                   f"--address={flower_address[0]}", f"--port={flower_port}",
+                                   "--url_prefix=flower"], env)
     except BaseException:
         processes.stop()
         raise
@@ -269,7 +272,7 @@ def up() -> int:
             ("readiness", f"{base}/health/ready"),
             ("metrics", f"{base}/metrics"),
         ]),
-        (*flower_address, [("Flower", env["FLOWER_URL"])]),
+        (*flower_address, [("Flower (staff users)", f"{base}/flower/")]),
     ])
 
 

@@ -20,6 +20,8 @@ import redis
 from celery.beat import PersistentScheduler
 from django.conf import settings
 
+from config.locks import lock_token
+
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "weft:beat:leader"
@@ -49,7 +51,7 @@ class LeaderScheduler(PersistentScheduler):
                 self.lock.reacquire()  # back to the full expiry, if the token still owns it
                 self.leading = True
             except redis.exceptions.LockError:  # never held, expired or taken by another
-                self.leading = bool(self.lock.acquire(blocking=False))
+                self.leading = bool(self.lock.acquire(blocking=False, token=lock_token()))
         except redis.exceptions.RedisError as exc:
             self.leading = False
             if was_leading:

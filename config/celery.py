@@ -2,9 +2,10 @@
 
 import logging
 import os
+import time
 
 from celery import Celery
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -13,6 +14,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every worker consumes AMQP trigger messages (by name: loaded once Django is set up).
 app.steps["consumer"].add("workflows.consumers:TriggerConsumerStep")
+
+
+@before_task_publish.connect
+def _message_timestamp(properties: dict | None = None, **kwargs) -> None:
+    """Every task message carries the AMQP `timestamp` property (seconds): how long the
+    oldest waiting message has waited is read from it (monitoring/broker.py)."""
+    if properties is not None:
+        properties.setdefault("timestamp", int(time.time()))
 
 
 @setup_logging.connect

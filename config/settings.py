@@ -249,6 +249,27 @@ PERFORMANCE_RANGE_MAX_DAYS = env_int(
     "PERFORMANCE_RANGE_MAX_DAYS", 366,
     "Longest time range (`from` to `to`) a performance figure covers, in days.",
 )
+PERFORMANCE_SERIES_POINTS_MAX = env_int(
+    "PERFORMANCE_SERIES_POINTS_MAX", 1500,
+    "Most points (buckets) one performance series has; a finer `bucket` over a longer "
+    "range is refused.",
+)
+PERFORMANCE_ROLLUP_RETENTION_DAYS = env_int(
+    "PERFORMANCE_ROLLUP_RETENTION_DAYS", 90,
+    "Days the per-minute rollups of finished executions are kept.",
+)
+PERFORMANCE_WORKERS_TIMEOUT = env_int(
+    "PERFORMANCE_WORKERS_TIMEOUT", 1,
+    "Seconds `GET /api/performance/workers` waits for the workers to answer.",
+)
+RABBITMQ_MANAGEMENT_URL = env_str(
+    "RABBITMQ_MANAGEMENT_URL", "",
+    "Base URL of RabbitMQ's management API (queue depths for the performance API); empty: "
+    "the broker's host on port 15672, with the broker's credentials.",
+)
+BROKER_STATS_TIMEOUT = env_int(
+    "BROKER_STATS_TIMEOUT", 2, "Seconds reading the broker's queue figures may take.",
+)
 COLLABORATION_PRESENCE_TTL = env_int(
     "COLLABORATION_PRESENCE_TTL", 60,
     "Seconds a designer's presence lasts without a heartbeat.",
@@ -345,7 +366,8 @@ CELERY_TASK_QUEUES = tuple(
 CELERY_TASK_ROUTES = {
     name: {"queue": HOUSEKEEPING_QUEUE}
     for name in ("executions.housekeeping", "executions.cleanup",
-                 "monitoring.tasks.audit_log_cleanup", "workflows.sync")
+                 "monitoring.tasks.audit_log_cleanup", "monitoring.tasks.rollups_write",
+                 "workflows.sync")
 }
 CELERY_TASK_DEFAULT_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
 CELERY_TASK_DEFAULT_ROUTING_KEY = CELERY_TASK_DEFAULT_QUEUE
@@ -389,6 +411,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "executions.housekeeping",
         "schedule": timedelta(seconds=1),
         "options": {"expires": 5, "priority": BEAT_PRIORITY},
+    },
+    "performance-rollups": {
+        "task": "monitoring.tasks.rollups_write",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 60},
     },
     "audit-log-retention": {
         "task": "monitoring.tasks.audit_log_cleanup",
@@ -570,6 +597,9 @@ LOGGING = {
         "uvicorn": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "uvicorn.access": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "celery": {"level": LOG_LEVEL},
+        # httpx logs every request at INFO with its whole URL, query string included (an
+        # HTTP node's URL may carry a token): only its warnings.
+        "httpx": {"level": "WARNING"},
     },
 }
 
@@ -609,8 +639,38 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": ["'none'"],
 }
 FLOWER_URL = env_str(
-    "FLOWER_URL", "", "Address of Flower, linked from the web UI for staff users; empty hides it."
+    "FLOWER_URL", "",
+    "Address of Flower linked from the web UI for staff users; empty: `/flower/` when "
+    "FLOWER_INTERNAL_URL is set, otherwise no link.",
 )
+# Flower behind the platform's login (monitoring/flower.py, docs/flower.md).
+FLOWER_INTERNAL_URL = env_str(
+    "FLOWER_INTERNAL_URL", "",
+    "Where Flower listens (http://host:port, no path; Flower runs with --url_prefix=flower): "
+    "the web server serves it at /flower/ to staff users. Empty: /flower/ answers 404.",
+)
+FLOWER_BASIC_AUTH = env_list(
+    "FLOWER_BASIC_AUTH", [],
+    "Flower's logins, user:password, comma-separated (Flower reads the same variable); "
+    "the web server signs in to Flower with the first.",
+)
+FLOWER_PROXY_TIMEOUT = env_int(
+    "FLOWER_PROXY_TIMEOUT", 30,
+    "Seconds /flower/ waits for Flower to connect, and for each part of its answer.",
+)
+FLOWER_PROXY_MAX_BODY_BYTES = env_int(
+    "FLOWER_PROXY_MAX_BODY_BYTES", 1024 * 1024,
+    "Largest request body /flower/ passes to Flower; a larger one is answered 413.",
+)
+_flower_scheme, _, _flower_host = FLOWER_INTERNAL_URL.rstrip("/").partition("://")
+if FLOWER_INTERNAL_URL and (_flower_scheme not in {"http", "https"} or not _flower_host
+                            or any(mark in _flower_host for mark in "/?#")):
+    raise ImproperlyConfiguredEnvironment(
+        f"FLOWER_INTERNAL_URL must be Flower's http://host:port without a path (the platform "
+        f"adds /flower/), not {FLOWER_INTERNAL_URL!r}")
+if FLOWER_PROXY_TIMEOUT < 1 or FLOWER_PROXY_MAX_BODY_BYTES < 0:
+    raise ImproperlyConfiguredEnvironment(
+        "FLOWER_PROXY_TIMEOUT must be at least 1 and FLOWER_PROXY_MAX_BODY_BYTES at least 0")
 SESSION_COOKIE_HTTPONLY = True
 # Sessions live in the cache (Redis) and are written through to the database, so a cache
 # flush signs nobody out.

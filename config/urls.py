@@ -1,12 +1,13 @@
 """Top-level routes: the web UI, admin, API, OpenAPI, health and metrics."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from config.auth import LoginApi, LogoutApi, MeApi, RefreshApi, admin_login
 from config.pages import ApiDocsView, SchemaView
 from monitoring.apis import AuditLogViewSet, health, health_ready
+from monitoring.flower import flower
 
 audit_router = SimpleRouter(trailing_slash=False)
 audit_router.register("audit", AuditLogViewSet, basename="audit")
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("admin/login/", admin_login, name="admin-login"),  # throttled and audited
     path("admin/", admin.site.urls),
+    re_path(r"^flower/", flower, name="flower"),  # staff only, docs/flower.md
     path("api/", include(api_patterns)),
     path("", include("ui.urls")),
 ]

@@ -3,7 +3,22 @@
 
 from django.urls import path, re_path
 
-from monitoring.performance import AverageTimeApi, CountApi, MetricsApi, RecentExecutionsApi
+from monitoring.performance.figures import (
+    AverageTimeApi,
+    CountApi,
+    FailuresApi,
+    MetricsApi,
+    MetricsResetApi,
+    RecentExecutionsApi,
+)
+from monitoring.performance.now import (
+    CacheApi,
+    CachesApi,
+    LocksActiveApi,
+    QueueLengthApi,
+    QueuePendingApi,
+    WorkersApi,
+)
 from workflows.selectors import WORKFLOW_REFERENCE_REGEX
 
 WORKFLOW = rf"(?P<workflow>{WORKFLOW_REFERENCE_REGEX})"
@@ -14,4 +29,12 @@ urlpatterns = [
     re_path(rf"^executions/average-time/{WORKFLOW}$", AverageTimeApi.as_view(),
             name="performance-average-time"),
     re_path(rf"^executions/count/{WORKFLOW}$", CountApi.as_view(), name="performance-count"),
+    path("cache", CachesApi.as_view(), name="performance-caches"),
+    path("cache/<str:type>", CacheApi.as_view(), name="performance-cache"),
+    path("queue/length", QueueLengthApi.as_view(), name="performance-queue-length"),
+    path("queue/pending", QueuePendingApi.as_view(), name="performance-queue-pending"),
+    path("locks/active", LocksActiveApi.as_view(), name="performance-locks"),
+    path("workers", WorkersApi.as_view(), name="performance-workers"),
+    path("failures", FailuresApi.as_view(), name="performance-failures"),
+    path("metrics/reset", MetricsResetApi.as_view(), name="performance-reset"),
 ]

@@ -23,6 +23,13 @@ NAVIGATION = [
 ]
 
 
+def _flower_url() -> str:
+    """Flower for staff users: FLOWER_URL, or the platform's own /flower/ when it serves it."""
+    if settings.FLOWER_URL or not settings.FLOWER_INTERNAL_URL:
+        return settings.FLOWER_URL
+    return reverse("flower")
+
+
 def _page(request: HttpRequest, *, entry: str, title: str, section: str,
           **props: Any) -> HttpResponse:
     user = request.user
@@ -31,7 +38,7 @@ def _page(request: HttpRequest, *, entry: str, title: str, section: str,
         "title": title,
         "section": section,
         "navigation": [(key, label, reverse(name)) for key, label, name in NAVIGATION],
-        "flower_url": settings.FLOWER_URL if user.is_staff else "",
+        "flower_url": _flower_url() if user.is_staff else "",
         "props": {
             "page": entry,
             "csrfToken": get_token(request),

@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "weft:cache:"
 STATS_KEY = "weft:cache:stats"
+STATS_SINCE_KEY = "weft:cache:stats:since"
 REDIS_TTL_SECONDS = 7 * 24 * 3600
 REDIS_RETRY_AFTER_SECONDS = 30.0
 FLUSH_INTERVAL_SECONDS = 1.0
@@ -117,6 +118,11 @@ _redis_down_until = 0.0
 def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1,
                                 socket_timeout=1)
+
+
+def redis_client() -> redis.Redis:
+    """The platform's Redis (`REDIS_URL`): caches, counts, locks."""
+    return _client()
 
 
 def _redis() -> redis.Redis | None:
@@ -226,6 +232,33 @@ def cache_stats() -> dict[str, dict[str, dict[str, int]]]:
         cache, layer, result = field.decode().split(":", 2)
         stats.setdefault(cache, {}).setdefault(layer, {})[result] = int(value)
     return stats
+
+
+def cache_stats_since() -> str | None:
+    """When the counts were last reset (ISO 8601), None if never."""
+    client = _redis()
+    if client is None:
+        return None
+    try:
+        value = client.get(STATS_SINCE_KEY)
+    except redis.RedisError as exc:
+        _redis_failed(exc)
+        return None
+    return value.decode() if value else None
+
+
+def cache_stats_reset(*, at: str) -> dict[str, dict[str, dict[str, int]]]:
+    """Zero every process's counts (this one's pending counts included); returns the counts
+    as they were. Other processes' unflushed counts (at most their last second) arrive
+    after the reset and count towards the new period."""
+    before = cache_stats()
+    _take_pending()
+    client = _client()
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(STATS_KEY)
+    pipe.set(STATS_SINCE_KEY, at)
+    pipe.execute()
+    return before
 
 
 # --- lookups -----------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ def workflows_sync(directory: str = "", environment: str = "") -> dict[str, int]
     from django.conf import settings
     from django.core.cache import cache
 
+    from config.locks import lock_token
     from workflows.triggers import sync
 
     directory = directory or settings.WORKFLOW_SYNC_DIR
     if not directory:
         return {}
     lock = f"weft:sync:lock:{directory}"
-    if not cache.add(lock, 1, timeout=max(60, settings.WORKFLOW_SYNC_INTERVAL * 6)):
+    if not cache.add(lock, lock_token(), timeout=max(60, settings.WORKFLOW_SYNC_INTERVAL * 6)):
         return {}
     try:
         report = sync.workflows_sync(

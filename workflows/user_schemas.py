@@ -10,7 +10,6 @@ network reference is refused when the schema is saved, and never retrieved.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 import re2
@@ -19,8 +18,12 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
+from workflows.caching import cached_in_process, process_cache
+
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
+SCHEMA_PATTERNS_CACHE = "schema_patterns"
+_PATTERNS = process_cache(SCHEMA_PATTERNS_CACHE, maxsize=2048)
 _LITERAL_KEYWORDS = frozenset({"const", "enum", "default", "examples"})
 _REFERENCE_KEYWORDS = ("$ref", "$dynamicRef")
 
@@ -33,9 +36,10 @@ class UserSchemaError(ValueError):
         self.problems = problems
 
 
-@lru_cache(maxsize=2048)
 def _regex(pattern: str) -> Any:
-    return re2.compile(pattern, options=_RE2_OPTIONS)
+    """The compiled pattern, kept per process (counted as the `schema_patterns` cache)."""
+    return cached_in_process(SCHEMA_PATTERNS_CACHE, _PATTERNS, pattern,
+                             lambda: re2.compile(pattern, options=_RE2_OPTIONS))
 
 
 def _search(pattern: str, text: str) -> bool:

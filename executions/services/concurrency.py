@@ -19,6 +19,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from config.locks import lock_token
 from executions.errors import AdmissionBusyError
 from executions.models import EXECUTION_STARTED, Execution
 
@@ -39,7 +40,7 @@ def admission(workflow: Any, limit: int) -> Iterator[None]:
         return
     lock = _redis().lock(f"weft:admission:{workflow.pk}", timeout=LOCK_TIMEOUT,
                          blocking_timeout=LOCK_WAIT)
-    if not lock.acquire():
+    if not lock.acquire(token=lock_token()):
         raise AdmissionBusyError(
             f"Workflow {workflow} is busy admitting other executions; try again.",
             details={"retry_after": LOCK_WAIT},

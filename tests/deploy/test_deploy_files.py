@@ -318,14 +318,32 @@ def test_beat_runs_exactly_one_replica():
 
 
 def test_flower_takes_its_basic_auth_from_the_environment():
-    # given the flower service
-    flower = _services()["flower"]
+    # given the flower service, and the web service that signs in to it
+    services = _services()
 
-    # when its environment is read
-    environment = flower["environment"]
+    # when their environments are read
+    environments = [services[name]["environment"] for name in ("flower", "web")]
 
-    # then the credentials come from the required FLOWER_BASIC_AUTH variable
-    assert environment["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+    # then both take the credentials from the required FLOWER_BASIC_AUTH variable
+    assert all(environment["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+               for environment in environments)
+
+
+def test_flower_is_reached_through_the_web_service_under_its_prefix():
+    # given the flower and web services
+    flower, web = _services()["flower"], _services()["web"]
+
+    # when Flower's command, ports and health check and the web's Flower address are read
+    command = _command(flower)
+    healthcheck = " ".join(flower["healthcheck"]["test"])
+    internal = urlsplit(web["environment"]["FLOWER_INTERNAL_URL"])
+
+    # then Flower serves under /flower/ on the stack's network only, and the web service
+    # (which serves /flower/ to staff users) points at it without a path of its own
+    assert "--url_prefix=flower" in command
+    assert "ports" not in flower
+    assert "/flower/healthcheck" in healthcheck
+    assert (internal.hostname, internal.port, internal.path) == ("flower", 5555, "")
 
 
 def test_every_interpolated_variable_is_documented_in_the_env_example():
@@ -569,8 +587,8 @@ def test_prometheus_scrapes_the_web_process_and_flower():
         for target in static["targets"]
     }
 
-    # then the web process's and Flower's /metrics are among them
-    assert {"web:8000/metrics", "flower:5555/metrics"} <= urls
+    # then the web process's /metrics and Flower's, under its prefix, are among them
+    assert {"web:8000/metrics", "flower:5555/flower/metrics"} <= urls
 
 
 def test_prometheus_targets_are_services_of_the_compose_file():

@@ -1,5 +1,4 @@
-"""Reads of the monitoring app: readiness of each backing service, the audit log, and the
-performance figures of the executions."""
+"""Readiness of each backing service, and the audit log."""
 
 from __future__ import annotations
 
@@ -10,17 +9,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
-from executions.models import Execution, ExecutionStatus
 from monitoring.models import AuditLog
 
 
@@ -126,76 +122,3 @@ def readiness() -> list[Check]:
 
 def audit_log_list() -> QuerySet[AuditLog]:
     return AuditLog.objects.select_related("actor").all()
-
-
-# --- Performance figures of the executions ---------------------------------------------------
-
-
-def percentile(sorted_values: list[float], share: float) -> float | None:
-    """The value below which `share` of the values lie (linear between the two nearest, as
-    PostgreSQL's percentile_cont); None for no values."""
-    if not sorted_values:
-        return None
-    position = (len(sorted_values) - 1) * share
-    lower = int(position)
-    upper = min(lower + 1, len(sorted_values) - 1)
-    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
-
-
-def durations_ms(executions: QuerySet) -> list[float]:
-    """The run times (started -> finished) of the newest `PERFORMANCE_SAMPLE_MAX` finished
-    executions among `executions`, in milliseconds, sorted."""
-    rows = (executions.filter(started_at__isnull=False, finished_at__isnull=False)
-            .order_by("-finished_at").values_list("started_at", "finished_at")
-            [:settings.PERFORMANCE_SAMPLE_MAX])
-    return sorted(max((finished - started).total_seconds() * 1000, 0.0)
-                  for started, finished in rows)
-
-
-def duration_figures(values: list[float]) -> dict[str, float | int | None]:
-    def rounded(value: float | None) -> float | None:
-        return None if value is None else round(value, 1)
-
-    return {"count": len(values),
-            "avg": rounded(sum(values) / len(values)) if values else None,
-            "p50": rounded(percentile(values, 0.5)), "p95": rounded(percentile(values, 0.95)),
-            "p99": rounded(percentile(values, 0.99))}
-
-
-def execution_metrics(*, since: datetime, until: datetime, workflow: Any = None
-                      ) -> dict[str, Any]:
-    """Executions created in [since, until): how many, by status, how many finished and how
-    (success and failure rates over the finished), their run times, and the finished per
-    minute."""
-    executions = Execution.objects.filter(created_at__gte=since, created_at__lt=until)
-    if workflow is not None:
-        executions = executions.filter(workflow=workflow)
-    by_status = dict(executions.order_by().values_list("status").annotate(count=Count("id")))
-    total = sum(by_status.values())
-    completed = by_status.get(ExecutionStatus.COMPLETED, 0)
-    failed = by_status.get(ExecutionStatus.FAILED, 0)
-    cancelled = by_status.get(ExecutionStatus.CANCELLED, 0)
-    finished = completed + failed + cancelled
-    minutes = max((until - since).total_seconds() / 60, 1 / 60)
-    return {
-        "from": since, "to": until, "total": total,
-        "by_status": {status: by_status.get(status, 0) for status in ExecutionStatus.values},
-        "finished": finished,
-        "success_rate": round(completed / finished, 4) if finished else None,
-        "failure_rate": round(failed / finished, 4) if finished else None,
-        "duration_ms": duration_figures(durations_ms(executions)),
-        "throughput_per_minute": round(finished / minutes, 3),
-    }
-
-
-def executions_recent(*, count: int) -> QuerySet:
-    return (Execution.objects.select_related("workflow")
-            .only("id", "status", "created_at", "started_at", "finished_at", "workflow__id",
-                  "workflow__namespace", "workflow__name")
-            .order_by("-created_at")[:count])
-
-
-def executions_count(*, workflow: Any, since: datetime, until: datetime) -> dict[str, int]:
-    return dict(Execution.objects.filter(workflow=workflow, created_at__gte=since,
-                                         created_at__lt=until)
-                .order_by().values_list("status").annotate(count=Count("id")))

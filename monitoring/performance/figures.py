@@ -1,5 +1,5 @@
-"""The performance API (`/api/performance/...`): how many executions ran, how they ended,
-how long they took, over a time range. Needs `workflow.read`."""
+"""The performance API's figures of the executions: over a range, as a series, per
+workflow, the most failing; and the reset of the counters."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from rest_framework.views import APIView
 
 from config.openapi import error_responses
 from config.serializers import InputSerializer
-from monitoring import selectors
+from monitoring import selectors, services
 from workflows import selectors as workflow_selectors
 from workflows.models import Workflow
-from workflows.permissions import WorkflowReadPermission
+from workflows.permissions import WorkflowAdminPermission, WorkflowReadPermission
 
 DEFAULT_RANGE = timedelta(hours=24)
 ERRORS = error_responses(400, 401, 403, 404, 429)
@@ -48,7 +48,30 @@ class RangeQuerySerializer(InputSerializer):
             raise serializers.ValidationError(
                 {"from": [f"The range may be at most {settings.PERFORMANCE_RANGE_MAX_DAYS} "
                           "days long."]})
-        return {"since": since, "until": until}
+        others = {key: value for key, value in data.items() if key not in ("from", "to")}
+        return {**others, "since": since, "until": until}
+
+
+class SeriesQuerySerializer(RangeQuerySerializer):
+    bucket = serializers.ChoiceField(
+        choices=["auto", *selectors.BUCKETS], required=False,
+        help_text="Add a series with one point per bucket; `auto` picks the finest that "
+                  "keeps the range within 360 points.")
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        bucket = data.get("bucket")
+        result = super().validate(data)
+        if bucket == "auto":
+            bucket = selectors.bucket_for(result["since"], result["until"])
+        if bucket is not None:
+            points = (result["until"] - result["since"]) / selectors.BUCKETS[bucket]
+            if points > settings.PERFORMANCE_SERIES_POINTS_MAX:
+                raise serializers.ValidationError({"bucket": [
+                    f"A `{bucket}` series of this range has {int(points)} points; at most "
+                    f"{settings.PERFORMANCE_SERIES_POINTS_MAX}: choose a larger bucket or a "
+                    "shorter range."]})
+        result["bucket"] = bucket
+        return result
 
 
 class DurationSerializer(serializers.Serializer):
@@ -57,6 +80,16 @@ class DurationSerializer(serializers.Serializer):
     p50 = serializers.FloatField(allow_null=True)
     p95 = serializers.FloatField(allow_null=True)
     p99 = serializers.FloatField(allow_null=True)
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="Start of the bucket (UTC).")
+    finished = serializers.IntegerField(help_text="Executions that ended in the bucket.")
+    by_status = serializers.DictField(child=serializers.IntegerField(),
+                                      help_text="completed, failed, cancelled.")
+    duration_ms = DurationSerializer(help_text="Average; p50/p95/p99 estimated from the "
+                                               "rollups' histogram.")
+    throughput_per_minute = serializers.FloatField()
 
 
 class MetricsSerializer(serializers.Serializer):
@@ -74,6 +107,13 @@ class MetricsSerializer(serializers.Serializer):
         fields["from"] = serializers.DateTimeField()
         fields["to"] = serializers.DateTimeField()
         return fields
+
+
+class MetricsSeriesSerializer(MetricsSerializer):
+    bucket = serializers.CharField(required=False, help_text="With `bucket`: its size.")
+    series = SeriesPointSerializer(many=True, required=False,
+                                   help_text="With `bucket`: from the per-minute rollups, "
+                                             "which lag the present by one to two minutes.")
 
 
 class RecentQuerySerializer(InputSerializer):
@@ -136,15 +176,20 @@ def _workflow(reference: str) -> Workflow:
 class MetricsApi(APIView):
     permission_classes = [WorkflowReadPermission]
 
-    @extend_schema(parameters=[RangeQuerySerializer],
-                   responses={200: MetricsSerializer, **ERRORS})
+    @extend_schema(parameters=[SeriesQuerySerializer],
+                   responses={200: MetricsSeriesSerializer, **ERRORS})
     def get(self, request):
         """Executions created in the range (default: the last 24 hours): totals, by status,
         success and failure rates over the finished ones, run time (average, p50, p95, p99
-        of the newest `PERFORMANCE_SAMPLE_MAX`), and finished executions a minute."""
-        query = _query(RangeQuerySerializer, request)
-        return Response(selectors.execution_metrics(since=query["since"],
-                                                     until=query["until"]))
+        of the newest `PERFORMANCE_SAMPLE_MAX`), and finished executions a minute. With
+        `bucket`, a series of the executions that ended in each bucket."""
+        query = _query(SeriesQuerySerializer, request)
+        figures = selectors.execution_metrics(since=query["since"], until=query["until"])
+        if query["bucket"]:
+            figures["bucket"] = query["bucket"]
+            figures["series"] = selectors.execution_series(
+                since=query["since"], until=query["until"], bucket=query["bucket"])
+        return Response(figures)
 
 
 @extend_schema(tags=["performance"])
@@ -191,3 +236,58 @@ class CountApi(APIView):
         by_status = selectors.executions_count(workflow=workflow_, since=since, until=until)
         return Response({"workflow": workflow_.full_name, "date": day,
                          "total": sum(by_status.values()), "by_status": by_status})
+
+
+
+class FailuresQuerySerializer(RangeQuerySerializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+
+
+class FailingWorkflowSerializer(serializers.Serializer):
+    workflow_id = serializers.UUIDField()
+    workflow = serializers.CharField()
+    failures = serializers.IntegerField()
+    last_failed_at = serializers.DateTimeField()
+    last_execution = serializers.UUIDField()
+
+
+class FailingNodeSerializer(FailingWorkflowSerializer):
+    node_id = serializers.CharField()
+    node_type = serializers.CharField()
+
+
+class FailuresSerializer(serializers.Serializer):
+    workflows = FailingWorkflowSerializer(many=True)
+    nodes = FailingNodeSerializer(many=True)
+
+
+@extend_schema(tags=["performance"])
+class FailuresApi(APIView):
+    permission_classes = [WorkflowReadPermission]
+
+    @extend_schema(parameters=[FailuresQuerySerializer],
+                   responses={200: FailuresSerializer, **ERRORS})
+    def get(self, request):
+        """The workflows with the most failed executions and the nodes with the most failed
+        runs among the executions created in the range, each with its newest failed run."""
+        query = _query(FailuresQuerySerializer, request)
+        return Response(selectors.failures_top(since=query["since"], until=query["until"],
+                                               limit=query["limit"]))
+
+
+class ResetSerializer(serializers.Serializer):
+    reset_at = serializers.DateTimeField()
+    before = serializers.DictField(help_text="The counters as they were.")
+
+
+@extend_schema(tags=["performance"])
+class MetricsResetApi(APIView):
+    permission_classes = [WorkflowAdminPermission]
+
+    @extend_schema(request=None,
+                   responses={200: ResetSerializer, **error_responses(401, 403, 429, 503)})
+    def post(self, request):
+        """Zero the counters the performance API keeps (the caches' hits and misses);
+        recorded in the audit log with the counts as they were. Executions, rollups and
+        Prometheus' counters are history and stay."""
+        return Response(services.metrics_reset(actor=request.user))
