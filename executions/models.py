@@ -206,6 +206,10 @@ class Execution(models.Model):
             models.Index(fields=["finished_at"], name="execution_unnotified_idx",
                          condition=models.Q(parent__isnull=True, finished_at__isnull=False,
                                             dependents_notified_at__isnull=True)),
+            # The rollups' pass over the executions that ended in the last minutes
+            # (monitoring/services.py): a range scan, however many executions are kept.
+            models.Index(fields=["finished_at"], name="execution_finished_idx",
+                         condition=models.Q(finished_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

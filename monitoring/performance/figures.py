@@ -238,7 +238,6 @@ class CountApi(APIView):
                          "total": sum(by_status.values()), "by_status": by_status})
 
 
-
 class FailuresQuerySerializer(RangeQuerySerializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
 

@@ -19,6 +19,7 @@ from workflows.permissions import WorkflowReadPermission
 
 NOW_ERRORS = error_responses(401, 403, 429, 503)
 
+
 class CacheSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()

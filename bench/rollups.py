@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""The per-minute rollups against the engine's hot path: the same burst of executions with
+and without rollup passes running beside it.
+
+    python3 bench/rollups.py [--runs 5] [--executions 300] [--chain-length 10]
+                             [--interval 1] [--history 0] [--workers 2] [--concurrency 2]
+
+It re-executes itself with the project's `.venv/bin/python` (as `bench/run.py` does) and
+shares that command's options for the database, queue, server, output and logs.
+docs/performance.md ("The rollups beside the hot path") explains the figures. What it does:
+
+1. Creates and migrates its own database, starts N `celery worker` processes with the
+   production profile (bench/run.py's `workers_running`). With `--history N`, first
+   writes N executions of another workflow that ended over the last 30 days (older than
+   the minutes a pass rewrites), so that each pass reads from a table of that size, as it
+   does in production, and marks the rollups written up to now; then times 20 passes
+   over it without the index on `finished_at`, and 20 with it.
+2. Per run, twice: `--executions` executions of a `--chain-length` chain started at once
+   (bench/run.py's throughput shape), once alone and once while this process calls
+   `rollups_write()` every `--interval` seconds (beat calls it once a minute: the default of
+   one second is sixty times as often, so a cost would show). The order alternates from
+   run to run, so that a drift of the machine does not favour one side.
+3. Reports each side's node steps/s and end-to-end p50/p95 (median, min and max over the
+   runs), the ratio with / without, and the time of one rollup pass while the burst ran.
+4. Writes `bench/results/rollups-<date>[-<label>].json` and `.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.run import (  # noqa: E402 - the project's root first, for `python3 bench/rollups.py`
+    BenchError,
+    Engine,
+    bench_environment,
+    chain_definition,
+    common_arguments,
+    database_drop,
+    database_recreate,
+    git_revision,
+    machine,
+    percentile,
+    queues_purge,
+    reexec_in_venv,
+    results_write,
+    say,
+    services_check,
+    summary,
+    versions,
+    workers_running,
+)
+
+DEFAULTS = {"runs": 5, "executions": 300, "chain_length": 10}
+SIDES = ("alone", "with_rollups")
+FIGURES = (("node_steps_per_s", "node steps/s"), ("executions_per_s", "executions/s"),
+           ("e2e_p50_ms", "end to end p50 (ms)"), ("e2e_p95_ms", "end to end p95 (ms)"))
+# The hot path may lose at most this share of its throughput to the rollups.
+TARGET_RATIO = 0.95
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="prefork processes per worker (default 2)")
+    parser.add_argument("--runs", type=int, default=DEFAULTS["runs"],
+                        help=f"runs of each side (default {DEFAULTS['runs']})")
+    parser.add_argument("--executions", type=int, default=DEFAULTS["executions"],
+                        help=f"executions per burst (default {DEFAULTS['executions']})")
+    parser.add_argument("--chain-length", type=int, default=DEFAULTS["chain_length"],
+                        help=f"nodes per execution (default {DEFAULTS['chain_length']})")
+    parser.add_argument("--interval", type=float, default=1.0,
+                        help="seconds between two rollup passes beside the burst (default 1)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="finished executions written beforehand (default 0)")
+    parser.add_argument("--warmup", type=int, default=8,
+                        help="executions before measuring (default 8; 0: none)")
+    common_arguments(parser, database="weft_bench_rollups", queue="weft-bench-rollups",
+                     timeout=900, timeout_help="seconds one burst may take before it fails",
+                     logs_of="the workers'")
+    args = parser.parse_args(argv)
+    for name in ("workers", "concurrency", "runs", "executions", "chain_length"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.history < 0:
+        parser.error("--history must be at least 0")
+    if args.interval <= 0:
+        parser.error("--interval must be more than 0")
+    if not args.database.startswith(("weft_bench", "bench")):
+        parser.error("--database must start with weft_bench or bench (it is dropped)")
+    args.smoke = args.runs < 3 or any(getattr(args, key) < value
+                                      for key, value in DEFAULTS.items())
+    if args.smoke and "smoke" not in args.label:
+        args.label = f"{args.label}-smoke" if args.label else "smoke"
+    return args
+
+
+class RollupPasses(threading.Thread):
+    """`rollups_write()` every `interval` seconds until stopped; each pass's time."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.durations: list[float] = []
+        self.rows: list[int] = []
+        self.error: BaseException | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from monitoring.services import rollups_write
+
+        try:
+            while not self._stop_event.is_set():
+                began = time.perf_counter()
+                self.rows.append(rollups_write())
+                self.durations.append(time.perf_counter() - began)
+                self._stop_event.wait(self.interval)
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            self.error = error
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=60)
+        if self.error is not None:
+            raise BenchError(f"a rollup pass failed: {self.error!r}")
+
+
+class ChainEngine(Engine):
+    """bench/run.py's engine side, emptying only its own executions between bursts, so the
+    history stays."""
+
+    def reset(self) -> None:
+        from executions.models import Execution
+
+        Execution.objects.filter(workflow=self.chain_workflow).delete()
+
+
+def history_write(count: int, batch: int = 5000) -> None:
+    """`count` completed executions of their own workflow, ended over the last 30 days but
+    before the minutes a pass rewrites; the rollups marked as written up to now."""
+    import random
+
+    from django.utils import timezone
+
+    from executions.models import Execution, ExecutionStatus
+    from monitoring.models import RollupMark
+    from monitoring.services import ROLLUP_MARK, ROLLUP_REWRITE
+    from workflows.services import workflow_create
+
+    workflow = workflow_create(definition=chain_definition(2, "bench-history"), actor=None)
+    version = workflow.versions.get()
+    now = timezone.now()
+    newest = now - ROLLUP_REWRITE - dt.timedelta(minutes=5)
+    span = (dt.timedelta(days=30) - (now - newest)).total_seconds()
+    randomly = random.Random(7)  # noqa: S311 - spread of test data, not a secret
+    for start in range(0, count, batch):
+        rows = []
+        for _ in range(min(batch, count - start)):
+            finished = newest - dt.timedelta(seconds=randomly.uniform(0, span))
+            began = finished - dt.timedelta(milliseconds=randomly.uniform(5, 5000))
+            rows.append(Execution(workflow=workflow, version=version,
+                                  status=ExecutionStatus.COMPLETED, started_at=began,
+                                  finished_at=finished))
+        Execution.objects.bulk_create(rows, batch_size=batch)
+    minute = now.replace(second=0, microsecond=0)
+    RollupMark.objects.update_or_create(name=ROLLUP_MARK, defaults={"until": minute})
+
+
+def pass_times(count: int) -> dict[str, float]:
+    """p50 and p95 of `count` rollup passes in a row, in milliseconds."""
+    from monitoring.services import rollups_write
+
+    durations = []
+    for _ in range(count):
+        began = time.perf_counter()
+        rollups_write()
+        durations.append(time.perf_counter() - began)
+    return {"p50_ms": round(percentile(durations, 50) * 1000, 2),
+            "p95_ms": round(percentile(durations, 95) * 1000, 2)}
+
+
+def index_compare(count: int = 20) -> dict[str, Any]:
+    """A pass over the history without the index on `finished_at`, then with it (PostgreSQL:
+    the query plan is what the index changes)."""
+    from django.db import connection
+
+    from executions.models import Execution
+
+    index = next(index for index in Execution._meta.indexes
+                 if index.name == "execution_finished_idx")
+    with connection.schema_editor() as editor:
+        editor.remove_index(Execution, index)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Execution._meta.db_table}")
+    without = pass_times(count)
+    with connection.schema_editor() as editor:
+        editor.add_index(Execution, index)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Execution._meta.db_table}")
+    with_index = pass_times(count)
+    return {"passes": count, "without_index": without, "with_index": with_index,
+            "ratio_p50": round(with_index["p50_ms"] / without["p50_ms"], 3)
+            if without["p50_ms"] else None}
+
+
+def measure(args: argparse.Namespace, log=say) -> dict[str, Any]:
+    """Both sides `args.runs` times, in alternating order; the rollup passes' times."""
+    index = None
+    if args.history:
+        log(f"history: {args.history} finished executions")
+        history_write(args.history)
+        log("a pass without and with the index on finished_at")
+        index = index_compare()
+        log(f"  {json.dumps(index)}")
+    engine = ChainEngine(args.chain_length, 1, args.timeout)
+    if args.warmup:
+        log(f"warm-up: {args.warmup} executions")
+        engine.throughput(args.warmup, args.chain_length)
+    collected: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
+    passes: list[float] = []
+    rows: list[int] = []
+    for number in range(1, args.runs + 1):
+        order = SIDES if number % 2 else tuple(reversed(SIDES))
+        for side in order:
+            log(f"run {number}/{args.runs}: {side}")
+            writer = RollupPasses(args.interval) if side == "with_rollups" else None
+            if writer:
+                writer.start()
+            try:
+                figures = engine.throughput(args.executions, args.chain_length)
+            finally:
+                if writer:
+                    writer.stop()
+            if writer:
+                passes += writer.durations
+                rows += writer.rows
+                figures["rollup_passes"] = len(writer.durations)
+            log(f"  {json.dumps(figures)}")
+            collected[side].append(figures)
+            time.sleep(1)  # let the last result writes and acks settle
+    result: dict[str, Any] = {side: summary(runs) for side, runs in collected.items()}
+    result["rollup_pass"] = {
+        "count": len(passes),
+        "p50_ms": round(percentile(passes, 50) * 1000, 2) if passes else None,
+        "p95_ms": round(percentile(passes, 95) * 1000, 2) if passes else None,
+        "max_ms": round(max(passes) * 1000, 2) if passes else None,
+        "rows_max": max(rows) if rows else None,
+    }
+    if index is not None:
+        result["rollup_pass_index"] = index
+    return result
+
+
+def ratios(figures: dict[str, Any]) -> dict[str, float | None]:
+    def median(side: str, key: str) -> float | None:
+        return figures[side].get(key, {}).get("median")
+
+    def divide(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a is not None and b else None
+
+    return {key: divide(median("with_rollups", key), median("alone", key))
+            for key, _title in FIGURES}
+
+
+def markdown(report: dict[str, Any]) -> str:
+    settings_, figures, ratio = report["settings"], report["figures"], report["ratios"]
+
+    def cell(side: str, key: str) -> str:
+        figure = figures[side].get(key)
+        if not figure:
+            return "-"
+        return f"{figure['median']:g} ({figure['min']:g} - {figure['max']:g})"
+
+    machine_ = report["machine"]
+    lines = [f"# Rollups beside the hot path: {report['started_at'][:10]}"
+             + (f" ({report['label']})" if report["label"] else ""), ""]
+    if report["smoke"]:
+        lines += ["**Smoke figures**: small sizes and/or fewer than 3 runs; they show that "
+                  "the harness works, not what the rollups cost.", ""]
+    lines += [
+        f"- command: `{report['command']}`",
+        f"- {settings_['executions']} executions of a {settings_['chain_length']}-node chain "
+        f"started at once, {settings_['runs']} runs per side in alternating order; median "
+        "(min - max) over the runs",
+        f"- history: {settings_['history']} finished executions in the table beforehand",
+        f"- beside the burst: `rollups_write()` every {settings_['interval']:g} s (beat: "
+        "every 60 s)",
+        f"- workers: {settings_['workers']} x prefork concurrency {settings_['concurrency']}, "
+        "PLATFORM_PROFILE=production",
+        f"- machine: {machine_['cores']} cores ({machine_['cpu']}), {machine_['memory_gb']} GB; "
+        f"load average before {report['load_average']['before']}, after "
+        f"{report['load_average']['after']}",
+        f"- commit {report['git']['commit']}{' (dirty)' if report['git']['dirty'] else ''}",
+        "",
+        "| figure | alone | with rollups | with / alone |",
+        "|---|---|---|---|",
+    ]
+    for key, title in FIGURES:
+        value = ratio.get(key)
+        lines.append(f"| {title} | {cell('alone', key)} | {cell('with_rollups', key)} | "
+                     f"{'-' if value is None else value} |")
+    rollup = figures["rollup_pass"]
+    lines += ["", f"One rollup pass while the bursts ran: {rollup['count']} passes, p50 "
+              f"{rollup['p50_ms']} ms, p95 {rollup['p95_ms']} ms, max {rollup['max_ms']} ms, "
+              f"at most {rollup['rows_max']} rows written.", ""]
+    index = figures.get("rollup_pass_index")
+    if index:
+        lines += [f"One pass alone over the history ({index['passes']} in a row), by the index "
+                  "on `finished_at`:", "", "| index | p50 (ms) | p95 (ms) |", "|---|---|---|",
+                  f"| without | {index['without_index']['p50_ms']} | "
+                  f"{index['without_index']['p95_ms']} |",
+                  f"| with | {index['with_index']['p50_ms']} | {index['with_index']['p95_ms']} |",
+                  "", f"with / without (p50): {index['ratio_p50']}", ""]
+    lines += ["| target | value | met |", "|---|---|---|"]
+    met = report["target"]["met"]
+    lines.append(f"| {report['target']['target']} | {report['target']['value']} | "
+                 f"{ {None: 'not measured', True: 'yes', False: 'no'}[met]} |")
+    return "\n".join(lines) + "\n"
+
+
+def report_build(args: argparse.Namespace, figures: dict[str, Any], *, started: dt.datetime,
+                 load_before: list[float], command: str) -> dict[str, Any]:
+    ratio = ratios(figures)
+    value = ratio["node_steps_per_s"]
+    return {
+        "label": args.label,
+        "smoke": args.smoke,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "settings": {key: getattr(args, key) for key in (
+            "workers", "concurrency", "runs", "executions", "chain_length", "interval",
+            "history", "warmup", "queue", "database", "log_level")},
+        "machine": machine(),
+        "versions": versions(),
+        "git": git_revision(),
+        "load_average": {"before": load_before,
+                         "after": [round(v, 2) for v in os.getloadavg()]},
+        "figures": figures,
+        "ratios": ratio,
+        "target": {"target": f"node steps/s with rollups >= {TARGET_RATIO} x alone",
+                   "value": value, "met": None if value is None else value >= TARGET_RATIO},
+    }
+
+
+def report_write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    return results_write(report, directory, "rollups", markdown(report))
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    environment = bench_environment(args)
+    services_check(environment)
+    os.environ.update(environment)
+    queue = args.queue
+    queues = [queue, f"{queue}.housekeeping", f"{queue}.raw"]
+    log_dir = Path(tempfile.mkdtemp(prefix="weft-bench-rollups-"))
+    started = dt.datetime.now(dt.UTC)
+    load_before = [round(v, 2) for v in os.getloadavg()]
+    ok = False
+    try:
+        say(f"database {args.database}: create and migrate")
+        database_recreate(environment, args.database)
+        import django
+
+        django.setup()
+        queues_purge(queues)
+        say(f"starting {args.workers} worker(s) x {args.concurrency} processes "
+            f"(logs in {log_dir})")
+        with workers_running(args.workers, args.concurrency, environment, log_dir):
+            figures = measure(args)
+        report = report_build(
+            args, figures, started=started, load_before=load_before,
+            command=" ".join(["python3 bench/rollups.py", *(argv or sys.argv[1:])]))
+        json_path, markdown_path = report_write(report, Path(args.output))
+        print(markdown(report))
+        say(f"wrote {json_path} and {markdown_path}")
+        ok = True
+    finally:
+        with suppress(Exception):
+            queues_purge([*queues, f"{queue}.triggers", f"{queue}.triggers.dead"], delete=True)
+        if not args.keep_database:
+            with suppress(Exception):
+                database_drop(environment, args.database)
+        if ok and not args.keep_logs:
+            shutil.rmtree(log_dir, ignore_errors=True)
+        else:
+            say(f"worker logs kept in {log_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    reexec_in_venv(__file__)
+    try:
+        raise SystemExit(main())
+    except BenchError as error:
+        raise SystemExit(f"[bench] {error}") from None
+    except KeyboardInterrupt:
+        raise SystemExit("[bench] interrupted; workers stopped, queues and database removed") \
+            from None
