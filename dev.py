@@ -247,16 +247,27 @@ def up() -> int:
         manage(env, "load_demo")
         host, port = env.get("HOST", "127.0.0.1"), env.get("PORT", "8000")
         flower_port = env.get("FLOWER_PORT", "5555")
+        # Web, worker and beat share one metrics directory, so /metrics serves them all; a
+        # fresh one per run (the counts of a previous run's processes would be summed in).
+        # Flower keeps its own metrics (docs/monitoring.md, "Metrics").
+        metrics = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or DATA / "metrics")
+        metrics.mkdir(parents=True, exist_ok=True)
+        for stale in metrics.glob("*.db"):
+            stale.unlink()
+        platform_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+        flower_env = {name: value for name, value in env.items()
+                      if name != "PROMETHEUS_MULTIPROC_DIR"}
         # One web process whatever WEB_CONCURRENCY says: see docs/configuration.md.
         processes.start("web", [str(PYTHON), "-m", "uvicorn", "config.asgi:application",
-                                "--host", host, "--port", port, "--workers", "1"], env)
+                                "--host", host, "--port", port, "--workers", "1"],
+                        platform_env)
         processes.start("worker", [str(PYTHON), "-m", "celery", "-A", "config", "worker",
-                                   "--loglevel", "INFO"], env)
+                                   "--loglevel", "INFO"], platform_env)
         processes.start("beat", [str(PYTHON), "-m", "celery", "-A", "config", "beat",
-                                 "--loglevel", "INFO"], env)
+                                 "--loglevel", "INFO"], platform_env)
         processes.start("flower", [str(PYTHON), "-m", "celery", "-A", "config", "flower",
                                    f"--address={flower_address[0]}", f"--port={flower_port}",
-                                   "--url_prefix=flower"], env)
+                                   "--url_prefix=flower"], flower_env)
     except BaseException:
         processes.stop()
         raise

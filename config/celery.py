@@ -5,7 +5,15 @@ import os
 import time
 
 from celery import Celery
-from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+from celery.signals import (
+    before_task_publish,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -85,3 +93,25 @@ def _database_connections_settle(sender=None, signal=None, **kwargs) -> None:
 
 
 import monitoring.correlation  # noqa: E402,F401  (connects the correlation-id task signals)
+from monitoring.metrics import heartbeat, processes  # noqa: E402  (before any metric exists)
+
+
+@worker_ready.connect
+def _worker_metrics_start(sender=None, **kwargs) -> None:
+    """A worker's main process beats (the workers gauge of /metrics) and, on a host whose
+    metrics directory no web server reads, serves it on WORKFLOW_WORKER_METRICS_PORT."""
+    from django.conf import settings
+
+    heartbeat.heartbeat_start(sender.controller, sender.hostname)
+    processes.worker_host_serve(settings.WORKFLOW_WORKER_METRICS_PORT)
+
+
+@worker_shutdown.connect
+def _worker_metrics_stop(**kwargs) -> None:
+    heartbeat.heartbeat_stop()
+
+
+@worker_process_shutdown.connect
+def _pool_process_dead(**kwargs) -> None:
+    """A pool process leaves with os._exit (no atexit): its live gauges leave with it."""
+    processes.process_dead()

@@ -817,10 +817,29 @@ WORKFLOW_LOG_RETENTION_DAYS = env_int(
     "WORKFLOW_LOG_RETENTION_DAYS", 365,
     "Days the log entries of kept executions are kept (0 keeps them forever).",
 )
+# Metrics (docs/monitoring.md, "Metrics"). monitoring/metrics/processes.py reads the
+# directory from the environment itself, before any metric exists; it is declared here to
+# be documented with the rest.
+PROMETHEUS_MULTIPROC_DIR = env_str(
+    "PROMETHEUS_MULTIPROC_DIR", "",
+    "Directory shared by the processes of a host (web, workers, beat) for their metrics, so "
+    "one `/metrics` serves them all; empty: each process keeps its own.",
+)
 WORKFLOW_WORKER_METRICS_PORT = env_int(
     "WORKFLOW_WORKER_METRICS_PORT", 0,
-    "Port where each Celery worker process serves its Prometheus metrics (port + process "
-    "index); 0 turns it off.",
+    "Port where a worker's main process serves the metrics of its host's processes (its "
+    "PROMETHEUS_MULTIPROC_DIR), for a worker host whose directory no web server reads; 0 "
+    "turns it off.",
+)
+MONITORING_STALLED_AFTER_SECONDS = env_int(
+    "MONITORING_STALLED_AFTER_SECONDS", 900,
+    "Seconds without progress after which a running execution counts as stalled "
+    "(`weft_executions_stalled`).",
+)
+MONITORING_TIMER_OVERDUE_AFTER_SECONDS = env_int(
+    "MONITORING_TIMER_OVERDUE_AFTER_SECONDS", 10,
+    "Seconds past its due time after which an open timer or timeout counts as overdue "
+    "(`weft_timers_overdue`, `weft_timer_lag_seconds`).",
 )
 
 # --- Workflow files (manage.py sync_workflows and hot reload) ----------------------------------

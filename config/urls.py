@@ -8,6 +8,7 @@ from config.auth import LoginApi, LogoutApi, MeApi, RefreshApi, admin_login
 from config.pages import ApiDocsView, SchemaView
 from monitoring.apis import AuditLogViewSet, health, health_ready
 from monitoring.flower import flower
+from monitoring.metrics import metrics_export
 
 audit_router = SimpleRouter(trailing_slash=False)
 audit_router.register("audit", AuditLogViewSet, basename="audit")
@@ -29,7 +30,7 @@ api_patterns = [
 urlpatterns = [
     path("health", health, name="health"),
     path("health/ready", health_ready, name="health-ready"),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics_export, name="prometheus-django-metrics"),
     path("admin/login/", admin_login, name="admin-login"),  # throttled and audited
     path("admin/", admin.site.urls),
     re_path(r"^flower/", flower, name="flower"),  # staff only, docs/flower.md

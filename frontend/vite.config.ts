@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
-const pages = ["workflows", "designer", "runs", "monitor", "inbox", "triggers"];
+const pages = ["workflows", "designer", "runs", "monitor", "inbox", "triggers", "dashboard"];
 
 export default defineConfig({
   base: "/static/ui/",
@@ -26,6 +26,7 @@ export default defineConfig({
             { name: "react", test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/, priority: 3 },
             { name: "canvas", test: /node_modules[\\/](@xyflow|d3-[a-z-]+|zustand|classcat|@dagrejs|use-sync-external-store)[\\/]/, priority: 2 },
             { name: "yaml", test: /node_modules[\\/]yaml[\\/]/, priority: 1 },
+            { name: "charts", test: /node_modules[\\/]uplot[\\/]/, priority: 1 },
             { name: "yjs", test: /node_modules[\\/](yjs|y-websocket|y-protocols|lib0)[\\/]/, priority: 1 },
           ],
         },

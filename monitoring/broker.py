@@ -92,6 +92,15 @@ def _rabbitmq_management(broker_url: str, names: list[str]) -> list[dict[str, An
             elif queue["ready"] == 0:
                 queue["oldest_age_seconds"] = 0.0
             figures.append(queue)
+    # A queue declared a moment ago has no statistics yet (the management plugin collects
+    # them every few seconds): its depth and consumers come from a passive declaration.
+    fresh = [queue["name"] for queue in figures if queue["ready"] is None and "error" not in queue]
+    if fresh:
+        declared = {queue["name"]: queue for queue in _amqp_passive(
+            broker_url, fresh, "the management API has no figures for this queue yet")}
+        for queue in figures:
+            if queue["name"] in declared:
+                queue.update(declared[queue["name"]])
     return figures
 
 

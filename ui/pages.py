@@ -18,6 +18,7 @@ from config.auth import WORKFLOW_PERMISSIONS
 NAVIGATION = [
     ("workflows", "Workflows", "ui-workflows"),
     ("runs", "Runs", "ui-runs"),
+    ("dashboard", "Dashboard", "ui-dashboard"),
     ("inbox", "Approvals", "ui-inbox"),
     ("triggers", "Schedules & webhooks", "ui-triggers"),
 ]
@@ -70,6 +71,13 @@ def designer(request: HttpRequest, id: UUID | None = None) -> HttpResponse:  # n
 def runs(request: HttpRequest) -> HttpResponse:
     """`/runs/`: every execution the user may read, filtered, updated live."""
     return _page(request, entry="runs", title="Runs", section="runs")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """`/dashboard/`: how the runs went over a time range, and the platform's moving parts
+    now (queues, caches, locks, workers)."""
+    return _page(request, entry="dashboard", title="Dashboard", section="dashboard")
 
 
 @login_required

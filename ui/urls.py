@@ -16,6 +16,7 @@ urlpatterns = [
     path("workflows/<uuid:id>/", pages.designer, name="ui-designer"),
     path("runs/", pages.runs, name="ui-runs"),
     path("runs/<uuid:id>/", pages.monitor, name="ui-monitor"),
+    path("dashboard/", pages.dashboard, name="ui-dashboard"),
     path("inbox/", pages.inbox, name="ui-inbox"),
     path("triggers/", pages.triggers, name="ui-triggers"),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, the API docs).

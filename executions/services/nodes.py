@@ -198,6 +198,7 @@ def _attempt(execution_id: str, node_id: str, redelivered: bool, lease: timedelt
              ) -> tuple[float | None, Following | None]:
     """One attempt: the retry delay it asks for, and the successor it hands on."""
     claimed = _claim(execution_id, node_id, redelivered, lease)
+    metrics.claim_observe(claimed is not None)
     if claimed is None:
         return None, None
     execution, row = claimed
@@ -280,6 +281,7 @@ def _node_wait(execution: Execution, row: NodeExecution, plan: Plan, wait: WaitR
         try:
             node_wait(execution_id=execution.pk, row=row, plan=plan,
                       wait=redact_wait(wait, secrets), context=context)
+            metrics.completion_observe("waiting")
         except NodeFault:
             if children:
                 descendants_release(execution=execution, count=children)
@@ -334,7 +336,7 @@ def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, 
             claimed, row, output, branch, entries, join, inputs, now)
         if not completed:
             return False  # cancelled, another attempt, or the execution not running
-        _completed_observe(row, entries)
+        _completed_observe(claimed, row, entries)
         if ready:
             return _send_or_hand_on(claimed, plan, [join], hand_on)
         if waiting:  # the execution may have nothing left but waits: decided under the lock
@@ -343,7 +345,7 @@ def _node_complete_unlocked(claimed: Execution, row: NodeExecution, plan: Plan, 
     completed, ready = store.complete_chain(claimed, row, output, branch, entries, targets, now)
     if not completed:
         return False  # cancelled, another attempt, or the execution not running
-    _completed_observe(row, entries)
+    _completed_observe(claimed, row, entries)
     if ready:
         return _send_or_hand_on(claimed, plan, ready, hand_on)
     # No successor was pending any more (a redelivered message whose successors already
@@ -363,9 +365,9 @@ def _send_or_hand_on(execution: Execution, plan: Plan, ready: list[str],
     return True
 
 
-def _completed_observe(row: NodeExecution, entries: list[Any]) -> None:
+def _completed_observe(execution: Execution, row: NodeExecution, entries: list[Any]) -> None:
     transaction.on_commit(lambda: metrics.log_entries_observe(entries))
-    metrics.node_observe(row, NodeStatus.COMPLETED)
+    metrics.node_observe(row, NodeStatus.COMPLETED, execution)
 
 
 def _advance_locked(claimed: Execution, plan: Plan, node_id: str) -> None:
@@ -392,8 +394,9 @@ def _node_complete(claimed: Execution, row: NodeExecution, plan: Plan, output: A
         ), NodeStatus.COMPLETED, output=output, branch=branch, error=None,
             finished_at=timezone.now())
         if not completed:
+            metrics.completion_observe("superseded")
             return None  # cancelled meanwhile, or another attempt finished first
-        metrics.node_observe(row, NodeStatus.COMPLETED)
+        metrics.node_observe(row, NodeStatus.COMPLETED, execution)
         if context.variables:
             execution.variables = {**execution.variables, **secrets.redact(context.variables)}
             Execution.objects.filter(pk=execution.pk).update(
@@ -424,15 +427,17 @@ def _node_fault(claimed: Execution, row: NodeExecution, plan: Plan, fault: NodeF
             if not node_move(current, NodeStatus.RETRYING, error=error, retry_at=due,
                              lease_expires_at=None,
                              dispatched_at=due if by_countdown else None):
+                metrics.completion_observe("superseded")
                 return None
-            metrics.node_observe(row, NodeStatus.RETRYING)
+            metrics.node_observe(row, NodeStatus.RETRYING, execution)
             logs_write([log_entry(execution, "node.retrying", node_id=row.node_id, level="warning",
                  message=error["message"],
                  data={"attempt": row.attempt, "delay": round(delay, 3), **error})])
             return delay
         if not node_move(current, NodeStatus.FAILED, error=error, finished_at=timezone.now()):
+            metrics.completion_observe("superseded")
             return None
-        metrics.node_observe(row, NodeStatus.FAILED)
+        metrics.node_observe(row, NodeStatus.FAILED, execution)
         logs_write([log_entry(execution, "node.failed", node_id=row.node_id, level="error",
              message=error["message"], data={"attempt": row.attempt, **error})])
         if execution.status != ExecutionStatus.RUNNING:

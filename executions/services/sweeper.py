@@ -46,6 +46,7 @@ from executions.services.flow import execution_fail, node_failed_finally
 from executions.services.start import queue_advance
 from executions.services.transitions import log_entry, logs_write, nodes_dispatch
 from executions.store import node_move
+from monitoring import metrics
 from workflows.nodes.faults import FatalFault, TimeoutFault
 
 BATCH = 500
@@ -189,7 +190,7 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         status=ExecutionStatus.PENDING, parent__isnull=True,
         created_at__lt=now - timedelta(seconds=settings.WORKFLOW_DISPATCH_RESEND_AFTER),
     ).order_by().values_list("workflow_id", flat=True).distinct()[:batch]
-    return {
+    actions = {
         "admitted": sum(queue_advance(workflow_id=pk) for pk in list(queued)),
         "lost": sum(_lost(pk, now) for pk in list(lost)),
         "retries": sum(_resend(pk, due_retry) for pk in list(retries)),
@@ -199,3 +200,5 @@ def sweep(*, now: Any = None, batch: int = BATCH) -> dict[str, int]:
         "children_settled": sum(child_settle(child_id=pk) for pk in list(unreported)),
         "dependents_notified": sum(dependents_settle(execution_id=pk) for pk in list(untold)),
     }
+    metrics.sweeper_observe(actions)
+    return actions

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import time
-import urllib.request
-
 import pytest
 from prometheus_client import REGISTRY
 
@@ -34,8 +30,12 @@ def test_an_execution_run_in_process_is_counted_and_timed(definition,
     completed = sample("weft_executions_total", workflow=label, status="completed")
     durations = sample("weft_execution_duration_seconds_count", workflow=label,
                        status="completed")
-    nodes = sample("weft_node_duration_seconds_count", node_type="Transform",
+    nodes = sample("weft_node_duration_seconds_count", node_type="Transform", workflow=label,
                    status="completed")
+    runs = sample("weft_node_runs_total", node_type="Transform", workflow=label,
+                  status="completed")
+    claims = sample("weft_engine_claims_total", result="claimed")
+    completions = sample("weft_engine_completions_total", outcome="completed")
     # when an execution starts and its nodes run here (each step's commit runs its callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         execution, _ = services.execution_start(workflow=workflow, input={"name": "Ada"})
@@ -49,8 +49,29 @@ def test_an_execution_run_in_process_is_counted_and_timed(definition,
     assert sample("weft_executions_total", workflow=label, status="running") >= 1
     assert sample("weft_execution_duration_seconds_count", workflow=label,
                   status="completed") == durations + 1
-    assert sample("weft_node_duration_seconds_count", node_type="Transform",
+    assert sample("weft_node_duration_seconds_count", node_type="Transform", workflow=label,
                   status="completed") == nodes + 1
+    # and each node's run, its claim and its completion by the engine are counted
+    assert sample("weft_node_runs_total", node_type="Transform", workflow=label,
+                  status="completed") == runs + 1
+    assert sample("weft_engine_claims_total", result="claimed") == claims + 2
+    assert sample("weft_engine_completions_total", outcome="completed") == completions + 2
+
+
+def test_a_node_message_delivered_twice_is_claimed_once(definition,
+                                                        django_capture_on_commit_callbacks):
+    # given an execution whose first node ran
+    workflow = workflow_from(definition(name="twice"))
+    with django_capture_on_commit_callbacks(execute=True):
+        execution, _ = services.execution_start(workflow=workflow, input={"name": "Ada"})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.node_run(execution_id=str(execution.pk), node_id="greet")
+    skipped = sample("weft_engine_claims_total", result="skipped")
+    # when its message is delivered again
+    with django_capture_on_commit_callbacks(execute=True):
+        services.node_run(execution_id=str(execution.pk), node_id="greet")
+    # then the second claim is skipped
+    assert sample("weft_engine_claims_total", result="skipped") == skipped + 1
 
 
 def test_a_rolled_back_change_counts_nothing(definition):
@@ -95,31 +116,3 @@ def test_metrics_shows_each_circuit_breakers_state(client):
         keys = list(_client().scan_iter(match="weft:breaker:metrics-peer:9:*"))
         if keys:
             _client().delete(*keys)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_a_worker_serves_its_own_metrics_when_asked(tmp_path, monkeypatch):
-    from tests.workers import celery_worker
-
-    port = _free_port()
-    monkeypatch.setenv("WORKFLOW_WORKER_METRICS_PORT", str(port))
-    with celery_worker(tmp_path, concurrency=1):
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",  # noqa: S310
-                                            timeout=2) as response:
-                    text = response.read().decode()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-    # its counters are served; the database gauges are the web process's alone
-    assert "weft_node_duration_seconds" in text and "weft_executions_total" in text
-    assert "weft_executions_active" not in text

@@ -141,8 +141,10 @@ def test_queue_length_and_pending_are_the_brokers_figures(idle_queue, viewer, cl
     _send(idle_queue, 3)
     # when the queue's figures are read (RabbitMQ refreshes them every few seconds)
     length = poll(lambda: api.get("/api/performance/queue/length").json(),
-                  lambda body: by_name(body, idle_queue.name)["ready"] == 3)
-    pending = api.get("/api/performance/queue/pending").json()
+                  lambda body: by_name(body, idle_queue.name)["ready"] == 3
+                  and "error" not in by_name(body, idle_queue.name))
+    pending = poll(lambda: api.get("/api/performance/queue/pending").json(),
+                   lambda body: by_name(body, idle_queue.name)["oldest_age_seconds"])
     # then they wait, nobody holds them, and the oldest has waited since it was sent
     queue = by_name(length, idle_queue.name)
     assert (queue["ready"], queue["unacked"], queue["consumers"]) == (3, 0, 0), queue

@@ -15,7 +15,7 @@ from ui.templatetags.vite import entry_files
 
 FRONTEND = ROOT / "frontend"
 BUILT = ROOT / "ui" / "static" / "ui"
-PAGES = ["workflows", "designer", "runs", "monitor", "inbox", "triggers"]
+PAGES = ["workflows", "designer", "runs", "monitor", "inbox", "triggers", "dashboard"]
 # The most JavaScript one page may load, gzipped (the designer is the largest).
 BUDGET = 400 * 1024
 
