@@ -31,13 +31,9 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import threading
 import time
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -47,22 +43,17 @@ sys.path.insert(0, str(ROOT))
 from bench.run import (  # noqa: E402 - the project's root first, for `python3 bench/rollups.py`
     BenchError,
     Engine,
-    bench_environment,
     chain_definition,
     common_arguments,
-    database_drop,
-    database_recreate,
     git_revision,
     machine,
     percentile,
-    queues_purge,
     reexec_in_venv,
     results_write,
     say,
-    services_check,
+    session_running,
     summary,
     versions,
-    workers_running,
 )
 
 DEFAULTS = {"runs": 5, "executions": 300, "chain_length": 10}
@@ -366,53 +357,18 @@ def report_write(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     return results_write(report, directory, "rollups", markdown(report))
 
 
-def _stop_on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    environment = bench_environment(args)
-    services_check(environment)
-    os.environ.update(environment)
-    queue = args.queue
-    queues = [queue, f"{queue}.housekeeping", f"{queue}.raw"]
-    log_dir = Path(tempfile.mkdtemp(prefix="weft-bench-rollups-"))
-    started = dt.datetime.now(dt.UTC)
-    load_before = [round(v, 2) for v in os.getloadavg()]
-    ok = False
-    try:
-        say(f"database {args.database}: create and migrate")
-        database_recreate(environment, args.database)
-        import django
-
-        django.setup()
-        queues_purge(queues)
-        say(f"starting {args.workers} worker(s) x {args.concurrency} processes "
-            f"(logs in {log_dir})")
-        with workers_running(args.workers, args.concurrency, environment, log_dir):
+    with session_running(args, "weft-bench-rollups-") as session:
+        with session.workers():
             figures = measure(args)
-        report = report_build(
-            args, figures, started=started, load_before=load_before,
-            command=" ".join(["python3 bench/rollups.py", *(argv or sys.argv[1:])]))
+        report = report_build(args, figures, started=session.started,
+                              load_before=session.load_before,
+                              command=session.command("rollups.py", argv))
         json_path, markdown_path = report_write(report, Path(args.output))
         print(markdown(report))
         say(f"wrote {json_path} and {markdown_path}")
-        ok = True
-    finally:
-        with suppress(Exception):
-            queues_purge([*queues, f"{queue}.triggers", f"{queue}.triggers.dead"], delete=True)
-        if not args.keep_database:
-            with suppress(Exception):
-                database_drop(environment, args.database)
-        if ok and not args.keep_logs:
-            shutil.rmtree(log_dir, ignore_errors=True)
-        else:
-            say(f"worker logs kept in {log_dir}")
     return 0
-
 
 if __name__ == "__main__":
     reexec_in_venv(__file__)

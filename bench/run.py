@@ -922,8 +922,33 @@ def _stop_on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+@dataclass
+class Session:
+    """What a benchmark command of bench/ runs in: its environment, the worker logs'
+    directory, when it started and the machine's load then."""
+
+    args: argparse.Namespace
+    environment: dict[str, str]
+    log_dir: Path
+    started: dt.datetime
+    load_before: list[float]
+
+    def workers(self) -> Any:
+        """`args.workers` worker processes for the time of a `with` block."""
+        say(f"starting {self.args.workers} worker(s) x {self.args.concurrency} processes "
+            f"(logs in {self.log_dir})")
+        return workers_running(self.args.workers, self.args.concurrency, self.environment,
+                               self.log_dir)
+
+    def command(self, script: str, argv: list[str] | None) -> str:
+        return " ".join([f"python3 bench/{script}", *(argv or sys.argv[1:])])
+
+
+@contextmanager
+def session_running(args: argparse.Namespace, prefix: str) -> Iterator[Session]:
+    """The services checked, the database `args.database` created and migrated, Django set
+    up and the queues purged; afterwards (also on Ctrl-C or an error) the queues deleted, the
+    database dropped (unless --keep-database) and the logs removed when all went well."""
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     environment = bench_environment(args)
@@ -931,9 +956,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(environment)
     queue = args.queue
     queues = [queue, f"{queue}.housekeeping", f"{queue}.raw"]
-    log_dir = Path(tempfile.mkdtemp(prefix="weft-bench-"))
-    started = dt.datetime.now(dt.UTC)
-    load_before = [round(v, 2) for v in os.getloadavg()]
+    session = Session(args, environment, Path(tempfile.mkdtemp(prefix=prefix)),
+                      dt.datetime.now(dt.UTC), [round(v, 2) for v in os.getloadavg()])
     ok = False
     try:
         say(f"database {args.database}: create and migrate")
@@ -943,18 +967,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
         django.setup()
         queues_purge(queues)
-        say(f"starting {args.workers} worker(s) x {args.concurrency} processes "
-            f"(logs in {log_dir})")
-        with workers_running(args.workers, args.concurrency, environment, log_dir) as running:
-            figures = measure(args)
-        report = report_build(
-            args, figures, started=started, load_before=load_before,
-            command=" ".join(["python3 bench/run.py", *(argv or sys.argv[1:])]),
-            logs=running.logs, profile="production",
-        )
-        json_path, markdown_path = report_write(report, Path(args.output))
-        print(markdown(report))
-        say(f"wrote {json_path} and {markdown_path}")
+        yield session
         ok = True
     finally:
         with suppress(Exception):
@@ -963,13 +976,26 @@ def main(argv: list[str] | None = None) -> int:
             with suppress(Exception):
                 database_drop(environment, args.database)
         if ok and not args.keep_logs:
-            shutil.rmtree(log_dir, ignore_errors=True)
+            shutil.rmtree(session.log_dir, ignore_errors=True)
         elif ok:
-            say(f"worker logs kept in {log_dir}")
+            say(f"worker logs kept in {session.log_dir}")
         else:
-            say(f"failed; worker logs kept in {log_dir}")
-    return 0
+            say(f"failed; worker logs kept in {session.log_dir}")
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with session_running(args, "weft-bench-") as session:
+        with session.workers() as running:
+            figures = measure(args)
+        report = report_build(args, figures, started=session.started,
+                              load_before=session.load_before,
+                              command=session.command("run.py", argv), logs=running.logs,
+                              profile="production")
+        json_path, markdown_path = report_write(report, Path(args.output))
+        print(markdown(report))
+        say(f"wrote {json_path} and {markdown_path}")
+    return 0
 
 if __name__ == "__main__":
     reexec_in_venv()
