@@ -1009,7 +1009,7 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-        from bench.run import git_revision, machine, versions
+        from bench.run import report_head
 
         peer = Peer()
         fleet = Fleet(environment, directory / "logs", args.concurrency)
@@ -1035,21 +1035,15 @@ def main(argv: list[str] | None = None) -> int:
         say("waiting for the outbox to publish every event")
         outbox = outbox_drain(timeout=args.deadline)
         say(f"outbox: {outbox}")
-        report = {
-            "outbox": outbox,
-            "label": args.label, "smoke": args.smoke,
-            "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "duration_s": round(time.monotonic() - began, 1),
-            "command": " ".join(["python3 bench/faults.py", *(argv or sys.argv[1:])]),
-            "settings": {key: getattr(args, key) for key in (
+        report = {"outbox": outbox} | report_head(
+            args, started=started, load_before=load_before,
+            command=" ".join(["python3 bench/faults.py", *(argv or sys.argv[1:])]),
+            settings={key: getattr(args, key) for key in (
                 "executions", "workers", "concurrency", "fault_at", "postgres_down",
-                "deadline", "case_list")},
+                "deadline", "case_list")}) | {
+            "duration_s": round(time.monotonic() - began, 1),
             "services": (f"Redis :{services.redis_port}, PostgreSQL :{services.postgres_port}"
                          f" (fsync off), RabbitMQ {RABBIT_NODE} :{services.rabbit_port}"),
-            "machine": machine(), "versions": versions(), "git": git_revision(),
-            "load_average": {"before": load_before,
-                             "after": [round(v, 2) for v in os.getloadavg()]},
             "ok": all(figures["ok"] for figures in results.values()),
             "sources_changed_during_run": sources_changed_since(began_epoch),
             "cases": results,

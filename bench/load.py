@@ -733,19 +733,9 @@ def report_build(args: argparse.Namespace, runs: list[dict[str, Any]], *,
     figures = summary(numeric)
     settings_ = {key: value for key, value in vars(args).items()
                  if key not in ("output", "label", "smoke", "keep_database", "keep_logs")}
-    return {
-        "benchmark": args.command,
-        "label": args.label,
-        "smoke": args.smoke,
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "settings": settings_ | {"profile": "production"},
-        "machine": harness.machine(),
-        "versions": harness.versions(),
-        "git": harness.git_revision(),
-        "load_average": {"before": load_before,
-                         "after": [round(v, 2) for v in os.getloadavg()]},
+    return {"benchmark": args.command} | harness.report_head(
+        args, started=started, load_before=load_before, command=command,
+        settings=settings_ | {"profile": "production"}) | {
         "figures": figures,
         "details": [{k: v for k, v in run.items() if k.startswith("_")} for run in runs],
         "targets": target_checks(args.command, figures, args),

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import threading
 import time
@@ -45,15 +44,13 @@ from bench.run import (  # noqa: E402 - the project's root first, for `python3 b
     Engine,
     chain_definition,
     common_arguments,
-    git_revision,
-    machine,
     percentile,
     reexec_in_venv,
+    report_head,
     results_write,
     say,
     session_running,
     summary,
-    versions,
 )
 
 DEFAULTS = {"runs": 5, "executions": 300, "chain_length": 10}
@@ -332,20 +329,11 @@ def report_build(args: argparse.Namespace, figures: dict[str, Any], *, started: 
                  load_before: list[float], command: str) -> dict[str, Any]:
     ratio = ratios(figures)
     value = ratio["node_steps_per_s"]
-    return {
-        "label": args.label,
-        "smoke": args.smoke,
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "settings": {key: getattr(args, key) for key in (
-            "workers", "concurrency", "runs", "executions", "chain_length", "interval",
-            "history", "warmup", "queue", "database", "log_level")},
-        "machine": machine(),
-        "versions": versions(),
-        "git": git_revision(),
-        "load_average": {"before": load_before,
-                         "after": [round(v, 2) for v in os.getloadavg()]},
+    settings_ = {key: getattr(args, key) for key in (
+        "workers", "concurrency", "runs", "executions", "chain_length", "interval", "history",
+        "warmup", "queue", "database", "log_level")}
+    return report_head(args, started=started, load_before=load_before, command=command,
+                       settings=settings_) | {
         "figures": figures,
         "ratios": ratio,
         "target": {"target": f"node steps/s with rollups >= {TARGET_RATIO} x alone",

@@ -875,25 +875,35 @@ def task_runtimes(logs: list[Path]) -> dict[str, dict[str, float]]:
             for name, values in sorted(runtimes.items())}
 
 
-def report_build(args: argparse.Namespace, figures: dict[str, Any], *, started: dt.datetime,
-                 load_before: list[float], command: str, logs: list[Path],
-                 profile: str) -> dict[str, Any]:
-    ratio = ratios(figures)
+def report_head(args: argparse.Namespace, *, started: dt.datetime, load_before: list[float],
+                command: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """What every report of bench/ begins with: its label, times, command and settings, the
+    machine, the versions, the commit and the load before and after."""
     return {
         "label": args.label,
         "smoke": args.smoke,
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command,
-        "settings": {key: getattr(args, key) for key in (
-            "workers", "concurrency", "runs", "executions", "chain_length",
-            "fanout_executions", "fanout_width", "latency_count", "latency_via", "queue",
-            "database", "log_level", "shapes", "baseline", "engine")} | {"profile": profile},
+        "settings": settings,
         "machine": machine(),
         "versions": versions(),
         "git": git_revision(),
         "load_average": {"before": load_before,
                          "after": [round(v, 2) for v in os.getloadavg()]},
+    }
+
+
+def report_build(args: argparse.Namespace, figures: dict[str, Any], *, started: dt.datetime,
+                 load_before: list[float], command: str, logs: list[Path],
+                 profile: str) -> dict[str, Any]:
+    ratio = ratios(figures)
+    settings_ = {key: getattr(args, key) for key in (
+        "workers", "concurrency", "runs", "executions", "chain_length", "fanout_executions",
+        "fanout_width", "latency_count", "latency_via", "queue", "database", "log_level",
+        "shapes", "baseline", "engine")} | {"profile": profile}
+    return report_head(args, started=started, load_before=load_before, command=command,
+                       settings=settings_) | {
         "figures": figures,
         "ratios": ratio,
         "targets": targets(figures, ratio),
