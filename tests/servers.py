@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.workers import ROOT, test_database_url
+from tests.workers import ROOT, process_stop, test_database_url
 
 
 def free_port() -> int:
@@ -100,6 +100,22 @@ def collaboration_settle(timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
+def http_ready(url: str, process: subprocess.Popen, failure: Callable[[], str],
+               timeout: float = 60) -> None:
+    """Wait until `url` answers 200; RuntimeError(`failure()`) when `process` ends first or
+    `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(failure())
+        time.sleep(0.2)
+
+
 @contextmanager
 def web_server(log_dir: Path, *, access_log: bool = False, **env: str) -> Iterator[WebServer]:
     """Start the ASGI web server against the test database, wait until it answers;
@@ -117,21 +133,8 @@ def web_server(log_dir: Path, *, access_log: bool = False, **env: str) -> Iterat
         )
     server = WebServer(process, port, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(server.url("/health"), timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the test web server did not start:\n" + server.output())
-            time.sleep(0.2)
+        http_ready(server.url("/health"), process, lambda: "the test web server did not "
+                   "start:\n" + server.output())
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process)

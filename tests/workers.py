@@ -11,12 +11,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
+import pytest
 from django.db import connection
 
 from tests.nodetypes import TEST_NODE_TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A tool or service a test needs is missing: a failure in CI (CI=true), where every
+    part must be there, and a skip with `reason` elsewhere."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def process_stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a process a test started: SIGTERM, and SIGKILL when it has not ended within
+    `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def test_database_url() -> str:
@@ -87,12 +108,7 @@ def celery_worker(log_dir: Path, concurrency: int = 1) -> Iterator[Worker]:
                 raise RuntimeError("the test worker did not start:\n" + "\n".join(worker.lines()))
         yield worker
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process)
 
 
 @contextmanager
@@ -111,9 +127,4 @@ def celery_beat(directory: Path, **env: str) -> Iterator[tuple[subprocess.Popen,
     try:
         yield process, log
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process, timeout=10)

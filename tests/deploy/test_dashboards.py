@@ -6,9 +6,7 @@ other scrape jobs' (Flower, RabbitMQ, Prometheus's own `up`)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -211,17 +209,6 @@ def test_every_variable_a_panel_uses_is_defined():
 
     # then there are none
     assert undefined == {}
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found:
-        return found
-    reason = "promtool is not installed (apt-get install prometheus; .ci/run does)"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def test_every_panel_expression_is_valid_promql(promtool, tmp_path):

@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,8 +26,8 @@ from django.conf import settings
 from django.test import Client
 
 from monitoring.models import AuditLog
-from tests.servers import free_port, web_server
-from tests.workers import ROOT
+from tests.servers import free_port, http_ready, web_server
+from tests.workers import ROOT, process_stop
 from tests.workers import test_database_url as _database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,24 +68,11 @@ def flower_server(log_dir: Path) -> Iterator[FlowerProcess]:
         )
     running = FlowerProcess(process, port, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{running.origin}/flower/healthcheck", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Flower did not start:\n" + log.read_text(errors="replace"))
-            time.sleep(0.2)
+        http_ready(f"{running.origin}/flower/healthcheck", process,
+                   lambda: "Flower did not start:\n" + log.read_text(errors="replace"))
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process)
 
 
 class Recorder(ThreadingHTTPServer):
