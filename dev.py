@@ -281,7 +281,7 @@ def up() -> int:
             ("API docs", f"{base}/api/docs/"),
             ("workflows API", f"{base}/api/workflows"),
             ("readiness", f"{base}/health/ready"),
-            ("metrics", f"{base}/metrics"),
+            ("metrics (staff users, or METRICS_TOKEN)", f"{base}/metrics"),
         ]),
         (*flower_address, [("Flower (staff users)", f"{base}/flower/")]),
     ])

@@ -18,9 +18,9 @@ docs/performance.md ("The rollups beside the hot path") explains the figures. Wh
 2. Per run, twice: `--executions` executions of a `--chain-length` chain started at once
    (bench/run.py's throughput shape; each burst on a workflow of its own, the executions of
    the earlier bursts kept, so that a pass rewrites minutes full of runs), once alone and
-   once while this process calls `rollups_write()` every `--interval` seconds (beat calls
-   it once a minute: the default of one second is sixty times as often, so a cost would
-   show). The order alternates from
+   once while a process of its own (as beat's task runs in a worker process) calls
+   `rollups_write()` every `--interval` seconds (beat sends it once a minute: the default
+   of one second is sixty times as often, so a cost would show). The order alternates from
    run to run, so that a drift of the machine does not favour one side.
 3. Reports each side's node steps/s and end-to-end p50/p95 (median, min and max over the
    runs), the ratio with / without, and the time of one rollup pass while the burst ran.
@@ -32,8 +32,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
+import queue
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -101,38 +102,72 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-class RollupPasses(threading.Thread):
-    """`rollups_write()` every `interval` seconds until stopped; each pass's time."""
+def _passes_loop(interval: float, database: str, ready: Any, stop: Any, results: Any) -> None:
+    """A process of its own, as beat's pass runs in a worker process: `rollups_write()` on
+    `database` every `interval` seconds until `stop` is set; then (durations, rows) or the
+    error."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from django.conf import settings
+
+    settings.DATABASES["default"]["NAME"] = database  # the measuring process's (a test's)
+    from django.db import connection
+
+    from monitoring.services import rollups_write
+
+    connection.ensure_connection()
+    ready.set()
+    durations: list[float] = []
+    rows: list[int] = []
+    try:
+        while not stop.is_set():
+            began = time.perf_counter()
+            rows.append(rollups_write())
+            durations.append(time.perf_counter() - began)
+            stop.wait(interval)
+    except BaseException as error:  # noqa: BLE001 - reported by the measuring process
+        results.put(("error", repr(error)))
+        return
+    results.put((durations, rows))
+
+
+class RollupPasses:
+    """`rollups_write()` every `interval` seconds in a process of its own (not beside the
+    process that starts the executions, whose start phase it would slow by sharing its
+    interpreter); each pass's time."""
 
     def __init__(self, interval: float) -> None:
-        super().__init__(daemon=True)
-        self.interval = interval
-        self.durations: list[float] = []
-        self.rows: list[int] = []
-        self.error: BaseException | None = None
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
         from django.db import connection
 
-        from monitoring.services import rollups_write
+        context = multiprocessing.get_context("spawn")
+        database = connection.settings_dict["NAME"]
+        self._ready, self._stop = context.Event(), context.Event()
+        self._results = context.Queue()
+        self._process = context.Process(target=_passes_loop, daemon=True,
+                                        args=(interval, database, self._ready, self._stop,
+                                              self._results))
+        self.durations: list[float] = []
+        self.rows: list[int] = []
 
-        try:
-            while not self._stop_event.is_set():
-                began = time.perf_counter()
-                self.rows.append(rollups_write())
-                self.durations.append(time.perf_counter() - began)
-                self._stop_event.wait(self.interval)
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            self.error = error
-        finally:
-            connection.close()
+    def start(self) -> None:
+        """Once the process is set up and connected: the burst begins with its first pass."""
+        self._process.start()
+        if not self._ready.wait(timeout=120):
+            raise BenchError("the rollup passes' process did not start")
 
     def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=60)
-        if self.error is not None:
-            raise BenchError(f"a rollup pass failed: {self.error!r}")
+        self._stop.set()
+        try:
+            outcome = self._results.get(timeout=120)
+        except queue.Empty:
+            raise BenchError("the rollup passes' process did not report") from None
+        finally:
+            self._process.join(timeout=30)
+        if outcome[0] == "error":
+            raise BenchError(f"a rollup pass failed: {outcome[1]}")
+        self.durations, self.rows = outcome
 
 
 class ChainEngine(Engine):

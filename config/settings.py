@@ -825,6 +825,15 @@ PROMETHEUS_MULTIPROC_DIR = env_str(
     "Directory shared by the processes of a host (web, workers, beat) for their metrics, so "
     "one `/metrics` serves them all; empty: each process keeps its own.",
 )
+METRICS_TOKEN = env_str(
+    "METRICS_TOKEN", "",
+    "Bearer token that admits a scraper to `/metrics` (`Authorization: Bearer <token>`), at "
+    "least 16 characters; signed-in staff users read it without. Empty: staff users only.",
+)
+METRICS_TOKEN_MIN_LENGTH = 16
+if METRICS_TOKEN and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    raise ImproperlyConfiguredEnvironment(
+        f"METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters long")
 WORKFLOW_WORKER_METRICS_PORT = env_int(
     "WORKFLOW_WORKER_METRICS_PORT", 0,
     "Port where a worker's main process serves the metrics of its host's processes (its "

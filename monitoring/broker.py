@@ -9,8 +9,8 @@ Every task message the platform publishes carries the AMQP `timestamp` property 
   host on port 15672 with the broker's credentials) gives all four per queue; RabbitMQ
   refreshes these figures every few seconds (`collect_statistics_interval`, 5 s by
   default). When the API cannot be reached, a passive declare on the AMQP connection still
-  gives the ready count and the consumers; unacknowledged and age are then unknown (None)
-  and `error` says why.
+  gives the ready count and the consumers; unacknowledged is then unknown (None), and so
+  is the age unless no message waits (0), and `error` says why.
 - Redis (the embedded default): the length of the queue's lists (one per priority), the
   transport's `unacked` hash (bounded scan), and the timestamp of the oldest message at the
   tail of each list. Redis has no consumer registry: consumers are unknown (None).
@@ -114,6 +114,8 @@ def _amqp_passive(broker_url: str, names: list[str], error: str) -> list[dict[st
             try:
                 declared = channel.queue_declare(name, passive=True)
                 queue.update(ready=declared.message_count, consumers=declared.consumer_count)
+                if declared.message_count == 0:  # none waits: the age is known all the same
+                    queue["oldest_age_seconds"] = 0.0
             except connection.channel_errors:  # no such queue (closes the channel)
                 queue["error"] = "no such queue"
             finally:

@@ -100,6 +100,11 @@ def collaboration_settle(timeout: float = 10) -> None:
         time.sleep(0.05)
 
 
+# The token the tests' web servers admit scrapers of /metrics with, and what a scraper sends.
+METRICS_TOKEN = "metrics-token-of-the-tests"
+METRICS_HEADERS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def http_ready(url: str, process: subprocess.Popen, failure: Callable[[], str],
                timeout: float = 60) -> None:
     """Wait until `url` answers 200; RuntimeError(`failure()`) when `process` ends first or
@@ -123,7 +128,7 @@ def web_server(log_dir: Path, *, access_log: bool = False, **env: str) -> Iterat
     port = free_port()
     log = log_dir / f"web-{port}.log"
     environment = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_FORMAT": "json",
-                   **env}
+                   "METRICS_TOKEN": METRICS_TOKEN, **env}
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",

@@ -333,7 +333,7 @@ def platform_after_a_run(tmp_path, transactional_db, operator, test_node_types) 
     from tests.conftest import PASSWORD, SIMPLE_DEFINITION
     from tests.engine import wait_for, workflow_from
     from tests.nodetypes import TEST_NODE_TYPES
-    from tests.servers import web_server
+    from tests.servers import METRICS_HEADERS, web_server
     from tests.workers import celery_worker
     from workflows.nodes.breaker import PeerBreaker, _client
 
@@ -374,7 +374,8 @@ def platform_after_a_run(tmp_path, transactional_db, operator, test_node_types) 
                 assert statuses == ["completed", "completed", "failed"]
                 worker.wait_idle()
                 breaker.open()
-                scraped = httpx.get(web.url("/metrics"), timeout=30)
+                scraped = httpx.get(web.url("/metrics"), timeout=30,
+                                    headers=METRICS_HEADERS)
                 assert scraped.status_code == 200
                 yield scraped.text
     finally:

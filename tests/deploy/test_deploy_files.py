@@ -31,6 +31,7 @@ PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus.yml"
 SERVICES = {"postgres", "rabbitmq", "redis", "migrate", "web", "worker", "beat", "flower"}
 REQUIRED_SECRETS = (
     "SECRET_KEY", "SECRETS_KEYS", "POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "FLOWER_BASIC_AUTH",
+    "METRICS_TOKEN",
 )
 ENV_DECLARATIONS = {"env_str", "env_int", "env_bool", "env_list"}
 # `$${NAME}` is a literal `${NAME}` for the container's shell, not compose interpolation.
@@ -591,6 +592,24 @@ def test_prometheus_scrapes_the_web_process_and_flower():
     assert {"web:8000/metrics", "flower:5555/flower/metrics"} <= urls
 
 
+def test_prometheus_scrapes_the_platform_with_the_web_services_metrics_token():
+    # given the web service, the prometheus service and its scrape of the platform
+    services = _compose()["services"]
+    job = next(job for job in yaml.safe_load(PROMETHEUS_CONFIG.read_text())["scrape_configs"]
+               if job["job_name"] == "weft-web")
+
+    # when where each takes the token from is read
+    secret = _compose()["secrets"]["metrics_token"]
+
+    # then the web service requires METRICS_TOKEN, compose hands the same variable to
+    # Prometheus as a secret, and the scrape sends that file as its bearer token
+    assert services["web"]["environment"]["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?")
+    assert secret == {"environment": "METRICS_TOKEN"}
+    assert "metrics_token" in services["prometheus"]["secrets"]
+    assert job["authorization"] == {"type": "Bearer",
+                                    "credentials_file": "/run/secrets/metrics_token"}
+
+
 def test_prometheus_targets_are_services_of_the_compose_file():
     # given the Prometheus targets
     hosts = {target.split(":")[0] for target in _prometheus_targets()}
@@ -639,6 +658,7 @@ SAMPLE_SECRETS = {
     "POSTGRES_PASSWORD": "postgres-password",
     "RABBITMQ_PASSWORD": "rabbitmq-password",
     "FLOWER_BASIC_AUTH": "admin:flower-password",
+    "METRICS_TOKEN": "metrics-token-for-compose-validation",
 }
 
 

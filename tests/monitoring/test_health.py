@@ -7,6 +7,9 @@ import logging
 
 import pytest
 
+from tests.conftest import PASSWORD
+from tests.servers import METRICS_HEADERS, METRICS_TOKEN
+
 pytestmark = pytest.mark.django_db
 
 
@@ -44,12 +47,45 @@ def test_readiness_is_503_and_names_a_broker_that_is_down(client, settings):
     assert checks["database"]["ok"] is True
 
 
-def test_metrics_are_exposed_for_prometheus(client):
+def test_metrics_are_exposed_for_prometheus_with_the_metrics_token(client):
     client.get("/health")
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=METRICS_HEADERS)
     assert response.status_code == 200
     text = response.content.decode()
     assert "django_http_requests_total_by_method_total" in text
+
+
+@pytest.mark.parametrize("authorization", [
+    None, "Bearer wrong-token-of-the-same-size", f"Basic {METRICS_TOKEN}", METRICS_TOKEN,
+    f"Bearer {METRICS_TOKEN}x", "Bearer ",
+])
+def test_metrics_refuse_a_request_without_the_token(client, authorization):
+    # given a request without the metrics token, or with a wrong one
+    headers = {"Authorization": authorization} if authorization else {}
+    # when it asks for /metrics
+    response = client.get("/metrics", headers=headers)
+    # then it is refused, says what is needed, and shows no figure
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert "METRICS_TOKEN" in response.content.decode()
+    assert "weft_" not in response.content.decode()
+
+
+def test_metrics_are_served_to_staff_users_and_no_other_user(client, settings, user_factory,
+                                                             wf_admin):
+    # given no metrics token configured
+    settings.METRICS_TOKEN = ""
+    # then a scraper sending some token is refused, and told the token is not set
+    refused = client.get("/metrics", headers={"Authorization": "Bearer anything-at-all-here"})
+    assert refused.status_code == 401 and "is not set" in refused.content.decode()
+    # and a signed-in user who is not staff (a workflow admin) is refused
+    client.login(username=wf_admin.username, password=PASSWORD)
+    assert client.get("/metrics").status_code == 401
+    # and a signed-in staff user reads the figures
+    staff = user_factory(username="operator-staff", is_staff=True)
+    client.login(username=staff.username, password=PASSWORD)
+    response = client.get("/metrics")
+    assert response.status_code == 200 and "weft_" in response.content.decode()
 
 
 def test_correlation_id_is_echoed_or_made(client):

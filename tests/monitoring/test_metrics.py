@@ -8,6 +8,7 @@ from prometheus_client import REGISTRY
 from executions import services
 from executions.models import OutboxEvent
 from tests.engine import workflow_from
+from tests.servers import METRICS_HEADERS
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -17,7 +18,7 @@ def sample(name: str, **labels: str) -> float:
 
 
 def scrape(client) -> str:
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=METRICS_HEADERS)
     assert response.status_code == 200
     return response.content.decode()
 

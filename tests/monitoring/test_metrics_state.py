@@ -23,6 +23,7 @@ from executions.models import Bookmark, Execution, NodeExecution, OutboxEvent
 from executions.services import sweeper
 from monitoring.metrics.heartbeat import HEARTBEATS_KEY
 from tests.engine import workflow_from
+from tests.servers import METRICS_HEADERS
 from workflows.caching import redis_client
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -33,7 +34,7 @@ DELAY = {"nodes": [{"id": "pause", "type": "Delay", "data": {"seconds": 3600}}],
 
 def scrape(client) -> dict[tuple[str, tuple], float]:
     """`/metrics` as {(sample name, sorted labels): value}."""
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=METRICS_HEADERS)
     assert response.status_code == 200
     return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
             for family in text_string_to_metric_families(response.content.decode())

@@ -174,11 +174,19 @@ def test_without_the_management_api_the_ready_count_still_comes(idle_queue, sett
     if not django_settings.CELERY_BROKER_URL.startswith("amqp"):
         pytest.skip("the management API is RabbitMQ's; this run's broker is Redis")
     settings.RABBITMQ_MANAGEMENT_URL = "http://127.0.0.1:9"  # nothing listens there
+    api = client_for(viewer)
+    # given an empty queue: nothing waits, so the oldest message's age is 0 all the same
+    with Connection(django_settings.CELERY_BROKER_URL) as connection:
+        idle_queue(connection.default_channel).declare()
+    empty = by_name(api.get("/api/performance/queue/pending").json(), idle_queue.name)
+    assert (empty["ready"], empty["oldest_age_seconds"]) == (0, 0.0), empty
+    # when two messages wait in it
     _send(idle_queue, 2)
-    queue = by_name(client_for(viewer).get("/api/performance/queue/length").json(),
-                    idle_queue.name)
+    queue = by_name(api.get("/api/performance/queue/length").json(), idle_queue.name)
+    # then their count comes, and what only the management API knows is null, saying why
     assert queue["ready"] == 2 and queue["consumers"] == 0
     assert queue["unacked"] is None and "management API unavailable" in queue["error"]
+    assert queue["oldest_age_seconds"] is None
 
 
 @pytest.mark.services
