@@ -102,10 +102,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _passes_loop(interval: float, database: str, ready: Any, stop: Any, results: Any) -> None:
+def _passes_loop(interval: float, active: bool, database: str, ready: Any, stop: Any,
+                 results: Any) -> None:
     """A process of its own, as beat's pass runs in a worker process: `rollups_write()` on
-    `database` every `interval` seconds until `stop` is set; then (durations, rows) or the
-    error."""
+    `database` every `interval` seconds until `stop` is set (only waiting, when not
+    `active`); then (durations, rows) or the error."""
     import django
 
     sys.path.insert(0, str(ROOT))
@@ -122,6 +123,8 @@ def _passes_loop(interval: float, database: str, ready: Any, stop: Any, results:
     durations: list[float] = []
     rows: list[int] = []
     try:
+        if not active:
+            stop.wait()
         while not stop.is_set():
             began = time.perf_counter()
             rows.append(rollups_write())
@@ -136,9 +139,9 @@ def _passes_loop(interval: float, database: str, ready: Any, stop: Any, results:
 class RollupPasses:
     """`rollups_write()` every `interval` seconds in a process of its own (not beside the
     process that starts the executions, whose start phase it would slow by sharing its
-    interpreter); each pass's time."""
+    interpreter); each pass's time. Not `active`: the same process, writing nothing."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, active: bool = True) -> None:
         from django.db import connection
 
         context = multiprocessing.get_context("spawn")
@@ -146,7 +149,7 @@ class RollupPasses:
         self._ready, self._stop = context.Event(), context.Event()
         self._results = context.Queue()
         self._process = context.Process(target=_passes_loop, daemon=True,
-                                        args=(interval, database, self._ready, self._stop,
+                                        args=(interval, active, database, self._ready, self._stop,
                                               self._results))
         self.durations: list[float] = []
         self.rows: list[int] = []
@@ -275,15 +278,15 @@ def measure(args: argparse.Namespace, log=say) -> dict[str, Any]:
         order = SIDES if number % 2 else tuple(reversed(SIDES))
         for side in order:
             log(f"run {number}/{args.runs}: {side}")
-            writer = RollupPasses(args.interval) if side == "with_rollups" else None
-            if writer:
-                writer.start()
+            # Both sides start the same process before their burst, so that its start-up
+            # pause and its presence are the same; only one side's process writes rollups.
+            writer = RollupPasses(args.interval, active=side == "with_rollups")
+            writer.start()
             try:
                 figures = engine.throughput(args.executions, args.chain_length)
             finally:
-                if writer:
-                    writer.stop()
-            if writer:
+                writer.stop()
+            if side == "with_rollups":
                 passes += writer.durations
                 rows += writer.rows
                 figures["rollup_passes"] = len(writer.durations)

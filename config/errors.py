@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -220,9 +221,27 @@ class NulRefusalMiddleware:
         else:
             return self.get_response(request)
         if request.path.startswith(API_PREFIX):
-            return json_error_response(status)
+            fields = _nul_fields(query) if status == 400 else []
+            if not fields:
+                return json_error_response(status)
+            problem = "A NUL character (\\u0000) is not allowed."
+            return JsonResponse({
+                "code": ErrorCode.INVALID_INPUT.value,
+                "message": f"Invalid input in '{fields[0]}': {problem}",
+                "details": {"fields": {field: [problem] for field in fields}}}, status=400)
         return HttpResponse("A NUL character is not allowed in an address.",
                             status=status, content_type="text/plain; charset=utf-8")
+
+
+def _nul_fields(query: str) -> list[str]:
+    """The query parameters whose name or value holds a NUL, named without it."""
+    fields: list[str] = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            field = name.replace("\x00", "") or "query"
+            if field not in fields:
+                fields.append(field)
+    return fields
 
 
 class ApiJsonErrorMiddleware:

@@ -253,10 +253,14 @@ def test_a_nul_in_a_query_is_a_400_on_every_page(client, admin, path):
     client.force_login(admin)
     # when a list is filtered or searched by a value holding a NUL
     response = client.get(path)
-    # then it is refused, not a database error; JSON under /api/
+    # then it is refused, not a database error; JSON under /api/, naming the parameter
     assert response.status_code == 400
     if path.startswith("/api/"):
-        assert response.json()["code"] == "invalid_input"
+        body = response.json()
+        assert body["code"] == "invalid_input"
+        field = path.split("?")[1].split("=")[0]
+        assert list(body["details"]["fields"]) == [field]
+        assert f"'{field}'" in body["message"] and "NUL" in body["message"]
 
 
 DATE_FILTERS = [("/api/executions", "created_after"), ("/api/executions", "created_before"),

@@ -86,6 +86,45 @@ def test_a_bad_range_is_refused_naming_the_field(viewer, client_for, query, fiel
     assert field in response.json()["details"]["fields"]
 
 
+HOSTILE = ["NaN", "Infinity", "-1", "1e309", "9" * 400, "x\x00y", "", " ", "2026-13-45",
+           "99999-01-01T00:00:00Z", "1" * 5000]
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/api/performance/metrics", "from"), ("/api/performance/metrics", "to"),
+    ("/api/performance/metrics", "bucket"), ("/api/performance/executions/recent", "count"),
+    ("/api/performance/executions/average-time/tests/measured", "from"),
+    ("/api/performance/executions/count/tests/measured", "date"),
+    ("/api/performance/failures", "limit"), ("/api/performance/failures", "to"),
+])
+def test_every_query_field_refuses_hostile_values_naming_the_field(workflow, viewer,
+                                                                   client_for, path, field):
+    api = client_for(viewer)
+    for value in HOSTILE:
+        # when a hostile value is sent in the field (a value that may stand, say an empty
+        # one meaning the default, is answered as usual)
+        response = api.get(path, {field: value})
+        # then the answer is JSON: the figures, or a 400 naming the field
+        assert response["Content-Type"].startswith("application/json"), (value, response)
+        assert response.status_code in (200, 400), (value, response.status_code)
+        if response.status_code == 400:
+            assert field in response.json()["details"]["fields"], (value, response.json())
+    # and the same field twice is answered as well
+    twice = api.get(f"{path}?{field}=1&{field}=NaN")
+    assert twice.status_code in (200, 400) and twice["Content-Type"].startswith(
+        "application/json")
+
+
+def test_a_workflow_reference_that_names_none_is_a_404(viewer, client_for):
+    api = client_for(viewer)
+    for reference in ("tests/missing", "00000000-0000-0000-0000-000000000000", "x" * 300,
+                      "a/b/c", "%00"):
+        for kind in ("average-time", "count"):
+            response = api.get(f"/api/performance/executions/{kind}/{reference}")
+            assert response.status_code == 404, (reference, response.status_code)
+            assert response["Content-Type"].startswith("application/json")
+
+
 def test_recent_average_time_and_count_of_a_day(workflow, definition, viewer, client_for):
     other = workflow_from(definition(name="other"))
     executions_made(workflow, [("completed", 200.0, dt.timedelta(minutes=3)),
