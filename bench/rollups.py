@@ -34,6 +34,7 @@ import datetime as dt
 import json
 import multiprocessing
 import queue
+import statistics
 import sys
 import time
 import uuid
@@ -317,6 +318,20 @@ def ratios(figures: dict[str, Any]) -> dict[str, float | None]:
             for key, _title in FIGURES}
 
 
+def pair_ratios(figures: dict[str, Any]) -> dict[str, dict[str, float] | None]:
+    """Each run's with / alone (the two sides of a run ran back to back), as median, min and
+    max: steadier than the ratio of the medians where the machine drifts between runs."""
+    paired: dict[str, dict[str, float] | None] = {}
+    for key, _title in FIGURES:
+        alone = figures["alone"].get(key, {}).get("runs", [])
+        beside = figures["with_rollups"].get(key, {}).get("runs", [])
+        values = [b / a for a, b in zip(alone, beside, strict=False) if a]
+        paired[key] = ({"median": round(statistics.median(values), 3),
+                        "min": round(min(values), 3), "max": round(max(values), 3)}
+                       if values else None)
+    return paired
+
+
 def markdown(report: dict[str, Any]) -> str:
     settings_, figures, ratio = report["settings"], report["figures"], report["ratios"]
 
@@ -347,13 +362,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['load_average']['after']}",
         f"- commit {report['git']['commit']}{' (dirty)' if report['git']['dirty'] else ''}",
         "",
-        "| figure | alone | with rollups | with / alone |",
-        "|---|---|---|---|",
+        "| figure | alone | with rollups | with / alone | with / alone per run |",
+        "|---|---|---|---|---|",
     ]
     for key, title in FIGURES:
-        value = ratio.get(key)
+        value, pair = ratio.get(key), report["pair_ratios"].get(key)
         lines.append(f"| {title} | {cell('alone', key)} | {cell('with_rollups', key)} | "
-                     f"{'-' if value is None else value} |")
+                     f"{'-' if value is None else value} | "
+                     + (f"{pair['median']:g} ({pair['min']:g} - {pair['max']:g})" if pair
+                        else "-") + " |")
     rollup = figures["rollup_pass"]
     lines += ["", f"One rollup pass while the bursts ran: {rollup['count']} passes, p50 "
               f"{rollup['p50_ms']} ms, p95 {rollup['p95_ms']} ms, max {rollup['max_ms']} ms, "
@@ -384,6 +401,7 @@ def report_build(args: argparse.Namespace, figures: dict[str, Any], *, started: 
                        settings=settings_) | {
         "figures": figures,
         "ratios": ratio,
+        "pair_ratios": pair_ratios(figures),
         "target": {"target": f"node steps/s with rollups >= {TARGET_RATIO} x alone",
                    "value": value, "met": None if value is None else value >= TARGET_RATIO},
     }

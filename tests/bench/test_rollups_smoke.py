@@ -45,6 +45,8 @@ def test_a_tiny_run_measures_both_sides_and_times_the_rollup_passes(tmp_path, _d
     index = figures["rollup_pass_index"]
     assert index["without_index"]["p50_ms"] > 0 and index["with_index"]["p50_ms"] > 0
     assert report["ratios"]["node_steps_per_s"] is not None
+    paired = report["pair_ratios"]["node_steps_per_s"]
+    assert paired["min"] <= paired["median"] <= paired["max"]
     assert json_path.name == f"rollups-{report['started_at'][:10]}-smoke.json"
     assert json.loads(json_path.read_text())["target"]["value"] is not None
     assert "| node steps/s |" in markdown_path.read_text()
