@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import django_filters
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -15,6 +17,8 @@ from monitoring import selectors
 from monitoring.models import AuditAction, AuditLog
 from workflows.permissions import WorkflowAdminPermission
 
+logger = logging.getLogger(__name__)
+
 
 @never_cache
 @require_GET
@@ -26,12 +30,19 @@ def health(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def health_ready(request: HttpRequest) -> JsonResponse:
-    """Readiness: database, broker, result backend and channel layer, each reported."""
+    """Readiness: database, broker, result backend and channel layer, each reported. The
+    answer is public (load balancers): a failing check names its kind of failure; what
+    failed, which names the services' hosts and users, goes to the log, and to signed-in
+    staff users."""
     checks = selectors.readiness()
     ready = all(check.ok for check in checks)
+    for check in checks:
+        if not check.ok:
+            logger.warning("readiness: %s failed: %s", check.name, check.detail)
+    detailed = request.user.is_authenticated and request.user.is_staff
     return JsonResponse(
         {"status": "ready" if ready else "unavailable",
-         "checks": {check.name: check.as_dict() for check in checks}},
+         "checks": {check.name: check.as_dict(detailed=detailed) for check in checks}},
         status=200 if ready else 503,
     )
 

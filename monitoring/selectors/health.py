@@ -22,17 +22,21 @@ from monitoring.models import AuditLog
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of probing one backing service."""
+    """The outcome of probing one backing service: `error` names the kind of failure,
+    `detail` says what failed (hosts, ports and users of the services among it)."""
 
     name: str
     ok: bool
     latency_ms: float
     error: str = ""
+    detail: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self, *, detailed: bool = False) -> dict:
         result: dict = {"ok": self.ok, "latency_ms": round(self.latency_ms, 1)}
         if self.error:
             result["error"] = self.error
+            if detailed and self.detail:
+                result["detail"] = self.detail
         return result
 
 
@@ -96,7 +100,8 @@ def _probe(name: str, check: Callable[[], None]) -> Check:
         check()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported by name
         elapsed = (time.perf_counter() - started) * 1000
-        return Check(name, False, elapsed, f"{type(exc).__name__}: {exc}")
+        return Check(name, False, elapsed, f"{type(exc).__name__} (details in the log)",
+                     f"{type(exc).__name__}: {exc}")
     return Check(name, True, (time.perf_counter() - started) * 1000)
 
 
@@ -114,7 +119,8 @@ def readiness() -> list[Check]:
             try:
                 results.append(future.result(timeout=timeout))
             except FutureTimeout:
-                results.append(Check(name, False, timeout * 1000, "timed out"))
+                results.append(Check(name, False, timeout * 1000, "timed out",
+                                     f"no answer within {timeout} s"))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # a hung probe must not hold the answer
     return results

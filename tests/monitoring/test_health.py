@@ -29,22 +29,47 @@ def test_readiness_reports_each_backing_service(client):
     assert all(check["ok"] for check in body["checks"].values())
 
 
-def test_readiness_is_503_and_names_a_broker_that_is_down(client, settings):
+@pytest.fixture
+def broker_down(settings):
+    """The broker at an address where nothing listens."""
     from config.celery import app
 
-    # given a broker address where nothing listens
     original = app.conf.broker_write_url
     app.conf.broker_write_url = "amqp://guest:guest@127.0.0.1:1//"
     settings.READINESS_TIMEOUT = 1
-    try:
+    yield
+    app.conf.broker_write_url = original
+
+
+def test_readiness_is_503_and_names_a_broker_that_is_down(client, broker_down, caplog):
+    # when anyone (a load balancer) asks for readiness while the broker is down
+    with caplog.at_level(logging.WARNING, logger="monitoring.apis"):
         response = client.get("/health/ready")
-    finally:
-        app.conf.broker_write_url = original
-    # then readiness fails and says which check failed
+    # then readiness fails and says which check failed, and the kind of failure only:
+    # what failed (the services' hosts, ports and users) is in the log
     assert response.status_code == 503
     checks = response.json()["checks"]
-    assert checks["broker"]["ok"] is False and checks["broker"]["error"]
     assert checks["database"]["ok"] is True
+    broker = checks["broker"]
+    assert broker["ok"] is False and set(broker) == {"ok", "latency_ms", "error"}
+    assert broker["error"] == "timed out" or broker["error"].endswith(
+        "(details in the log)"), broker
+    assert "127.0.0.1" not in response.content.decode()
+    assert any(record.getMessage().startswith("readiness: broker failed: ")
+               and len(record.getMessage()) > len("readiness: broker failed: ")
+               for record in caplog.records)
+
+
+def test_readiness_shows_a_staff_user_what_failed(client, broker_down, user_factory,
+                                                  wf_admin):
+    # given a user who is not staff, and one who is
+    staff = user_factory(username="operator-staff", is_staff=True)
+    # then only the staff user is shown what failed
+    client.login(username=wf_admin.username, password=PASSWORD)
+    assert "detail" not in client.get("/health/ready").json()["checks"]["broker"]
+    client.login(username=staff.username, password=PASSWORD)
+    broker = client.get("/health/ready").json()["checks"]["broker"]
+    assert broker["ok"] is False and broker["detail"] and broker["detail"] != broker["error"]
 
 
 def test_metrics_are_exposed_for_prometheus_with_the_metrics_token(client):
