@@ -105,7 +105,7 @@ class TriggerConsumerStep(bootsteps.ConsumerStep):
                 message.body, exchange=DEAD_EXCHANGE, routing_key=trigger_queue_name(),
                 headers=headers, content_type=message.content_type or "application/octet-stream",
                 content_encoding=message.content_encoding or "binary", delivery_mode=2,
-                retry=False,
+                timestamp=int(time.time()), retry=False,
             )
         except Exception as publish_error:  # noqa: BLE001 - kept unacked, tried again
             logger.warning("dead-lettering a trigger message failed: %s", publish_error)

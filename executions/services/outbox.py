@@ -16,6 +16,7 @@ publishes the batch again. Consumers deduplicate by the message's `sequence`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
@@ -158,6 +159,7 @@ def _publish(batch: int, producer: Producer) -> dict[str, int]:
                 producer.publish(
                     _message(event), exchange=EVENTS_EXCHANGE, routing_key=event.event,
                     serializer="json", delivery_mode=2, retry=False,
+                    timestamp=int(time.time()),
                 )
             except Exception as exc:  # noqa: BLE001 - retried with backoff, then dead
                 error = f"{type(exc).__name__}: {exc}"

@@ -92,7 +92,8 @@ class QueueLengthSerializer(serializers.Serializer):
 class QueuePendingSerializer(serializers.Serializer):
     ready = serializers.IntegerField(help_text="Waiting, over every queue.")
     oldest_age_seconds = serializers.FloatField(
-        allow_null=True, help_text="The longest any message has waited, over every queue.")
+        allow_null=True, help_text="The longest any message has waited, over every queue; "
+        "null while a queue with messages waiting cannot tell their age.")
     queues = QueueSerializer(many=True)
 
 
@@ -124,10 +125,15 @@ class QueuePendingApi(APIView):
         """The messages waiting for a worker in each queue and how long the oldest has
         waited (from the message's timestamp)."""
         queues = broker.queues_read()
-        ages = [queue["oldest_age_seconds"] for queue in queues
-                if queue["oldest_age_seconds"] is not None]
+        ages = [queue["oldest_age_seconds"] for queue in queues]
+        # Unknown (null) while a queue with messages waiting cannot tell their age: the
+        # largest known age would understate it.
+        unknown = any(age is None and queue["ready"] for age, queue in zip(ages, queues,
+                                                                           strict=True))
+        known = [age for age in ages if age is not None]
         return Response({"ready": _sum(queues, "ready"),
-                         "oldest_age_seconds": max(ages) if ages else None, "queues": queues})
+                         "oldest_age_seconds": None if unknown or not known else max(known),
+                         "queues": queues})
 
 
 class LockSerializer(serializers.Serializer):

@@ -187,6 +187,9 @@ def test_without_the_management_api_the_ready_count_still_comes(idle_queue, sett
     assert queue["ready"] == 2 and queue["consumers"] == 0
     assert queue["unacked"] is None and "management API unavailable" in queue["error"]
     assert queue["oldest_age_seconds"] is None
+    # and the largest age over the queues is unknown too, not the largest known one
+    pending = api.get("/api/performance/queue/pending").json()
+    assert pending["ready"] >= 2 and pending["oldest_age_seconds"] is None
 
 
 @pytest.mark.services

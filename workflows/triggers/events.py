@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -380,6 +381,7 @@ def _publish(*, routing_key: str, body: dict[str, Any]) -> str:
             producer.publish(
                 body, exchange=EXCHANGE, routing_key=routing_key, declare=[EXCHANGE],
                 serializer="json", delivery_mode=2, message_id=message_id,
+                timestamp=int(time.time()),  # the queue's oldest-message age (monitoring)
                 retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2,
                                           "interval_step": 0.5, "interval_max": 1},
             )

@@ -9,7 +9,9 @@ export function Queues({ figures }: { figures: QueuesPending }) {
     <>
       <p className="panel-summary">
         {figures.ready === 0 ? "No message is waiting for a worker." : (
-          <><strong>{count(figures.ready)}</strong> waiting; the oldest for {seconds(figures.oldest_age_seconds)}.</>
+          <><strong>{count(figures.ready)}</strong> waiting; {figures.oldest_age_seconds === null
+            ? "how long the oldest has waited is not known (see the queues below)"
+            : `the oldest for ${seconds(figures.oldest_age_seconds)}`}.</>
         )}
       </p>
       <table className="list compact queues">
