@@ -10,7 +10,9 @@ Every task message the platform publishes carries the AMQP `timestamp` property 
   refreshes these figures every few seconds (`collect_statistics_interval`, 5 s by
   default). When the API cannot be reached, a passive declare on the AMQP connection still
   gives the ready count and the consumers; unacknowledged is then unknown (None), and so
-  is the age unless no message waits (0), and `error` says why.
+  is the age unless no message waits (0), and `error` says why. The API counts a queue
+  in rounds: whichever of its depth and consumers a round has not counted yet comes from
+  the passive declare too.
 - Redis (the embedded default): the length of the queue's lists (one per priority), the
   transport's `unacked` hash (bounded scan), and the timestamp of the oldest message at the
   tail of each list. Redis has no consumer registry: consumers are unknown (None).
@@ -93,15 +95,25 @@ def _rabbitmq_management(broker_url: str, names: list[str]) -> list[dict[str, An
                 queue["oldest_age_seconds"] = 0.0
             figures.append(queue)
     # A queue declared a moment ago has no statistics yet (the management plugin collects
-    # them every few seconds): its depth and consumers come from a passive declaration.
-    fresh = [queue["name"] for queue in figures if queue["ready"] is None and "error" not in queue]
+    # them every few seconds, and the depth and the consumers may arrive in different
+    # rounds): what is missing of its depth and consumers comes from a passive declaration.
+    fresh = [queue["name"] for queue in figures
+             if None in (queue["ready"], queue["consumers"]) and "error" not in queue]
     if fresh:
         declared = {queue["name"]: queue for queue in _amqp_passive(
             broker_url, fresh, "the management API has no figures for this queue yet")}
         for queue in figures:
             if queue["name"] in declared:
-                queue.update(declared[queue["name"]])
+                _fill(queue, declared[queue["name"]])
     return figures
+
+
+def _fill(queue: dict[str, Any], declared: dict[str, Any]) -> None:
+    """Completes `queue`'s missing figures with those of its passive declaration."""
+    if queue["ready"] is None:
+        queue.update(declared)
+    elif queue["consumers"] is None:
+        queue["consumers"] = declared["consumers"]
 
 
 def _amqp_passive(broker_url: str, names: list[str], error: str) -> list[dict[str, Any]]:
