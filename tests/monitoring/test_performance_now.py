@@ -4,11 +4,8 @@ Redis, broker, beat and workers."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.conf import settings as django_settings
@@ -20,6 +17,7 @@ from executions.services.concurrency import admission
 from monitoring.metrics.collectors import PlatformCollector
 from monitoring.models import AuditAction, AuditLog
 from tests.engine import workflow_from
+from tests.servers import json_peer
 from workflows.caching import process_caches_clear
 
 pytestmark = [pytest.mark.django_db]
@@ -196,44 +194,25 @@ def test_without_the_management_api_the_ready_count_still_comes(idle_queue, sett
     assert pending["ready"] >= 2 and pending["oldest_age_seconds"] is None
 
 
-class _StatisticsHalfway(BaseHTTPRequestHandler):
-    """RabbitMQ's management API between two statistics rounds, as RabbitMQ answers for a
-    queue whose message figures were collected and whose consumer figures not yet."""
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        body = json.dumps({"name": self.path.rsplit("/", 1)[-1], "messages_ready": 0,
-                           "messages_unacknowledged": 0}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.mark.services
 def test_consumers_the_management_api_has_not_counted_yet_come_from_the_broker(
         idle_queue, settings, viewer, client_for):
     if not django_settings.CELERY_BROKER_URL.startswith("amqp"):
         pytest.skip("the management API is RabbitMQ's; this run's broker is Redis")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _StatisticsHalfway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.RABBITMQ_MANAGEMENT_URL = f"http://127.0.0.1:{server.server_port}"
-    # given a queue with one consumer, whose consumers the management API has not counted yet
-    with Connection(django_settings.CELERY_BROKER_URL) as connection:
+    # given a queue with one consumer, and RabbitMQ's management API between two statistics
+    # rounds, as RabbitMQ answers for a queue whose messages were counted and whose
+    # consumers not yet
+    halfway = {"messages_ready": 0, "messages_unacknowledged": 0}
+    with json_peer(lambda path: (200, halfway)) as management, \
+            Connection(django_settings.CELERY_BROKER_URL) as connection:
+        settings.RABBITMQ_MANAGEMENT_URL = management
         channel = connection.channel()
         idle_queue(channel).declare()
         channel.basic_consume(idle_queue.name, callback=lambda message: None)
-        try:
-            # when the queue's figures are read, by the API and by /metrics' collector
-            queue = by_name(client_for(viewer).get("/api/performance/queue/length").json(),
-                            idle_queue.name)
-            gauges = {family.name: family for family in PlatformCollector().queues()}
-        finally:
-            server.shutdown()
-            server.server_close()
+        # when the queue's figures are read, by the API and by /metrics' collector
+        queue = by_name(client_for(viewer).get("/api/performance/queue/length").json(),
+                        idle_queue.name)
+        gauges = {family.name: family for family in PlatformCollector().queues()}
     # then the consumer is counted all the same (the broker answers a passive declaration),
     # and what the management API did know is kept
     assert (queue["ready"], queue["unacked"], queue["consumers"]) == (0, 0, 1), queue

@@ -6,11 +6,9 @@ from __future__ import annotations
 import email
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,6 +16,7 @@ from aiosmtpd.controller import Controller
 from config.errors import PermissionDeniedError
 from executions.services import execution_start
 from tests.engine import wait_for
+from tests.servers import json_peer
 from workflows import services as workflow_services
 from workflows.definitions import definition_validate
 from workflows.models import Schedule, Workflow
@@ -155,29 +154,10 @@ def mailbox() -> Iterator[Mailbox]:
         controller.stop()
 
 
-class Unhealthy(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        body = json.dumps({"status": "down"}).encode()
-        self.send_response(503)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def unhealthy_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Unhealthy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/health"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_peer(lambda path: (503, {"status": "down"})) as base:
+        yield f"{base}/health"
 
 
 @pytest.mark.services
