@@ -162,6 +162,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         details: dict[str, Any] = {}
         if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
             details["retry_after"] = int(exc.wait)
+        if getattr(exc, "fields", None):  # a body over a limit: where (config/parsers.py)
+            details["fields"] = exc.fields
         body = {"code": str(_drf_code(exc)), "message": _message(exc.detail), "details": details}
     response.data = body
     return response

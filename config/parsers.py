@@ -23,90 +23,136 @@ from rest_framework.parsers import JSONParser
 
 
 class JsonLimitError(ValueError):
-    """A document that is not JSON or breaks a limit; `line` and `column` when known."""
+    """A document that is not JSON or breaks a limit; `line` and `column` when known, and
+    `path` (`input.items[2].name`, empty for the document itself) when a value breaks it."""
 
     def __init__(self, message: str, *, line: int | None = None,
-                 column: int | None = None) -> None:
+                 column: int | None = None, path: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.path = path
 
 
-def _too_deep() -> JsonLimitError:
-    return JsonLimitError(
-        f"The document is nested deeper than {settings.JSON_MAX_DEPTH} levels.")
+PATH_SHOWN_MAX = 200  # characters of a path a message names; a deep one is cut in the middle
 
 
-def _integer(text: str) -> int:
+class _Refused:
+    """A value `json.loads` read that breaks a limit: left in its place by the parsing hooks,
+    so that the walk over the document names where it is."""
+
+    __slots__ = ("problem", "subject")
+
+    def __init__(self, subject: str, problem: str) -> None:
+        self.subject = subject
+        self.problem = problem
+
+
+def _limit_error(subject: str, problem: str, trail: tuple | None, *,
+                 preposition: str = "at") -> JsonLimitError:
+    """`{subject} at '{path}' {problem}`, with the path of the value in `trail` (a chain of
+    (parent trail, key or index) pairs), cut to `PATH_SHOWN_MAX` characters."""
+    keys: list[Any] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    path = ""
+    for key in reversed(keys):
+        path += f"[{key}]" if isinstance(key, int) else f".{key}" if path else str(key)
+    shown = path if len(path) <= PATH_SHOWN_MAX else \
+        f"{path[:PATH_SHOWN_MAX // 2]}...{path[-PATH_SHOWN_MAX // 2:]}"
+    where = f" {preposition} '{shown}'" if path else ""
+    return JsonLimitError(f"{subject}{where} {problem}", path=shown)
+
+
+def _too_deep(trail: tuple | None = None) -> JsonLimitError:
+    return _limit_error("The document" if trail is None else "A value",
+                        f"is nested deeper than {settings.JSON_MAX_DEPTH} levels.", trail)
+
+
+def _integer(text: str) -> int | _Refused:
     digits = len(text.lstrip("-"))
     if digits > settings.JSON_MAX_INTEGER_DIGITS:
-        raise JsonLimitError(
-            f"An integer has {digits} digits; at most {settings.JSON_MAX_INTEGER_DIGITS} "
-            "are allowed.")
+        return _Refused("An integer", f"has {digits} digits; at most "
+                        f"{settings.JSON_MAX_INTEGER_DIGITS} are allowed.")
     return int(text)
 
 
-def _float(text: str) -> float:
+def _float(text: str) -> float | _Refused:
     value = float(text)
     if not math.isfinite(value):
-        raise JsonLimitError(f"The number {text[:40]} is too large: numbers must be finite.")
+        return _Refused(f"The number {text[:40]}", "is too large: numbers must be finite.")
     return value
 
 
-def _constant(name: str) -> Any:
-    raise JsonLimitError(f"{name} is not allowed: numbers must be finite.")
+def _constant(name: str) -> _Refused:
+    return _Refused(name, "is not allowed: numbers must be finite.")
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _text_check(text: str) -> None:
+def _text_check(text: str, subject: str, trail: tuple | None, *,
+                preposition: str = "at") -> None:
     found = _UNSTORABLE.search(text)
     if found is None:
         return
     character = found.group()
     what = "a NUL character (\\u0000)" if character == "\x00" else \
         f"an unpaired surrogate (\\u{ord(character):04x})"
-    raise JsonLimitError(f"A text holds {what}, which cannot be stored.")
+    raise _limit_error(subject, f"holds {what}, which cannot be stored.", trail,
+                       preposition=preposition)
 
 
 def json_value_check(value: Any) -> None:
-    """Raise `JsonLimitError` unless `value` keeps the depth, finiteness and digit limits
-    and holds only texts that can be stored."""
+    """Raise `JsonLimitError`, naming where, unless `value` keeps the depth, finiteness and
+    digit limits and holds only texts that can be stored."""
     _walk(value, max_depth=settings.JSON_MAX_DEPTH,
           max_digits=settings.JSON_MAX_INTEGER_DIGITS)
 
 
 def json_storable_check(value: Any) -> None:
-    """Raise `JsonLimitError` unless the database can store `value` as JSON: finite numbers
-    and texts without NUL or unpaired surrogates (what the platform computes itself, such
-    as a node's output, is not held to the request limits of depth and digits)."""
+    """Raise `JsonLimitError`, naming where, unless the database can store `value` as JSON:
+    finite numbers and texts without NUL or unpaired surrogates (what the platform computes
+    itself, such as a node's output, is not held to the request limits of depth and
+    digits)."""
     _walk(value, max_depth=None, max_digits=None)
 
 
+_WALKED = dict | list | float | int | str | _Refused
+
+
 def _walk(value: Any, *, max_depth: int | None, max_digits: int | None) -> None:
+    """Depth first in the document's order, so the first value that breaks a limit is the
+    one named."""
     integer_bound = 10**max_digits if max_digits is not None else None
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int, tuple | None]] = [(value, 1, None)]
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
+        item, depth, trail = stack.pop()
+        if isinstance(item, dict):
             if max_depth is not None and depth > max_depth:
-                raise _too_deep()
-            if isinstance(item, dict):
-                for key in item:
-                    _text_check(str(key))
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children
-                         if isinstance(child, dict | list | float | int | str))
+                raise _too_deep(trail)
+            for key in item:
+                _text_check(str(key), "A key", trail, preposition="in")
+            # YAML's keys may be numbers: a path names them as text
+            stack.extend((child, depth + 1, (trail, str(key)))
+                         for key, child in reversed(item.items()) if isinstance(child, _WALKED))
+        elif isinstance(item, list):
+            if max_depth is not None and depth > max_depth:
+                raise _too_deep(trail)
+            stack.extend((item[index], depth + 1, (trail, index))
+                         for index in range(len(item) - 1, -1, -1)
+                         if isinstance(item[index], _WALKED))
         elif isinstance(item, str):
-            _text_check(item)
+            _text_check(item, "A text", trail)
+        elif isinstance(item, _Refused):
+            raise _limit_error(item.subject, item.problem, trail)
         elif isinstance(item, float) and not math.isfinite(item):
-            raise JsonLimitError(f"{item} is not allowed: numbers must be finite.")
+            raise _limit_error(str(item), "is not allowed: numbers must be finite.", trail)
         elif integer_bound is not None and isinstance(item, int) and abs(item) >= integer_bound:
-            raise JsonLimitError(
-                f"An integer has more than {max_digits} digits; at most {max_digits} "
-                "are allowed.")
+            raise _limit_error("An integer", f"has more than {max_digits} digits; at most "
+                               f"{max_digits} are allowed.", trail)
 
 
 def json_loads(text: str | bytes, **hooks: Any) -> Any:
@@ -127,6 +173,15 @@ def json_loads(text: str | bytes, **hooks: Any) -> Any:
     return value
 
 
+class BodyParseError(ParseError):
+    """A body that is not JSON or breaks a limit: a `parse_error` 400 whose
+    `details.fields` names the value that breaks it, when one does."""
+
+    def __init__(self, error: JsonLimitError) -> None:
+        super().__init__(error.message)
+        self.fields = {error.path: [error.message]} if error.path else {}
+
+
 class LimitedJSONParser(JSONParser):
     """DRF's JSON parser on `json_loads`: a body over a limit is a 400 naming it."""
 
@@ -135,4 +190,4 @@ class LimitedJSONParser(JSONParser):
         try:
             return json_loads(raw)
         except JsonLimitError as exc:
-            raise ParseError(exc.message) from None
+            raise BodyParseError(exc) from None

@@ -90,6 +90,11 @@ def test_a_body_over_a_json_limit_is_a_400_naming_it(client_for, admin, targets,
     error = response.json()
     message = error["message"] if "message" in error else error["errors"][0]["message"]
     assert named in message, error
+    # and, where a value breaks it, names the field that holds the value
+    if body is not DEEP_OBJECT:
+        assert "'input.n'" in message, error
+        if "details" in error and "fields" in error["details"]:
+            assert "input.n" in error["details"]["fields"], error
 
 
 @pytest.mark.parametrize("endpoint", ["execute", "trigger hook", "wait hook", "resume"])

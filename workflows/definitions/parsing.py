@@ -63,13 +63,15 @@ class DefinitionSyntaxError(ValueError):
     """A document that is not a definition's JSON or YAML; `problem` says where and why."""
 
     def __init__(
-        self, message: str, *, line: int | None = None, column: int | None = None
+        self, message: str, *, line: int | None = None, column: int | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message)
         details = {"line": line, "column": column}
         self.problem = Problem(
             code=DefinitionErrorCode.SYNTAX_ERROR,
             message=message,
+            field=field or None,  # the value over a limit, when one is
             details={key: value for key, value in details.items() if value is not None},
         )
 
@@ -183,7 +185,8 @@ def _load_json(text: str) -> Any:
     try:
         return json_loads(text, object_pairs_hook=_unique_pairs)
     except JsonLimitError as exc:
-        raise DefinitionSyntaxError(exc.message, line=exc.line, column=exc.column) from None
+        raise DefinitionSyntaxError(exc.message, line=exc.line, column=exc.column,
+                                    field=exc.path) from None
 
 
 def _load_yaml(text: str) -> Any:
@@ -198,7 +201,7 @@ def _load_yaml(text: str) -> Any:
         json_value_check(document)
         return document
     except JsonLimitError as exc:
-        raise DefinitionSyntaxError(exc.message) from None
+        raise DefinitionSyntaxError(exc.message, field=exc.path) from None
     except ValueError as exc:  # an integer over Python's own digit limit
         raise DefinitionSyntaxError(f"Invalid YAML: {exc}.") from None
     except yaml.MarkedYAMLError as exc:
@@ -247,7 +250,7 @@ def definition_load(text: str | bytes, *, fmt: str | None = None) -> dict[str, A
                 document = json_loads(source, object_pairs_hook=_unique_pairs)
             except JsonLimitError as exc:
                 if exc.line is None:  # JSON over a limit, not another format
-                    raise DefinitionSyntaxError(exc.message) from None
+                    raise DefinitionSyntaxError(exc.message, field=exc.path) from None
                 document = _load_yaml(source)
     except RecursionError:
         raise DefinitionSyntaxError(

@@ -319,9 +319,10 @@ def _input(body: bytes, content_type: str) -> dict[str, Any]:
     try:
         value = json_loads(body)
     except JsonLimitError as exc:
+        field = exc.path or "body"  # a value's path in the body, as every endpoint names it
         raise WebhookBodyInvalidError(
             f"The body is not valid JSON: {exc.message}",
-            details={"fields": {"body": ["Not valid JSON."]}}) from None
+            details={"fields": {field: [exc.message]}}) from None
     if not isinstance(value, dict):
         raise WebhookBodyInvalidError(
             "The body must be a JSON object: it becomes the execution's input.",

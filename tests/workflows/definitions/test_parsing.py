@@ -113,7 +113,7 @@ def test_top_level_must_be_a_mapping(text, kind):
         ('{"a": 1, "a": 2}', "json", "Duplicate key 'a'"),
         ("{1: one}", "yaml", "must be a string"),
         ("a: .inf", "yaml", "not a finite number"),
-        ('{"a": NaN}', "json", "NaN is not allowed"),
+        ('{"a": NaN}', "json", "NaN at 'a' is not allowed"),
         ("a: !!binary aGVsbG8=", "yaml", "not allowed"),
         ("a: !!set {x, y}", "yaml", "not allowed"),
         ("a: !!python/name:os.system", "yaml", "could not determine a constructor"),
@@ -146,3 +146,20 @@ def test_recursive_alias_is_refused():
 
 def test_deep_nesting_is_a_syntax_error():
     assert "nested deeper than" in syntax_problem("[" * 100_000, fmt="json")["message"]
+
+
+@pytest.mark.parametrize(("text", "fmt", "field"), [
+    ('{"name": "x", "nodes": [{"id": "a", "data": {"n": NaN}}, {"id": "b", "data": {"n": 1e400}}]}',
+     "json", "nodes[0].data.n"),
+    ('name: x\nnodes:\n  - id: a\n    data: {note: "a\\0b"}\n', "yaml", "nodes[0].data.note"),
+    ("name: x\nnodes:\n  - id: a\n    data: {n: " + "9" * 200 + "}\n", "yaml",
+     "nodes[0].data.n"),
+], ids=["json-nan", "yaml-nul", "yaml-digits"])
+def test_a_value_over_a_limit_is_named_by_its_field(text, fmt, field):
+    # given a definition whose nodes hold values over the limits every document keeps
+    # when it is loaded, with its format named and detected
+    for given in (fmt, None):
+        problem = syntax_problem(text, fmt=given)
+        # then the problem names the first such value, as the validator names fields
+        assert problem["field"] == field, problem
+        assert f"'{field}'" in problem["message"]
