@@ -48,3 +48,24 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 ERROR_RESPONSES = error_responses(400, 401, 403, 429)
 READ_ERRORS = error_responses(401, 403, 404, 429)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 415, 429)
+
+
+_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
+
+
+def every_operation_errors(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: the errors any operation may answer, whatever its
+    view says. A NUL in the query is a 400 naming the parameter on every page
+    (config/errors.py), and a body over `MAX_DEFINITION_BYTES` a 413 wherever a body is
+    read (config/asgi.py)."""
+    errors = {status: {"description": _DESCRIPTIONS[status], "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for status in (400, 413)}
+    for path in result.get("paths", {}).values():
+        for method, operation in path.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("400", errors[400])
+            if "requestBody" in operation:
+                responses.setdefault("413", errors[413])
+    return result

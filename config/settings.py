@@ -543,6 +543,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "config.openapi.every_operation_errors"],
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "executions.models.ExecutionStatus",
         "NodeStatusEnum": "executions.models.NodeStatus",

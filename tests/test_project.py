@@ -31,6 +31,25 @@ def test_openapi_schema_builds_without_warnings(tmp_path):
 
 
 @pytest.mark.django_db
+def test_every_operation_documents_the_errors_any_page_may_answer(client_for, viewer):
+    from drf_spectacular.generators import SchemaGenerator
+
+    # given the published schema, and a page whose view itself never refuses its input
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    refused = client_for(viewer).get("/api/workflows?%00=1")
+    # then the 400 a NUL in any query gets is documented on every operation, and the 413
+    # of a body over the limit on every operation that reads a body
+    assert refused.status_code == 400 and refused.json()["details"]["fields"]
+    operations = [(method, path, operation) for path, item in schema["paths"].items()
+                  for method, operation in item.items()]
+    assert len(operations) > 50
+    assert [f"{method} {path}" for method, path, operation in operations
+            if "400" not in operation["responses"]] == []
+    assert [f"{method} {path}" for method, path, operation in operations
+            if "requestBody" in operation and "413" not in operation["responses"]] == []
+
+
+@pytest.mark.django_db
 def test_schema_and_docs_need_authentication(client, client_for, viewer):
     assert client.get("/api/schema/").status_code == 401
     assert client.get("/api/docs/")["Location"] == "/login/?next=/api/docs/"
