@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -49,6 +50,18 @@ class _Refused:
         self.problem = problem
 
 
+def field_path(parts: Iterable[str | int], prefix: str = "") -> str:
+    """A path into a document as `a.b[0].c`, as every error names a field; `prefix` is the
+    path it continues."""
+    path = prefix
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
 def _limit_error(subject: str, problem: str, trail: tuple | None, *,
                  preposition: str = "at") -> JsonLimitError:
     """`{subject} at '{path}' {problem}`, with the path of the value in `trail` (a chain of
@@ -57,9 +70,7 @@ def _limit_error(subject: str, problem: str, trail: tuple | None, *,
     while trail is not None:
         trail, key = trail
         keys.append(key)
-    path = ""
-    for key in reversed(keys):
-        path += f"[{key}]" if isinstance(key, int) else f".{key}" if path else str(key)
+    path = field_path(reversed(keys))
     shown = path if len(path) <= PATH_SHOWN_MAX else \
         f"{path[:PATH_SHOWN_MAX // 2]}...{path[-PATH_SHOWN_MAX // 2:]}"
     where = f" {preposition} '{shown}'" if path else ""

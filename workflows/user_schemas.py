@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
+from config.parsers import field_path
 from workflows.caching import cached_in_process, process_cache
 
 _RE2_OPTIONS = re2.Options()
@@ -98,13 +99,6 @@ def _no_retrieval(uri: str) -> Any:
 _EMPTY_REGISTRY: Registry = Registry(retrieve=_no_retrieval)
 
 
-def _field(path: tuple[str | int, ...], prefix: str) -> str:
-    text = prefix
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
 def _walk(schema: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple, str, Any]]:
     """Every (path, keyword, value) of a schema's subschemas, literals left out."""
     stack: list[tuple[Any, tuple]] = [(schema, path)]
@@ -124,7 +118,7 @@ def user_schema_problems(schema: Any, field: str) -> list[tuple[str, str]]:
     RE2 cannot run, and references outside the schema."""
     meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
     problems = [
-        (_field(tuple(error.absolute_path), field),
+        (field_path(error.absolute_path, field),
          best_match(error.context).message if error.context else error.message)
         for error in meta.iter_errors(schema)
     ]
@@ -142,7 +136,7 @@ def user_schema_problems(schema: Any, field: str) -> list[tuple[str, str]]:
             has_unevaluated = True
         elif key in _REFERENCE_KEYWORDS and isinstance(value, str) and not value.startswith("#"):
             problems.append((
-                _field((*at, key), field),
+                field_path((*at, key), field),
                 f"the reference {value[:200]!r} points outside the schema; only references "
                 "inside it ('#/$defs/...') are allowed"))
         for pattern, where in patterns:
@@ -152,7 +146,7 @@ def user_schema_problems(schema: Any, field: str) -> list[tuple[str, str]]:
                 reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) \
                     else str(exc)
                 problems.append((
-                    _field(where, field),
+                    field_path(where, field),
                     f"the pattern {pattern[:200]!r} is not supported ({reason}); patterns "
                     "run on RE2: no lookaround or backreferences"))
     if has_pattern_properties and has_unevaluated:

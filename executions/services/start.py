@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.parsers import field_path
 from executions.errors import (
     ConcurrencyLimitError,
     ExecutionInputInvalidError,
@@ -40,7 +41,7 @@ def input_problems(schema: dict | None, value: Any) -> dict[str, list[str]]:
                           for field, message in exc.problems]}
     problems: dict[str, list[str]] = {}
     for error in errors:
-        path = ".".join(str(part) for part in error.absolute_path) or "input"
+        path = field_path(error.absolute_path) or "input"
         problems.setdefault(path, []).append(error.message)
     return problems
 

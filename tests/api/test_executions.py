@@ -44,6 +44,22 @@ def test_input_that_breaks_the_schema_names_the_field(client_for, operator, flow
     assert not Execution.objects.exists()
 
 
+def test_a_nested_input_field_is_named_by_its_path(client_for, editor, operator, definition):
+    # given a workflow whose input is a list of orders, each with an integer quantity
+    inputs = {"type": "object", "properties": {"orders": {"type": "array", "items": {
+        "type": "object", "properties": {"quantity": {"type": "integer"}}}}}}
+    flow = client_for(editor).post("/api/workflows", {"definition": definition(
+        name="orders", inputs=inputs)}, format="json").json()["id"]
+    # when the second order's quantity is a text
+    response = client_for(operator).post(f"/api/workflows/{flow}/execute", {
+        "input": {"orders": [{"quantity": 1}, {"quantity": "two"}]}}, format="json")
+    # then the field is named as every error names one, and nothing started
+    assert response.status_code == 400
+    assert list(response.json()["details"]["fields"]) == ["orders[1].quantity"]
+    assert "'orders[1].quantity'" in response.json()["message"]
+    assert not Execution.objects.exists()
+
+
 def test_missing_required_input_is_400(client_for, operator, flow):
     response = client_for(operator).post(f"/api/workflows/{flow}/execute", {}, format="json")
     assert response.status_code == 400

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from config.parsers import field_path
 from workflows.definitions.normalization import definition_normalize
 from workflows.definitions.problems import edge_label
-from workflows.nodes.fragments import field_path
 
 GRAPH_KEYS = ("nodes", "edges")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from config.parsers import field_path
 from workflows.definitions.graph import cycles
 from workflows.definitions.problems import DefinitionErrorCode as Code
 from workflows.definitions.problems import Problem, Severity, ValidationReport, edge_label
@@ -20,7 +21,7 @@ from workflows.definitions.recursion import self_references
 from workflows.definitions.schema import DEFINITION_SCHEMA, GRAPH_SCHEMA
 from workflows.definitions.schema_errors import SchemaFinding, schema_findings
 from workflows.nodes.base import NodeType
-from workflows.nodes.fragments import field_path, json_schema_problems
+from workflows.nodes.fragments import json_schema_problems
 from workflows.nodes.registry import NodeTypeRegistry, default_registry
 from workflows.templating import (
     expression_parse_error,

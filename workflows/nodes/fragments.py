@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import email.policy
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -95,17 +94,6 @@ def email_address_problem(value: str) -> str | None:
             or not addresses[0].domain:
         return f"'{value}' is not an email address"
     return None
-
-
-def field_path(parts: Iterable[str | int], prefix: str = "") -> str:
-    """A path into a document as `a.b[0].c`; `prefix` is the path it continues."""
-    path = prefix
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path = f"{path}.{part}" if path else str(part)
-    return path
 
 
 def json_schema_problems(schema: Any, field: str) -> list[tuple[str, str]]:

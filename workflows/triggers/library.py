@@ -29,6 +29,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from config.errors import ApplicationError, NotFoundError
+from config.parsers import field_path
 from workflows import services
 from workflows.models import Workflow
 from workflows.user_schemas import user_schema_errors
@@ -163,10 +164,9 @@ def template_parameters(template: Template, given: dict[str, Any]) -> dict[str, 
         if value is None and not parameter.required and parameter.default is None:
             continue
         for error in user_schema_errors(parameter.schema, value, field=parameter.name):
-            path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}"
-                           for part in error.absolute_path)
+            path = field_path(error.absolute_path)
             problems.setdefault(parameter.name, []).append(
-                f"{path.lstrip('.') + ': ' if path else ''}{error.message}")
+                f"{path + ': ' if path else ''}{error.message}")
     if problems:
         raise TemplateParametersError(problems)
     return values
