@@ -28,6 +28,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import AnonymousUser  # noqa: E402
 
+from config.parsers import whole_number  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from config.tokens import TokenInvalidError, access_token_user  # noqa: E402
 
@@ -68,7 +69,8 @@ class BodySizeLimit:
     async def __call__(self, scope, receive, send):
         limit = settings.MAX_DEFINITION_BYTES
         declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) <= limit:
+        size = whole_number(declared, maximum=limit)
+        if size is None or size <= limit:
             received = 0
 
             async def counted_receive():

@@ -21,6 +21,8 @@ from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
+from config.parsers import whole_number
+
 
 def count_or_estimate(queryset: Any, above: int) -> tuple[int, bool] | None:
     """(rows, estimated) of an unfiltered PostgreSQL queryset in one round trip: the
@@ -110,8 +112,23 @@ class Paginator(django_paginator.Paginator):
 
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
-    max_page_size = 500
     django_paginator_class = Paginator
+
+    @property
+    def max_page_size(self) -> int:
+        return settings.API_PAGE_SIZE_MAX
+
+    def get_page_size(self, request) -> int:
+        """`page_size` as asked, at most `API_PAGE_SIZE_MAX`; one that is not a positive
+        integer is a 400 naming it (DRF would answer the default page size instead)."""
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is None:
+            return self.page_size
+        size = whole_number(asked, maximum=self.max_page_size)
+        if not size:
+            raise ValidationError({self.page_size_query_param: [
+                f"Give a whole number from 1 to {self.max_page_size}."]})
+        return min(size, self.max_page_size)
 
     def get_page_number(self, request, paginator):
         number = request.query_params.get(self.page_query_param) or 1

@@ -514,6 +514,10 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
 }
 
+API_PAGE_SIZE_MAX = env_int(
+    "API_PAGE_SIZE_MAX", 500, "Items one page of a list holds at most (`page_size` above "
+    "it gives this many).")
+
 # Above this many rows (the planner's estimate), an unfiltered list answers the estimate
 # as its `count` instead of counting the table (config/pagination.py, docs/api.md).
 PAGINATION_COUNT_ESTIMATE_ABOVE = 100_000

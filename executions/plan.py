@@ -34,7 +34,8 @@ class RetryPolicy:
     """How a node's failed attempts are tried again (as Temporal's RetryPolicy): at most
     `max_attempts` attempts in all; before attempt n+1 a delay of `initial_delay *
     backoff ** (n - 1)` seconds, capped at `max_delay`, drawn uniformly below that when
-    `jitter` is on ("full jitter"); a fault's own `retry_after` is the least delay. Values
+    `jitter` is on ("full jitter"); a fault's own `retry_after` is the least delay (up to
+    `WORKFLOW_RETRY_DELAY_MAX`). Values
     out of range are refused with the field named; `RetryPolicy.of` builds one from a
     node's `retry` and the workflow's settings, whatever a stored definition holds."""
 
@@ -93,7 +94,11 @@ class RetryPolicy:
         ceiling = min(self.max_delay, grown)
         if self.jitter:
             ceiling = (rng or random).uniform(0, ceiling)
-        return max(ceiling, retry_after or 0.0)
+        # A peer's own delay (an HTTP Retry-After) counts up to the longest delay a
+        # definition may set; a NaN or infinite one from a node's code counts as none.
+        least = min(retry_after, django_settings.WORKFLOW_RETRY_DELAY_MAX) \
+            if _finite(retry_after) and retry_after > 0 else 0.0
+        return max(ceiling, least)
 
 
 def _finite(value: Any) -> bool:

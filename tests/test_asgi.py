@@ -56,6 +56,25 @@ def test_a_declared_length_over_the_limit_is_answered_before_the_body_is_sent(we
     assert b'"payload_too_large"' in answer
 
 
+@pytest.mark.parametrize("declared", [b"9" * 19, b"00000000000000000000000000000000001"])
+def test_a_declared_length_of_many_digits_is_answered_too(web, declared):
+    # given a request whose Content-Length is a number of many digits (or one padded with
+    # zeros), sending no body or one byte
+    with socket.create_connection(("127.0.0.1", web.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: " + declared + b"\r\n\r\n")
+        if declared.startswith(b"0"):
+            connection.sendall(b"{")
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+    # then the answer is the platform's own: a 413 for a body over the limit, a JSON 400
+    # for a one-byte body, never a server error or a dropped connection
+    expected = b"HTTP/1.1 400" if declared.startswith(b"0") else b"HTTP/1.1 413"
+    assert answer.startswith(expected), answer[:200]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_api_requests_share_the_web_process_s_redis_connections(web, operator):
     # given the web server and a client with a token (each API request reads its throttle's

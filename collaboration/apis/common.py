@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from collaboration import services
 from collaboration.models import PresenceStatus
 from config.errors import NotFoundError
+from config.parsers import whole_number
 from config.serializers import InputSerializer
 from workflows import selectors as workflow_selectors
 from workflows.models import Workflow
@@ -44,8 +45,9 @@ def user_get(reference: str) -> Any:
     """A user named by username or numeric id; 404 when none is."""
     users = get_user_model().objects.filter(is_active=True)
     user = users.filter(username=reference).first()
-    if user is None and reference.isdigit():
-        user = users.filter(pk=int(reference)).first()
+    pk = whole_number(reference, maximum=2**63 - 1)  # a bigint at most
+    if user is None and pk is not None and pk < 2**63:
+        user = users.filter(pk=pk).first()
     if user is None:
         raise NotFoundError(f"No user '{reference}'.", details={"user": reference})
     return user

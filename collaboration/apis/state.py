@@ -18,6 +18,7 @@ from collaboration.apis.common import (
 from collaboration.models import EVENT_KINDS_POSTED, EventKind, SharedState
 from config.errors import NotFoundError
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
+from config.parsers import whole_number
 from config.serializers import InputSerializer
 
 STATE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
@@ -140,11 +141,12 @@ class StateKeyApi(WorkflowCollaborationApi):
     def delete(self, request, workflow, key):
         """Remove one key; 404 when it is not set."""
         key = self._key(key)
-        version = request.query_params.get("version")
-        if version is not None and not version.isdigit():
-            raise serializers.ValidationError({"version": ["A whole number."]})
+        asked = request.query_params.get("version")
+        version = whole_number(asked, maximum=2**31 - 1) if asked is not None else None
+        if asked is not None and (version is None or version >= 2**31):
+            raise serializers.ValidationError({"version": ["A whole number (a key's version)."]})
         if not services.state_delete(workflow=self.workflow(), key=key, user=request.user,
-                                     version=int(version) if version is not None else None):
+                                     version=version):
             raise NotFoundError(f"No shared state '{key}'.", details={"key": key})
         return Response(status=status.HTTP_204_NO_CONTENT)
 

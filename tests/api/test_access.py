@@ -98,3 +98,40 @@ def test_a_page_past_the_end_is_a_400_naming_page(client_for, viewer):
 
     assert response.status_code == 400
     assert "page" in response.json()["details"]["fields"]
+
+
+def _lists() -> list[str]:
+    """Every list the schema publishes without a path parameter."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(path for path, item in schema["paths"].items() if "{" not in path
+                  and any(parameter["name"] == "page_size"
+                          for parameter in item.get("get", {}).get("parameters", [])))
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "abc", "1e9", "2.5", "", " 5", "\u0665", "9" * 400])
+def test_a_page_size_that_is_not_a_whole_number_is_a_400_naming_it(client_for, size):
+    from tests.conftest import UserFactory
+
+    admin = UserFactory(username="lists-admin", is_superuser=True, is_staff=True)
+    lists = _lists()
+    assert len(lists) >= 7  # workflows, executions, schedules, webhooks, secrets, ...
+    for path in lists:
+        # when a list is asked for a page size that is not a whole number from 1 up
+        response = client_for(admin).get(path, {"page_size": size})
+        # then it says so, naming the field, instead of answering another size
+        if size == "9" * 400:  # a whole number, over the limit: the largest page
+            assert response.status_code == 200, (path, response.content[:200])
+            continue
+        assert response.status_code == 400, (path, size, response.status_code)
+        assert list(response.json()["details"]["fields"]) == ["page_size"], path
+
+
+def test_a_page_size_over_the_limit_gives_the_largest_page(client_for, viewer, settings,
+                                                          definition):
+    from tests.engine import workflow_from
+
+    settings.API_PAGE_SIZE_MAX = 2
+    for name in ("a", "b", "c"):
+        workflow_from(definition(name=name))
+    page = client_for(viewer).get("/api/workflows", {"page_size": 1000}).json()
+    assert len(page["results"]) == 2 and page["count"] == 3 and page["next"]

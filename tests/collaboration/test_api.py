@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -123,10 +124,25 @@ def test_a_key_is_deleted_once_and_on_its_version(workflow, editor, client_for):
     path = f"{base(workflow)}/state/note"
     client.put(path, {"value": "x"}, format="json")
     assert client.delete(f"{path}?version=7").status_code == 409
-    assert client.delete(f"{path}?version=x").status_code == 400
-    assert client.delete(f"{path}?version=1").status_code == 204
+    # a version that is not a whole number, in any script or of any length, names the field
+    for version in ("x", "\u00b2", "\u0665", "-1", "9" * 5000, "4294967296"):
+        refused = client.delete(f"{path}?version={quote(version)}")
+        assert refused.status_code == 400, (version, refused.status_code)
+        assert list(refused.json()["details"]["fields"]) == ["version"]
+    assert client.delete(f"{path}?version=0001").status_code == 204
     assert client.get(path).status_code == 404
     assert client.delete(path).status_code == 404
+
+
+@pytest.mark.parametrize("reference", ["\u00b2", "9" * 5000, "99999999999999999999999",
+                                       "9223372036854775808"])
+def test_a_user_reference_that_is_no_id_is_a_404(editor, client_for, reference):
+    # a user named by a digit int() refuses, thousands of digits or an id past any bigint
+    for what in ("online", "workflows"):
+        response = client_for(editor).get(
+            f"/api/collaboration/users/{quote(reference)}/{what}")
+        assert response.status_code == 404, (what, response.status_code)
+        assert response.json()["code"] == "not_found"
 
 
 def test_state_keys_that_look_like_routes_are_keys(definition, editor, client_for):

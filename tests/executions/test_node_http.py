@@ -276,6 +276,23 @@ def test_a_429_is_retried_no_earlier_than_retry_after(http_peer, settings):
     assert fault.value.details == {"status": 429, "body": "slow down"}
 
 
+@pytest.mark.parametrize(("header", "expected"), [
+    ("\u00b2", None), ("9" * 400, 3600), ("0007", 7), ("-5", None)],
+    ids=["superscript-digit", "400-digits", "zero-padded", "negative"])
+def test_a_retry_after_the_peer_garbles_is_read_within_bounds(http_peer, settings, header,
+                                                              expected):
+    # given a peer rate-limiting with a Retry-After that is no delay or an absurd one
+    settings.WORKFLOW_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.WORKFLOW_RETRY_DELAY_MAX = 3600
+    http_peer.script("/limited", Answer(429, text="slow down", headers={"Retry-After": header}))
+    # when a node calls it
+    with pytest.raises(NodeFault) as fault:
+        HttpRequest().execute(attempt({"url": http_peer.url("/limited")}))
+    # then the fault is the peer's 429, waiting at most the longest delay a definition may set
+    assert fault.value.fault_class == FaultClass.EXTERNAL
+    assert fault.value.retry_after == expected
+
+
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/file", "file:///etc/passwd"])
 def test_other_schemes_are_refused(url):
     with pytest.raises(ValidationFault, match="only http and https"):

@@ -40,6 +40,18 @@ def test_the_delay_grows_by_the_backoff_up_to_the_ceiling():
     assert steady.delay(10_000) == 5.0
 
 
+def test_a_fault_s_own_delay_is_held_within_the_longest_a_definition_may_set(settings):
+    # given a peer (or a node's code) that asks for an endless, absurd or no delay
+    settings.WORKFLOW_RETRY_DELAY_MAX = 3600
+    steady = policy(initial_delay=1.0, backoff=2.0, max_delay=5.0)
+    # then it waits at most the longest delay a definition may set, and a delay that is
+    # not a number counts as none
+    assert steady.delay(1, retry_after=10**12) == 3600
+    assert steady.delay(1, retry_after=math.inf) == 1.0
+    assert steady.delay(1, retry_after=math.nan) == 1.0
+    assert steady.delay(1, retry_after=-30.0) == 1.0
+
+
 def test_only_a_retryable_fault_before_the_last_attempt_is_retried():
     three = policy(max_attempts=3)
     assert three.retries(1, retryable=True) and three.retries(2, retryable=True)

@@ -35,8 +35,9 @@ from typing import Any
 
 import httpcore
 import httpx
+from django.conf import settings
 
-from config.parsers import JsonLimitError, json_loads
+from config.parsers import JsonLimitError, json_loads, whole_number
 from workflows.nodes.base import NodeCategory, NodeType
 from workflows.nodes.breaker import breaker_for
 from workflows.nodes.context import NodeContext
@@ -274,7 +275,7 @@ class _RequestSpec:
 
 def _read_bounded(response: httpx.Response) -> bytes:
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if (whole_number(declared, maximum=MAX_BODY_BYTES) or 0) > MAX_BODY_BYTES:
         raise _too_large(response)
     chunks: list[bytes] = []
     size = 0
@@ -312,8 +313,10 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    longest = settings.WORKFLOW_RETRY_DELAY_MAX  # as long as a definition may ask for
+    seconds = whole_number(value, maximum=longest)
+    if seconds is not None:
+        return float(min(seconds, longest))
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
