@@ -193,6 +193,13 @@ class BodyParseError(ParseError):
         self.fields = {error.path: [error.message]} if error.path else {}
 
 
+def whole_text(pattern: str) -> re.Pattern[str]:
+    """`pattern`, written `^...$` as JSON Schema writes it, compiled for Python's `re` so
+    that it matches the whole text only: Python's `$` also matches before a final newline
+    (`^[a-z]+$` takes `"name\\n"`), `\\Z` does not."""
+    return re.compile(pattern.removesuffix("$") + r"\Z")
+
+
 def whole_number(text: str | bytes, *, maximum: int) -> int | None:
     """`text` as a whole number when it is written in ASCII digits, else None; any number
     above `maximum` is `maximum + 1`, so a caller compares without converting thousands of

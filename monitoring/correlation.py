@@ -7,7 +7,6 @@ that every log line of the work a request started names that request.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +15,11 @@ from typing import Any
 
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
+from config.parsers import whole_text
+
 # Celery already uses `correlation_id` (the AMQP property, set to the task id).
 HEADER = "weft_correlation_id"
-_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_VALID = whole_text(r"^[A-Za-z0-9._:-]{1,128}$")
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 client_address_var: ContextVar[str | None] = ContextVar("client_address", default=None)

@@ -8,8 +8,11 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from config.parsers import whole_text
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
-name_validator = RegexValidator(NAME_PATTERN, "Use lowercase letters, digits, '_', '.' and '-'.")
+name_validator = RegexValidator(whole_text(NAME_PATTERN),
+                                "Use lowercase letters, digits, '_', '.' and '-'.")
 
 
 class Tag(models.Model):
@@ -101,7 +104,8 @@ class Secret(models.Model):
 
     name = models.CharField(
         max_length=100, unique=True,
-        validators=[RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "Use letters, digits and '_'.")],
+        validators=[RegexValidator(whole_text(r"^[A-Za-z_][A-Za-z0-9_]*$"),
+                                   "Use letters, digits and '_'.")],
     )
     description = models.CharField(max_length=500, blank=True)
     ciphertext = models.BinaryField(editable=False)

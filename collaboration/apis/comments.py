@@ -14,6 +14,7 @@ from collaboration.apis.common import NODE_ID_MAX, WORKFLOW_PARAMETER, WorkflowC
 from collaboration.models import Comment, CommentThread
 from config.errors import NotFoundError
 from config.openapi import WRITE_ERRORS, error_responses
+from config.parsers import whole_text
 from config.serializers import InputSerializer
 from workflows.permissions import WorkflowReadPermission
 
@@ -21,7 +22,8 @@ NODE_PATTERN = rf"^[^/\s]{{1,{NODE_ID_MAX}}}$"
 
 
 class CommentInputSerializer(InputSerializer):
-    node = serializers.RegexField(NODE_PATTERN, help_text="The id of the node commented on.")
+    node = serializers.RegexField(whole_text(NODE_PATTERN),
+                                  help_text="The id of the node commented on.")
     body = serializers.CharField(max_length=settings.COLLABORATION_COMMENT_MAX_CHARS,
                                  trim_whitespace=True)
 
@@ -51,7 +53,7 @@ class ThreadInputSerializer(InputSerializer):
 
 
 class CommentsQuerySerializer(InputSerializer):
-    node = serializers.RegexField(NODE_PATTERN, required=False,
+    node = serializers.RegexField(whole_text(NODE_PATTERN), required=False,
                                   help_text="Only this node's thread.")
     resolved = serializers.BooleanField(required=False, allow_null=True, default=None,
                                         help_text="Only resolved (true) or open (false) "

@@ -18,7 +18,7 @@ from collaboration.apis.common import (
 from collaboration.models import EVENT_KINDS_POSTED, EventKind, SharedState
 from config.errors import NotFoundError
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
-from config.parsers import whole_number
+from config.parsers import whole_number, whole_text
 from config.serializers import InputSerializer
 
 STATE_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,200}$"
@@ -107,7 +107,7 @@ class StateListApi(WorkflowCollaborationApi):
                      description="Letters, digits, `_ . : -`; at most 200.")])
 class StateKeyApi(WorkflowCollaborationApi):
     def _key(self, key: str) -> str:
-        field = serializers.RegexField(STATE_KEY_PATTERN)
+        field = serializers.RegexField(whole_text(STATE_KEY_PATTERN))
         try:
             return field.run_validation(key)
         except serializers.ValidationError as exc:

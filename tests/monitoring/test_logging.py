@@ -53,3 +53,13 @@ def test_the_filter_scrubs_messages_and_arguments(msg, args):
     HookTokenFilter().filter(record)
     assert TOKEN not in record.getMessage()
     assert "/api/hooks/[redacted]" in record.getMessage()
+
+
+def test_a_correlation_id_is_taken_whole_or_not_at_all():
+    from monitoring.correlation import correlation_id_accept
+
+    assert correlation_id_accept("order-42:retry.1") == "order-42:retry.1"
+    # a final newline (Python's $ matched before it) or any other character: a fresh id
+    for given in ("order-42\n", "order 42", "x" * 129):
+        fresh = correlation_id_accept(given)
+        assert fresh != given and len(fresh) == 32

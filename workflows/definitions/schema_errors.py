@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from workflows.nodes.fragments import SINGLE_TEMPLATE
+from workflows.user_schemas import SchemaValidator
 
 PathPart = str | int
 
@@ -50,7 +51,7 @@ def _additional(error: ValidationError) -> Iterator[SchemaFinding]:
     hint = f"allowed: {', '.join(allowed)}" if allowed else "no fields are allowed"
     if "^x-" in patterns:
         hint += ", and x-* extensions"
-    validator = Draft202012Validator({"patternProperties": patterns, "additionalProperties": False})
+    validator = SchemaValidator({"patternProperties": patterns, "additionalProperties": False})
     for key in error.instance:
         if key not in allowed and not validator.is_valid({key: None}):
             yield SchemaFinding((*path, key), f"is not a known field ({hint})")

@@ -29,10 +29,11 @@ from workflows.templating import (
     template_names,
     template_parse_error,
 )
+from workflows.user_schemas import SchemaValidator
 
 MAX_NODES = 500
-_DEFINITION_VALIDATOR = Draft202012Validator(DEFINITION_SCHEMA)
-_GRAPH_VALIDATOR = Draft202012Validator(GRAPH_SCHEMA)
+_DEFINITION_VALIDATOR = SchemaValidator(DEFINITION_SCHEMA)
+_GRAPH_VALIDATOR = SchemaValidator(GRAPH_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class _Checker:
 
     def _data_validator(self, node_type: type[NodeType]) -> Draft202012Validator:
         if node_type.name not in self._validators:
-            self._validators[node_type.name] = Draft202012Validator(node_type.data_schema)
+            self._validators[node_type.name] = SchemaValidator(node_type.data_schema)
         return self._validators[node_type.name]
 
     def check_definition(self, definition: dict[str, Any]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.workflows.definitions.builders import codes, edge, logger, only, workflow
 from workflows.definitions import (
     DefinitionErrorCode,
@@ -99,6 +101,21 @@ def test_top_level_schema_violations_name_their_field():
     # then each is an invalid_document problem at its field
     fields = {p.field for p in report.errors if p.code == DefinitionErrorCode.INVALID_DOCUMENT}
     assert fields == {"name", "settings.timeout", "settings.bogus", "colour"}
+
+
+@pytest.mark.parametrize(("document", "field"), [
+    (workflow([logger("a")], name="nightly\n"), "name"),
+    (workflow([logger("a")], namespace="team\n"), "namespace"),
+    (workflow([logger("a\n")]), "nodes[0].id"),
+    (workflow([{"id": "v", "type": "Variable", "data": {"set": {"total\n": 1}}}]),
+     "nodes[0].data.set"),
+], ids=["name", "namespace", "node-id", "node-data"])
+def test_a_name_with_a_final_newline_is_refused(document, field):
+    # given a definition whose name, namespace, node id or node setting ends in a newline
+    # (a pattern written ^...$ let it through where Python's $ matched before it)
+    report = definition_validate(document)
+    # then it is refused, naming the field
+    assert field in [problem.field for problem in report.errors], report.as_dict()
 
 
 def test_missing_name_and_nodes_are_reported():

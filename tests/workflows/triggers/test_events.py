@@ -159,6 +159,7 @@ def test_a_message_without_a_waiting_execution_resumes_nothing():
     ("workflow.trigger", {"workflow": "greet", "idempotency_key": "k" * 201},
      "malformed_message", "idempotency_key"),
     ("workflow.event", {"event": "bad event!"}, "malformed_message", "event"),
+    ("workflow.event", {"event": "greeting\n"}, "malformed_message", "event"),
     ("workflow.event", {"event": "greeting", "input": {}}, "invalid_execution_input", None),
     ("workflow.message", {"message_type": "paid"}, "malformed_message", "correlation_key"),
     ("workflow.other", {"workflow": "greet"}, "unknown_routing_key", None),
