@@ -150,6 +150,12 @@ def test_version_detail_and_missing_version(client_for, editor, definition):
     assert detail.status_code == 200 and detail.json()["definition"]["name"] == "hello"
     missing = client.get(f"/api/workflows/{workflow_id}/versions/9")
     assert missing.status_code == 404 and missing.json()["code"] == "version_not_found"
+    # so is a number no version can have, of any length, and the first one is found padded
+    for number in ("2147483648", "9" * 5000):
+        beyond = client.get(f"/api/workflows/{workflow_id}/versions/{number}")
+        assert beyond.status_code == 404 and beyond.json()["code"] == "version_not_found"
+        assert len(beyond.content) < 1000
+    assert client.get(f"/api/workflows/{workflow_id}/versions/0001").status_code == 200
 
 
 def test_diff_lists_nodes_and_edges_with_field_changes(client_for, editor, definition):

@@ -21,7 +21,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from config.filters import UtcDateTimeFilter
 from config.openapi import READ_ERRORS, WRITE_ERRORS, ErrorSerializer, error_responses
-from config.parsers import LimitedJSONParser
+from config.parsers import LimitedJSONParser, whole_number
 from config.serializers import InputSerializer
 from executions import selectors as execution_selectors
 from executions import services as execution_services
@@ -40,6 +40,7 @@ from workflows.definitions import (
     definition_load,
     definition_validate,
 )
+from workflows.errors import VersionNotFoundError
 from workflows.models import Workflow, WorkflowVersion
 from workflows.permissions import (
     WorkflowExecutePermission,
@@ -51,6 +52,7 @@ WORKFLOW_REFERENCE = OpenApiParameter(
     "id", OpenApiTypes.STR, OpenApiParameter.PATH,
     description="The workflow's id, or `namespace/name` (e.g. `demo/order-approval`).",
 )
+VERSION_MAX = 2**31 - 1  # a version number is a PostgreSQL integer
 DEFINITION_HELP = "The workflow definition (contract section 1), as a JSON object."
 
 
@@ -344,7 +346,12 @@ class WorkflowViewSet(viewsets.ModelViewSet):
     )
     def version(self, request, pk=None, number=None):
         """One version with its definition."""
-        version = selectors.version_get(workflow=self.get_object(), number=int(number))
+        workflow = self.get_object()
+        value = whole_number(number, maximum=VERSION_MAX)  # `int` refuses 4,300 digits
+        if value > VERSION_MAX:
+            raise VersionNotFoundError(f"Workflow {workflow} has no version {number[:20]}...",
+                                       details={"version": f"{number[:20]}..."})
+        version = selectors.version_get(workflow=workflow, number=value)
         return Response(VersionDetailOutputSerializer(version).data)
 
     @extend_schema(
