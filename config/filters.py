@@ -8,6 +8,8 @@ from typing import Any
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
+from rest_framework import filters
+from rest_framework.exceptions import ValidationError
 
 
 class UtcDateTimeField(IsoDateTimeField):
@@ -33,3 +35,21 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     """`IsoDateTimeFilter` on `UtcDateTimeField`."""
 
     field_class = UtcDateTimeField
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's `?ordering=`, except that a field the list cannot be ordered by is a 400 naming
+    `ordering` and the fields it can (DRF drops it and answers the default order, so a
+    misspelt field looked applied)."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request) -> list[str]:
+        valid = sorted(item[0] for item in self.get_valid_fields(queryset, view,
+                                                                 {"request": request}))
+        terms = [field for field in fields if field]
+        unknown = [term for term in terms if term.removeprefix("-") not in valid]
+        if unknown:
+            listed = ", ".join(repr(term[:100]) for term in unknown[:5])
+            raise ValidationError({self.ordering_param: [
+                f"Cannot order by {listed}; order by {', '.join(valid) or 'nothing here'}, "
+                "with '-' before a field for descending order."]})
+        return terms

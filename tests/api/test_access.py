@@ -135,3 +135,21 @@ def test_a_page_size_over_the_limit_gives_the_largest_page(client_for, viewer, s
         workflow_from(definition(name=name))
     page = client_for(viewer).get("/api/workflows", {"page_size": 1000}).json()
     assert len(page["results"]) == 2 and page["count"] == 3 and page["next"]
+
+
+def test_an_ordering_the_list_cannot_take_is_a_400_naming_it(client_for):
+    from tests.conftest import UserFactory
+
+    admin = UserFactory(username="lists-admin", is_superuser=True, is_staff=True)
+    for path in _lists():
+        client = client_for(admin)
+        # when a list is asked to order by a field it has not, or by a related secret
+        for ordering in ("password", "-created_at,nope", "owner__password", "?"):
+            response = client.get(path, {"ordering": ordering})
+            # then it says which fields it can order by, instead of answering its default order
+            assert response.status_code == 400, (path, ordering, response.status_code)
+            assert list(response.json()["details"]["fields"]) == ["ordering"], path
+        # while the fields it lists are taken, descending too
+        message = client.get(path, {"ordering": "nope"}).json()["details"]["fields"]["ordering"]
+        first = message[0].split("order by ")[2].split(",")[0].split(" ")[0]
+        assert client.get(path, {"ordering": f"-{first}"}).status_code == 200, (path, first)
