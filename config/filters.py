@@ -8,6 +8,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django_filters.fields import IsoDateTimeField
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
@@ -53,3 +54,37 @@ class OrderingFilter(filters.OrderingFilter):
                 f"Cannot order by {listed}; order by {', '.join(valid) or 'nothing here'}, "
                 "with '-' before a field for descending order."]})
         return terms
+
+
+class KnownQueryFilter(filters.BaseFilterBackend):
+    """A list's query parameters must be ones it reads: the ones its filters, search,
+    ordering and pagination document (their OpenAPI parameters); any other is a 400 naming
+    it and the ones the list takes. A misspelt filter (`?statuss=failed`) answered the whole
+    list, which looked filtered."""
+
+    _known: dict[type, frozenset[str]] = {}
+
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "action", None) != "list":
+            return queryset
+        known = self._known.get(type(view))
+        if known is None:
+            names: list[str] = []
+            for backend_class in view.filter_backends:
+                backend = backend_class()
+                if isinstance(backend, DjangoFilterBackend):  # it documents none itself
+                    filterset = backend.get_filterset_class(view, queryset)
+                    names += list(filterset.base_filters) if filterset else []
+                elif hasattr(backend, "get_schema_operation_parameters"):
+                    names += [parameter["name"]
+                              for parameter in backend.get_schema_operation_parameters(view)]
+            if view.paginator is not None:
+                names += [parameter["name"]
+                          for parameter in view.paginator.get_schema_operation_parameters(view)]
+            known = self._known[type(view)] = frozenset(names)
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            takes = ", ".join(sorted(known))
+            raise ValidationError({name[:100]: [f"Unknown parameter; this list takes {takes}."]
+                                   for name in unknown[:10]})
+        return queryset

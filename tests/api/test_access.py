@@ -153,3 +153,24 @@ def test_an_ordering_the_list_cannot_take_is_a_400_naming_it(client_for):
         message = client.get(path, {"ordering": "nope"}).json()["details"]["fields"]["ordering"]
         first = message[0].split("order by ")[2].split(",")[0].split(" ")[0]
         assert client.get(path, {"ordering": f"-{first}"}).status_code == 200, (path, first)
+
+
+def test_a_query_parameter_a_list_does_not_read_is_a_400_naming_it(client_for):
+    from tests.conftest import UserFactory
+
+    admin = UserFactory(username="lists-admin", is_superuser=True, is_staff=True)
+    client = client_for(admin)
+    for path in _lists():
+        # when a list is asked with a misspelt filter
+        response = client.get(path, {"statuss": "failed", "page_size": 5})
+        # then it names it and what the list takes, instead of answering the whole list
+        assert response.status_code == 400, (path, response.status_code)
+        fields = response.json()["details"]["fields"]
+        assert list(fields) == ["statuss"], (path, fields)
+        assert "page_size" in fields["statuss"][0] and "ordering" in fields["statuss"][0]
+    # while every filter a list documents is taken
+    assert client.get("/api/executions", {"status": "failed", "trigger": "api",
+                                          "search": "x", "ordering": "-created_at",
+                                          "page": 1}).status_code == 200
+    assert client.get("/api/bookmarks", {"kind": "user_action", "answerable": "true",
+                                         "ordering": "created_at"}).status_code == 200
