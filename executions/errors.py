@@ -17,6 +17,7 @@ class ExecutionErrorCode(StrEnum):
     CONCURRENCY_LIMIT = "concurrency_limit"
     ADMISSION_BUSY = "admission_busy"
     INVALID_RESUME = "invalid_resume"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 
 
 class ExecutionInputInvalidError(ApplicationError):
@@ -55,6 +56,15 @@ class ConcurrencyLimitError(ApplicationError):
 
     status_code = status.HTTP_409_CONFLICT
     code = ExecutionErrorCode.CONCURRENCY_LIMIT
+
+
+class IdempotencyKeyReusedError(ApplicationError):
+    """An idempotency key that started a run of another workflow, or with another input:
+    a key names one start, so a different one is refused rather than answered with a run
+    the caller did not ask for."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = ExecutionErrorCode.IDEMPOTENCY_KEY_REUSED
 
 
 class AdmissionBusyError(ApplicationError):

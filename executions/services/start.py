@@ -12,6 +12,7 @@ from config.parsers import field_path
 from executions.errors import (
     ConcurrencyLimitError,
     ExecutionInputInvalidError,
+    IdempotencyKeyReusedError,
     WorkflowInactiveError,
 )
 from executions.models import Execution, ExecutionStatus, NodeExecution
@@ -66,7 +67,7 @@ def execution_start(
     if idempotency_key:
         existing = Execution.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing, False
+            return _same_start(existing, workflow, input), False
     if not workflow.active:
         raise WorkflowInactiveError(f"Workflow {workflow} is inactive; activate it to run it.")
     version = version or workflow.current_version
@@ -99,9 +100,22 @@ def execution_start(
                 )
     except IntegrityError:
         if idempotency_key:
-            return Execution.objects.get(idempotency_key=idempotency_key), False
+            existing = Execution.objects.get(idempotency_key=idempotency_key)
+            return _same_start(existing, workflow, input), False
         raise
     return execution, True
+
+
+def _same_start(existing: Execution, workflow: Workflow, input: Any) -> Execution:  # noqa: A002
+    """The run an idempotency key started, when this start is the same one again (the same
+    workflow and input); another start with the key is refused."""
+    if existing.workflow_id != workflow.pk or existing.input != input:
+        raise IdempotencyKeyReusedError(
+            "This idempotency key started another run (of another workflow or with another "
+            "input); a key names one start: send a new key for a new one.",
+            details={"fields": {"idempotency_key": [
+                "Already used for a start with another workflow or input."]}})
+    return existing
 
 
 def _execution_create(*, version: Any, priority: str | None, started_by: Any = None,

@@ -82,6 +82,29 @@ def test_same_idempotency_key_same_execution(client_for, operator, flow):
     assert first["id"] == second["id"] and Execution.objects.count() == 1
 
 
+def test_an_idempotency_key_names_one_start(client_for, operator, editor, flow, definition):
+    # given a run started with a key
+    client = client_for(operator)
+    first = client.post(f"/api/workflows/{flow}/execute",
+                        {"input": {"name": "x"}, "idempotency_key": "order-8"}, format="json")
+    other = client_for(editor).post("/api/workflows", {"definition": definition(
+        name="other", inputs=INPUTS)}, format="json").json()["id"]
+    # when the key is sent again with another input, or to start another workflow
+    other_input = client.post(f"/api/workflows/{flow}/execute",
+                              {"input": {"name": "y"}, "idempotency_key": "order-8"},
+                              format="json")
+    other_workflow = client.post(f"/api/workflows/{other}/execute",
+                                 {"input": {"name": "x"}, "idempotency_key": "order-8"},
+                                 format="json")
+    # then each is refused naming the key, and neither answers the first run
+    for response in (other_input, other_workflow):
+        assert response.status_code == 409, response.json()
+        assert response.json()["code"] == "idempotency_key_reused"
+        assert list(response.json()["details"]["fields"]) == ["idempotency_key"]
+        assert first.json()["id"] not in response.content.decode()
+    assert Execution.objects.count() == 1
+
+
 def test_inactive_workflow_is_409(client_for, editor, operator, flow):
     client_for(editor).patch(f"/api/workflows/{flow}", {"active": False}, format="json")
     response = client_for(operator).post(
