@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,13 +79,26 @@ class KnownQueryFilter(filters.BaseFilterBackend):
                 elif hasattr(backend, "get_schema_operation_parameters"):
                     names += [parameter["name"]
                               for parameter in backend.get_schema_operation_parameters(view)]
-            if view.paginator is not None:
-                names += [parameter["name"]
-                          for parameter in view.paginator.get_schema_operation_parameters(view)]
+            names += pagination_parameters(view)
             known = self._known[type(view)] = frozenset(names)
-        unknown = sorted(set(request.query_params) - known)
-        if unknown:
-            takes = ", ".join(sorted(known))
-            raise ValidationError({name[:100]: [f"Unknown parameter; this list takes {takes}."]
-                                   for name in unknown[:10]})
+        query_unknown_refuse(request, known)
         return queryset
+
+
+def pagination_parameters(view) -> list[str]:
+    """The query parameters of the view's pagination (`page`, `page_size`)."""
+    if view.paginator is None:
+        return []
+    return [parameter["name"]
+            for parameter in view.paginator.get_schema_operation_parameters(view)]
+
+
+def query_unknown_refuse(request, known: Iterable[str]) -> None:
+    """A 400 naming each query parameter of `request` that is not in `known`, and the ones
+    that are: a parameter nobody reads must not look applied."""
+    known = set(known)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise ValidationError({name[:100]: [f"Unknown parameter; this list takes {takes}."]
+                               for name in unknown[:10]})

@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from config.filters import UtcDateTimeFilter
+from config.filters import UtcDateTimeFilter, pagination_parameters, query_unknown_refuse
 from config.openapi import READ_ERRORS, error_responses
 from config.serializers import InputSerializer
 from executions import selectors, services
@@ -224,6 +224,8 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         """The child executions its Loop and Subworkflow nodes started (`?node=` one node's;
         `?status=`), a Loop's iterations in item order, each with its node runs."""
         execution = self.get_object()
+        query_unknown_refuse(request, [*ChildrenFilter.base_filters,
+                                       *pagination_parameters(self)])
         filters = ChildrenFilter(request.query_params, queryset=Execution.objects.none())
         if not filters.is_valid():
             raise ValidationError(filters.errors)
@@ -298,6 +300,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         """How many executions each status holds under the list's filters (`workflow`,
         `trigger`, `priority`, `created_after`, `created_before`); `status` is left out, so
         each count is what choosing that status would list."""
+        query_unknown_refuse(request, ExecutionFilter.base_filters)
         params = request.query_params.copy()
         params.pop("status", None)
         filters = ExecutionFilter(params, queryset=selectors.execution_list())

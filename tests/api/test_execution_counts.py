@@ -47,6 +47,10 @@ def test_counts_refuse_a_bad_filter_naming_it(client_for, viewer):
     assert "workflow" in response.json()["details"]["fields"]
     bad_date = client_for(viewer).get("/api/executions/counts", {"created_after": "yesterday"})
     assert bad_date.status_code == 400 and "created_after" in bad_date.json()["details"]["fields"]
+    # and a filter the counts do not read, rather than counting everything
+    misspelt = client_for(viewer).get("/api/executions/counts", {"workflw": "counts/first"})
+    assert misspelt.status_code == 400
+    assert list(misspelt.json()["details"]["fields"]) == ["workflw"]
 
 
 def test_counts_need_a_login(anonymous):

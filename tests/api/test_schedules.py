@@ -173,6 +173,9 @@ def test_runs_are_listed_newest_first_and_paginated(client_for, designer, viewer
     older = client_for(viewer).get(f"/api/schedules/{schedule_id}/runs",
                                    {"page_size": 1, "page": 2}).json()["results"][0]
     assert older["outcome"] == "started" and older["execution_status"] == "running"
+    # and a parameter the runs do not read is refused, naming it
+    unread = client_for(viewer).get(f"/api/schedules/{schedule_id}/runs", {"outcome": "started"})
+    assert unread.status_code == 400 and list(unread.json()["details"]["fields"]) == ["outcome"]
 
 
 def test_reading_needs_workflow_read_and_writing_workflow_write(

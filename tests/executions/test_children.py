@@ -333,6 +333,8 @@ def test_a_loops_progress_is_in_its_iterations_rows_and_shown_in_the_detail(
         "url": f"/api/executions/{parent.pk}/children?node=each"}
     listed = client.get(entry["children"]["url"]).json()
     assert listed["count"] == 2
+    unread = client.get(f"{entry['children']['url']}&item=0")
+    assert unread.status_code == 400 and list(unread.json()["details"]["fields"]) == ["item"]
     first, second = listed["results"]
     assert (first["item_index"], first["item"], first["status"]) == (0, "a", "completed")
     assert (second["item_index"], second["item"], second["status"]) == (1, "b", "waiting")

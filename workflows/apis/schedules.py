@@ -8,6 +8,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.filters import pagination_parameters, query_unknown_refuse
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from config.serializers import InputSerializer
 from workflows import selectors
@@ -202,6 +203,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     def runs(self, request, pk=None):
         """What each fire time did, newest first: started (with the execution), skipped or
         failed (with the reason)."""
+        query_unknown_refuse(request, pagination_parameters(self))
         runs = selectors.schedule_runs(schedule=self.get_object())
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(ScheduleRunSerializer(page, many=True).data)
