@@ -11,7 +11,12 @@ from django.db import models
 from config.parsers import whole_text
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
-name_validator = RegexValidator(whole_text(NAME_PATTERN),
+# The names' patterns, compiled to match the whole text (config.parsers.whole_text): the
+# models', the API's and the trigger messages' checks use these.
+NAME = whole_text(NAME_PATTERN)
+SECRET_NAME = whole_text(r"^[A-Za-z_][A-Za-z0-9_]*$")
+EVENT_NAME = whole_text(r"^[A-Za-z0-9_.:-]+$")  # events and message types
+name_validator = RegexValidator(NAME,
                                 "Use lowercase letters, digits, '_', '.' and '-'.")
 
 
@@ -104,7 +109,7 @@ class Secret(models.Model):
 
     name = models.CharField(
         max_length=100, unique=True,
-        validators=[RegexValidator(whole_text(r"^[A-Za-z_][A-Za-z0-9_]*$"),
+        validators=[RegexValidator(SECRET_NAME,
                                    "Use letters, digits and '_'.")],
     )
     description = models.CharField(max_length=500, blank=True)

@@ -19,10 +19,11 @@ from config.serializers import InputSerializer
 from workflows.permissions import WorkflowReadPermission
 
 NODE_PATTERN = rf"^[^/\s]{{1,{NODE_ID_MAX}}}$"
+NODE = whole_text(NODE_PATTERN)
 
 
 class CommentInputSerializer(InputSerializer):
-    node = serializers.RegexField(whole_text(NODE_PATTERN),
+    node = serializers.RegexField(NODE,
                                   help_text="The id of the node commented on.")
     body = serializers.CharField(max_length=settings.COLLABORATION_COMMENT_MAX_CHARS,
                                  trim_whitespace=True)
@@ -53,7 +54,7 @@ class ThreadInputSerializer(InputSerializer):
 
 
 class CommentsQuerySerializer(InputSerializer):
-    node = serializers.RegexField(whole_text(NODE_PATTERN), required=False,
+    node = serializers.RegexField(NODE, required=False,
                                   help_text="Only this node's thread.")
     resolved = serializers.BooleanField(required=False, allow_null=True, default=None,
                                         help_text="Only resolved (true) or open (false) "

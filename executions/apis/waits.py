@@ -23,11 +23,12 @@ from rest_framework.views import APIView
 
 from config.errors import NotFoundError
 from config.openapi import READ_ERRORS, error_responses
-from config.parsers import LimitedJSONParser, whole_text
+from config.parsers import LimitedJSONParser
 from config.serializers import InputSerializer
 from executions import selectors
 from executions.models import Bookmark, BookmarkKind, BookmarkStatus
 from executions.services import waits
+from workflows.models import EVENT_NAME
 from workflows.permissions import READ, WorkflowExecutePermission
 from workflows.triggers import webhooks
 
@@ -109,7 +110,7 @@ class ResumeInputSerializer(InputSerializer):
 
 
 class MessageInputSerializer(InputSerializer):
-    message_type = serializers.RegexField(whole_text(r"^[A-Za-z0-9_.:-]+$"), max_length=200)
+    message_type = serializers.RegexField(EVENT_NAME, max_length=200)
     correlation_key = serializers.CharField(max_length=1000)
     payload = serializers.JSONField(required=False, default=dict)
 

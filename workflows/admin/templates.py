@@ -12,8 +12,9 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from config.errors import ApplicationError
-from config.parsers import JsonLimitError, json_loads, whole_text
+from config.parsers import JsonLimitError, json_loads
 from workflows.admin.problems import problem_line as _problem_line
+from workflows.models import NAME
 from workflows.triggers import library
 
 
@@ -21,9 +22,9 @@ class TemplateInstantiateForm(forms.Form):
     """A template, the new workflow's name and namespace, and the parameters as JSON."""
 
     template = forms.ChoiceField(choices=())
-    name = forms.RegexField(whole_text(r"^[a-z0-9][a-z0-9_.-]*$"), max_length=100,
+    name = forms.RegexField(NAME, max_length=100,
                             help_text="The new workflow's name.")
-    namespace = forms.RegexField(whole_text(r"^[a-z0-9][a-z0-9_.-]*$"), max_length=100,
+    namespace = forms.RegexField(NAME, max_length=100,
                                  initial="default")
     parameters = forms.CharField(
         required=False, initial="{}",

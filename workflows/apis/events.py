@@ -8,14 +8,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import error_responses
-from config.parsers import whole_text
 from config.serializers import InputSerializer
+from workflows.models import EVENT_NAME
 from workflows.permissions import WorkflowExecutePermission
 from workflows.triggers.events import KEY_MAX, NAME_MAX, event_publish
 
 
 class EventInputSerializer(InputSerializer):
-    event = serializers.RegexField(whole_text(r"^[A-Za-z0-9_.:-]+$"), max_length=NAME_MAX,
+    event = serializers.RegexField(EVENT_NAME, max_length=NAME_MAX,
                                    help_text="The event's name, e.g. `order.created`.")
     input = serializers.DictField(required=False, default=dict,
                                   help_text="The input of every execution it starts.")

@@ -7,10 +7,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
-from config.parsers import whole_text
 from config.serializers import InputSerializer
 from workflows import selectors, services
-from workflows.models import Secret
+from workflows.models import SECRET_NAME, Secret
 from workflows.permissions import SecretPermission
 
 
@@ -23,7 +22,7 @@ class SecretOutputSerializer(serializers.ModelSerializer):
 
 
 class SecretCreateInputSerializer(InputSerializer):
-    name = serializers.RegexField(whole_text(r"^[A-Za-z_][A-Za-z0-9_]*$"), max_length=100)
+    name = serializers.RegexField(SECRET_NAME, max_length=100)
     value = serializers.CharField(
         write_only=True, trim_whitespace=False, max_length=65536, style={"input_type": "password"}
     )

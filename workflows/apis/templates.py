@@ -8,10 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.openapi import error_responses
-from config.parsers import whole_text
 from config.serializers import InputSerializer
 from workflows.apis.workflows import WorkflowDetailOutputSerializer
-from workflows.definitions.schema import NAME_PATTERN
+from workflows.models import NAME
 from workflows.permissions import WorkflowPermission
 from workflows.triggers import library
 
@@ -45,9 +44,9 @@ class TemplateDetailSerializer(TemplateSerializer):
 
 
 class InstantiateInputSerializer(InputSerializer):
-    name = serializers.RegexField(whole_text(NAME_PATTERN), max_length=100,
+    name = serializers.RegexField(NAME, max_length=100,
                                   help_text="The new workflow's name.")
-    namespace = serializers.RegexField(whole_text(NAME_PATTERN), max_length=100, required=False,
+    namespace = serializers.RegexField(NAME, max_length=100, required=False,
                                        default="default")
     parameters = serializers.DictField(required=False, default=dict,
                                        help_text="Values of the template's parameters.")

@@ -13,7 +13,7 @@ from config.openapi import READ_ERRORS, WRITE_ERRORS, error_responses
 from config.parsers import whole_text
 from config.serializers import InputSerializer
 from workflows.apis.filters import WorkflowReferenceFilter
-from workflows.models import NAME_PATTERN, WebhookTrigger, Workflow
+from workflows.models import NAME, WebhookTrigger, Workflow
 from workflows.permissions import WorkflowPermission
 from workflows.triggers import webhooks
 
@@ -57,7 +57,7 @@ class WebhookRotatedSerializer(serializers.Serializer):
 
 
 class WebhookUpdateInputSerializer(InputSerializer):
-    name = serializers.RegexField(whole_text(NAME_PATTERN), max_length=100, required=False,
+    name = serializers.RegexField(NAME, max_length=100, required=False,
                                   help_text="Lowercase letters, digits, '_', '.' and '-'.")
     enabled = serializers.BooleanField(required=False)
     signing_secret = serializers.CharField(

@@ -35,9 +35,9 @@ from kombu import Exchange, Queue, binding
 from rest_framework import status
 
 from config.errors import ApplicationError
-from config.parsers import JsonLimitError, json_loads, whole_text
+from config.parsers import JsonLimitError, json_loads
 from executions.errors import AdmissionBusyError, ConcurrencyLimitError
-from workflows.models import EventSubscription, Workflow, WorkflowVersion
+from workflows.models import EVENT_NAME, EventSubscription, Workflow, WorkflowVersion
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ ROUTING_KEYS = (TRIGGER, EVENT, MESSAGE)
 EXCHANGE = Exchange("workflows", type="topic", durable=True)
 DEAD_EXCHANGE = Exchange("workflows.dead", type="topic", durable=True)
 
-EVENT_PATTERN = whole_text(r"^[A-Za-z0-9_.:-]+$")
+EVENT_PATTERN = EVENT_NAME
 NAME_MAX = 200
 KEY_MAX = 150  # an execution's idempotency key holds 200: "event:<key>:<workflow uuid>"
 CORRELATION_MAX = 1000

@@ -24,7 +24,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from config.errors import ApplicationError, ConflictError
-from config.parsers import whole_text
 from executions.errors import ConcurrencyLimitError
 from executions.models import EXECUTION_TERMINAL, Execution, ExecutionStatus
 from executions.services.start import execution_start, input_problems
@@ -32,7 +31,7 @@ from monitoring.models import AuditAction
 from monitoring.services import audit_record
 from workflows.cron import cron_next
 from workflows.models import (
-    NAME_PATTERN,
+    NAME,
     CatchUpPolicy,
     OverlapPolicy,
     Schedule,
@@ -130,7 +129,7 @@ def schedule_problems(fields: dict[str, Any]) -> dict[str, list[str]]:
     if not isinstance(fields.get("workflow"), Workflow):
         add("workflow", "Give an existing workflow.")
     name = fields.get("name")
-    if not isinstance(name, str) or not whole_text(NAME_PATTERN).match(name) or len(name) > 100:
+    if not isinstance(name, str) or not NAME.match(name) or len(name) > 100:
         add("name", "Use up to 100 lowercase letters, digits, '_', '.' and '-'.")
     zone_problem = _zone_problem(fields.get("timezone"))
     add("timezone", zone_problem)
